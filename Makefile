@@ -1,0 +1,48 @@
+# Fanout's two commands: `make run` and `make test`. Both install what is
+# missing first, so they work on a fresh Debian/Ubuntu machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+CARGO ?= cargo
+APP := target/release/fanout-app
+
+.PHONY: run test bench deps ui app cli test-rust test-ui clean
+
+deps: .cache/deps-ok ui/node_modules/.package-lock.json
+
+# Re-checked when the list of packages changes, not on every make.
+.cache/deps-ok: scripts/install-deps.sh
+	@scripts/install-deps.sh
+	@mkdir -p .cache && touch $@
+
+ui/node_modules/.package-lock.json: ui/package-lock.json
+	cd ui && npm ci --no-audit --no-fund
+
+ui: deps
+	cd ui && npm run build
+
+# The release binary serves ui/dist (custom-protocol), as `tauri build` would.
+app: ui
+	$(CARGO) build --release --features custom-protocol -p fanout-app
+
+cli: deps
+	$(CARGO) build --release -p fanout-cli
+
+run: app
+	$(APP) $(ARGS)
+
+test: deps test-ui test-rust
+
+test-ui: ui
+	cd ui && npm run check
+	cd ui && npm test
+
+test-rust: ui
+	$(CARGO) test --workspace --locked
+
+bench: deps
+	$(CARGO) bench -p fanout-engine
+
+clean:
+	$(CARGO) clean
+	rm -rf ui/dist ui/node_modules .cache

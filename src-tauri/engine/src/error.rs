@@ -1,0 +1,44 @@
+//! The engine's error, as the edges see it.
+//!
+//! Inside the engine each module has its own `thiserror` enum; this one only
+//! gathers them so the shell and the CLI can ask every error for a stable
+//! machine-readable [`Error::code`] and print its sentence.
+
+use crate::{
+    diff::DiffError, experiment::ExperimentError, merge::MergeError, paths::PathsError,
+    repo::RepoError, store::StoreError, worktree::WorktreeError,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Paths(#[from] PathsError),
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    #[error(transparent)]
+    Worktree(#[from] WorktreeError),
+    #[error(transparent)]
+    Diff(#[from] DiffError),
+    #[error(transparent)]
+    Merge(#[from] MergeError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Experiment(#[from] ExperimentError),
+}
+
+impl Error {
+    /// A stable identifier for the kind of failure, for UIs that must react to
+    /// it without matching on message text.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Paths(e) => e.code(),
+            Error::Repo(e) => e.code(),
+            Error::Worktree(e) => e.code(),
+            Error::Diff(e) => e.code(),
+            Error::Merge(e) => e.code(),
+            Error::Store(e) => e.code(),
+            Error::Experiment(e) => e.code(),
+        }
+    }
+}

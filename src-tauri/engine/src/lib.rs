@@ -1,0 +1,21 @@
+//! Fanout's engine: everything that is not GUI.
+//!
+//! The desktop shell (`fanout-app`) and the command line (`fanout`) are two thin
+//! faces over this crate; nothing here knows about Tauri. Each module owns one
+//! concern and its own typed error; [`Error`] gathers them for the edges, where
+//! every error becomes a stable `code` and a sentence saying what to do.
+
+pub mod diff;
+pub mod error;
+pub mod experiment;
+pub mod merge;
+pub mod paths;
+pub mod repo;
+pub mod slug;
+pub mod store;
+pub mod worktree;
+
+pub use error::Error;
+
+/// The engine's version, shown by the app and the CLI.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,21 @@
+//! Errors as they cross into the UI: `{ code, message }`, so the UI can react
+//! to a kind of failure without matching on text, and always has a sentence.
+
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct CommandError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl From<fanout_engine::Error> for CommandError {
+    fn from(err: fanout_engine::Error) -> Self {
+        CommandError {
+            code: err.code(),
+            message: err.to_string(),
+        }
+    }
+}
+
+pub type CommandResult<T> = Result<T, CommandError>;
