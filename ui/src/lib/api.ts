@@ -1,10 +1,171 @@
 // The one place the UI talks to the backend. Errors cross the boundary as
 // `{ code, message }`; everything else sees a `BackendError` with a sentence.
+// Components import the typed wrappers below, never `invoke`, so tests can mock this file.
 import { invoke } from "@tauri-apps/api/core";
 
 export interface AppInfo {
   name: string;
   version: string;
+}
+
+export interface RepoInfo {
+  root: string;
+  branch: string | null;
+  head: { id: string; summary: string };
+  dirty_files: number;
+}
+
+export type ExperimentStatus = "ready" | "running" | "finished" | "failed" | "cancelled" | "merged";
+
+export interface Experiment {
+  id: string;
+  slug: string;
+  repo_root: string;
+  task: string;
+  base_commit: string;
+  base_ref: string | null;
+  target_branch: string | null;
+  created_at: string;
+  status: ExperimentStatus;
+}
+
+export type VariantStatus =
+  | "ready"
+  | "queued"
+  | "preparing"
+  | "running"
+  | "checking"
+  | "succeeded"
+  | "failed"
+  | "cancelled"
+  | "interrupted";
+
+export interface CheckResult {
+  command: string;
+  exit_code: number | null;
+  duration_ms: number;
+  output_tail: string;
+}
+
+export interface Variant {
+  experiment_id: string;
+  index: number;
+  name: string;
+  slug: string;
+  description: string;
+  guidelines: string;
+  agent: string | null;
+  model: string | null;
+  branch: string;
+  worktree: string;
+  status: VariantStatus;
+  started_at: string | null;
+  finished_at: string | null;
+  exit_code: number | null;
+  error: string | null;
+  summary: string | null;
+  cost_usd: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  turns: number | null;
+  check: CheckResult | null;
+  head_commit: string | null;
+}
+
+export type ExperimentView = Experiment & { variants: Variant[] };
+
+export interface ApproachSpec {
+  name: string;
+  description: string;
+  guidelines: string;
+  agent: string | null;
+  model: string | null;
+}
+
+export interface FileChange {
+  path: string;
+  old_path: string | null;
+  status: "added" | "modified" | "deleted" | "renamed" | "type_change";
+  binary: boolean;
+  added: number;
+  removed: number;
+}
+
+export interface Line {
+  kind: "context" | "added" | "removed";
+  old_line: number | null;
+  new_line: number | null;
+  text: string;
+  /** UTF-8 byte ranges in `text`: convert before slicing a JS string. */
+  emphasis: [number, number][];
+  no_newline_at_end: boolean;
+}
+
+export interface Hunk {
+  old_start: number;
+  old_lines: number;
+  new_start: number;
+  new_lines: number;
+  lines: Line[];
+}
+
+export type FileDiff =
+  | { kind: "binary"; old_size: number; new_size: number }
+  | { kind: "too_large"; old_size: number; new_size: number; old_lines: number; new_lines: number }
+  | { kind: "patch"; hunks: Hunk[]; added: number; removed: number; timed_out: boolean };
+
+export type SplitRow =
+  | { kind: "hunk_header"; old_start: number; old_lines: number; new_start: number; new_lines: number }
+  | { kind: "line"; left: Line | null; right: Line | null };
+
+export interface FileDiffResponse {
+  diff: FileDiff;
+  split: SplitRow[] | null;
+}
+
+export interface MergePreview {
+  target: string;
+  target_head: string;
+  source: string;
+  files: string[];
+  conflicts: string[];
+  checked_out: boolean;
+  blocked_by_uncommitted: string[];
+  already_merged: boolean;
+}
+
+export type MergeStrategy = "squash" | "merge";
+
+export interface MergeOutcome {
+  target: string;
+  commit: string;
+  previous: string;
+  strategy: MergeStrategy;
+  files: string[];
+}
+
+export interface MergeRecord {
+  experiment_id: string;
+  variant: number;
+  target: string;
+  commit: string;
+  previous: string;
+  strategy: MergeStrategy;
+  created_at: string;
+  undone: boolean;
+}
+
+export interface RemoveReport {
+  removed: string[];
+  kept_dirty: string[];
+  missing_pruned: string[];
+  branches_deleted: string[];
+  branches_kept: string[];
+}
+
+export interface CommitResult {
+  index: number;
+  commit: string | null;
 }
 
 export class BackendError extends Error {
@@ -18,12 +179,18 @@ export class BackendError extends Error {
 
 /** Turns whatever a rejected `invoke` gave into a `BackendError`. */
 export function toBackendError(raw: unknown): BackendError {
+  if (raw instanceof BackendError) return raw;
   if (raw && typeof raw === "object" && "message" in raw) {
     const { code, message } = raw as { code?: unknown; message?: unknown };
     return new BackendError(String(code ?? "unknown"), String(message));
   }
   if (typeof raw === "string") return new BackendError("unknown", raw);
   return new BackendError("unknown", "The backend failed without saying why. Restart Fanout and try again.");
+}
+
+/** The sentence to show for any failure, whatever shape it came in. */
+export function errorMessage(raw: unknown): string {
+  return toBackendError(raw).message;
 }
 
 export async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
@@ -35,3 +202,51 @@ export async function call<T>(command: string, args?: Record<string, unknown>): 
 }
 
 export const appInfo = () => call<AppInfo>("app_info");
+
+export const repoInspect = (path: string) => call<RepoInfo>("repo_inspect", { path });
+
+export const recentRepos = () => call<RepoInfo[]>("recent_repos");
+
+export const experimentsList = () => call<Experiment[]>("experiments_list");
+
+export const experimentGet = (id: string) => call<ExperimentView>("experiment_get", { id });
+
+export const experimentCreate = (
+  repo: string,
+  task: string,
+  approaches: ApproachSpec[],
+  includeUncommitted: boolean,
+) => call<ExperimentView>("experiment_create", { repo, task, approaches, includeUncommitted });
+
+export const variantCommit = (id: string, variant: number | null) =>
+  call<CommitResult[]>("variant_commit", { id, variant });
+
+export const diffFiles = (id: string, variant: number, against: number | null) =>
+  call<FileChange[]>("diff_files", { id, variant, against });
+
+export const diffFile = (
+  id: string,
+  variant: number,
+  against: number | null,
+  path: string,
+  force: boolean,
+  split: boolean,
+) => call<FileDiffResponse>("diff_file", { id, variant, against, path, force, split });
+
+export const similarity = (id: string) => call<number[][]>("similarity", { id });
+
+export const mergePreview = (id: string, variant: number, target: string | null) =>
+  call<MergePreview>("merge_preview", { id, variant, target });
+
+export const mergeApply = (
+  id: string,
+  variant: number,
+  target: string | null,
+  strategy: MergeStrategy,
+  message: string,
+) => call<MergeOutcome>("merge_apply", { id, variant, target, strategy, message });
+
+export const mergeUndo = (id: string) => call<MergeRecord>("merge_undo", { id });
+
+export const experimentClean = (id: string, keep: number | null, force: boolean) =>
+  call<RemoveReport>("experiment_clean", { id, keep, force });

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { computeWindow, scrollTopFor } from "./windowing";
+
+describe("computeWindow", () => {
+  it("renders one screenful plus overscan at the top", () => {
+    const w = computeWindow(50_000, 20, 0, 600, 5);
+    expect(w.start).toBe(0);
+    expect(w.end).toBe(31 + 5); // 30 rows fill 600px, one more for a partial row
+    expect(w.offset).toBe(0);
+    expect(w.total).toBe(1_000_000);
+  });
+
+  it("keeps the DOM small anywhere in a 50,000-row list", () => {
+    for (const top of [0, 12_345, 500_000, 999_400]) {
+      const w = computeWindow(50_000, 20, top, 600, 8);
+      expect(w.end - w.start).toBeLessThanOrEqual(31 + 16);
+      // The rendered block must cover the viewport, or the user sees a gap.
+      expect(w.offset).toBeLessThanOrEqual(top);
+      expect(w.offset + (w.end - w.start) * 20).toBeGreaterThanOrEqual(Math.min(top + 600, w.total));
+    }
+  });
+
+  it("clamps a scrollTop past the end (list shrank) to the last screen", () => {
+    const w = computeWindow(100, 20, 1e9, 600, 0);
+    expect(w.end).toBe(100);
+    expect(w.start).toBe(70);
+    expect(w.offset).toBe(1400);
+  });
+
+  it("handles empty lists and lists shorter than the viewport", () => {
+    expect(computeWindow(0, 20, 0, 600)).toEqual({ start: 0, end: 0, offset: 0, total: 0 });
+    const w = computeWindow(3, 20, 50, 600);
+    expect([w.start, w.end, w.offset]).toEqual([0, 3, 0]);
+  });
+
+  it("scrollTopFor is the inverse for row tops", () => {
+    const top = scrollTopFor(1234, 20);
+    expect(computeWindow(50_000, 20, top, 600, 0).start).toBe(1234);
+  });
+});
