@@ -1,0 +1,85 @@
+// App-wide state: the route, the open repository and the new-experiment form.
+// Kept in module-level runes so a screen's state survives navigating away.
+import type { RepoInfo } from "./api";
+import { blankApproach, type ApproachDraft } from "./approaches";
+import { errorMessage } from "./api";
+
+export type ExperimentTab = "variants" | "compare" | "merge";
+
+export type Route =
+  | { name: "home" }
+  | { name: "new" }
+  | { name: "history" }
+  | { name: "experiment"; id: string; tab: ExperimentTab };
+
+export const nav = $state<{ route: Route }>({ route: { name: "home" } });
+
+export function go(route: Route) {
+  nav.route = route;
+}
+
+export const session = $state<{ repo: RepoInfo | null; focusPathTick: number }>({
+  repo: null,
+  focusPathTick: 0,
+});
+
+/** Ctrl+O: go home and put the cursor in the path field. */
+export function focusPathInput() {
+  go({ name: "home" });
+  session.focusPathTick++;
+}
+
+let keySeq = 0;
+export const nextKey = () => ++keySeq;
+
+const DEFAULT_VARIANTS = 3;
+
+function freshApproaches(): ApproachDraft[] {
+  return Array.from({ length: DEFAULT_VARIANTS }, () => blankApproach(nextKey()));
+}
+
+export const draft = $state<{ task: string; includeUncommitted: boolean; approaches: ApproachDraft[] }>({
+  task: "",
+  includeUncommitted: false,
+  approaches: freshApproaches(),
+});
+
+export function resetDraft() {
+  draft.task = "";
+  draft.includeUncommitted = false;
+  draft.approaches = freshApproaches();
+}
+
+/**
+ * One asynchronous load with its loading and error states. A newer `run`
+ * supersedes an older one, so a slow stale answer never overwrites a fresh one.
+ */
+export class Load<T> {
+  value = $state.raw<T | null>(null);
+  error = $state<string | null>(null);
+  loading = $state(false);
+  #token = 0;
+
+  async run(fn: () => Promise<T>): Promise<T | null> {
+    const token = ++this.#token;
+    this.loading = true;
+    this.error = null;
+    try {
+      const v = await fn();
+      if (token === this.#token) this.value = v;
+      return v;
+    } catch (e) {
+      if (token === this.#token) this.error = errorMessage(e);
+      return null;
+    } finally {
+      if (token === this.#token) this.loading = false;
+    }
+  }
+
+  reset() {
+    this.#token++;
+    this.value = null;
+    this.error = null;
+    this.loading = false;
+  }
+}

@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { BackendError } from "./api";
+import { Load, draft, focusPathInput, go, nav, resetDraft, session } from "./state.svelte";
+
+describe("navigation and form state", () => {
+  it("keeps the task text across navigation until reset", () => {
+    draft.task = "Add a cache";
+    go({ name: "history" });
+    go({ name: "new" });
+    expect(draft.task).toBe("Add a cache");
+    resetDraft();
+    expect(draft.task).toBe("");
+    expect(draft.approaches).toHaveLength(3);
+  });
+
+  it("Ctrl+O goes home and asks for focus", () => {
+    go({ name: "history" });
+    const before = session.focusPathTick;
+    focusPathInput();
+    expect(nav.route.name).toBe("home");
+    expect(session.focusPathTick).toBe(before + 1);
+  });
+});
+
+describe("Load", () => {
+  it("keeps the backend's sentence on failure", async () => {
+    const l = new Load<number>();
+    await l.run(() => Promise.reject(new BackendError("repo.not_found", "/x is not a git repository.")));
+    expect(l.error).toBe("/x is not a git repository.");
+    expect(l.loading).toBe(false);
+  });
+
+  it("ignores a stale answer that arrives after a newer one", async () => {
+    const l = new Load<string>();
+    let slow!: (v: string) => void;
+    const first = l.run(() => new Promise<string>((r) => (slow = r)));
+    await l.run(() => Promise.resolve("fresh"));
+    slow("stale");
+    await first;
+    expect(l.value).toBe("fresh");
+  });
+});
