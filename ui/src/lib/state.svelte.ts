@@ -3,6 +3,7 @@
 import type { RepoInfo } from "./api";
 import { blankApproach, type ApproachDraft } from "./approaches";
 import { errorMessage } from "./api";
+import { loadDiffView, saveDiffView, type DiffView } from "./prefs";
 
 export type ExperimentTab = "variants" | "compare" | "merge";
 
@@ -82,4 +83,40 @@ export class Load<T> {
     this.error = null;
     this.loading = false;
   }
+}
+
+/** The diff layout, remembered across files, experiments and restarts. */
+export const diffPrefs = $state<{ view: DiffView }>({ view: loadDiffView() });
+
+export function setDiffView(view: DiffView) {
+  diffPrefs.view = view;
+  saveDiffView(view);
+}
+
+export type CompareMode = "base" | "pair";
+
+/** The Compare tab's selection, kept while switching tabs within one experiment. */
+export const compareSel = $state<{ id: string | null; mode: CompareMode; variant: number; a: number; b: number }>({
+  id: null,
+  mode: "base",
+  variant: 0,
+  a: 0,
+  b: 0,
+});
+
+/** Starts a fresh selection when a different experiment's Compare tab opens. */
+export function selectExperiment(id: string, indices: readonly number[]) {
+  if (compareSel.id === id) return;
+  compareSel.id = id;
+  compareSel.mode = "base";
+  compareSel.variant = indices[0] ?? 0;
+  compareSel.a = indices[0] ?? 0;
+  compareSel.b = indices[1] ?? indices[0] ?? 0;
+}
+
+/** A similarity-matrix click: show that pair, A against B. */
+export function openPair(a: number, b: number) {
+  compareSel.mode = "pair";
+  compareSel.a = a;
+  compareSel.b = b;
 }

@@ -40,3 +40,20 @@ describe("Load", () => {
     expect(l.value).toBe("fresh");
   });
 });
+
+import { compareSel, openPair, selectExperiment } from "./state.svelte";
+
+describe("compare selection", () => {
+  it("starts on the first variant against base, and the first two as a pair", () => {
+    selectExperiment("e1", [1, 2, 3]);
+    expect(compareSel).toMatchObject({ id: "e1", mode: "base", variant: 1, a: 1, b: 2 });
+  });
+  it("keeps the selection when the same experiment's tab reopens", () => {
+    selectExperiment("e1", [1, 2, 3]);
+    openPair(3, 1);
+    selectExperiment("e1", [1, 2, 3]);
+    expect(compareSel).toMatchObject({ mode: "pair", a: 3, b: 1 });
+    selectExperiment("e2", [1]);
+    expect(compareSel).toMatchObject({ id: "e2", mode: "base", a: 1, b: 1 });
+  });
+});
