@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { byteToIndex, emphasisSegments } from "./utf8";
+import { byteToIndex, emphasisIndices } from "./utf8";
+import { styleSegments } from "./highlight";
+
+// Emphasis as the line renderer applies it: byte ranges converted, then cut into runs.
+const emphasisSegments = (text: string, ranges: [number, number][]) =>
+  styleSegments(text, [], emphasisIndices(text, ranges)).map(({ text, em }) => ({ text, em }));
 
 const bytes = (s: string) => new TextEncoder().encode(s).length;
 
@@ -43,5 +48,13 @@ describe("emphasisSegments", () => {
 
   it("returns the whole line unemphasised when there are no ranges", () => {
     expect(emphasisSegments("x", [])).toEqual([{ text: "x", em: false }]);
+  });
+});
+
+describe("emphasisIndices", () => {
+  it("maps byte ranges after non-ASCII text to string indices", () => {
+    // "é" is 2 bytes: bytes 3..6 of "é x yz" are " x " ... index 1..4.
+    expect(emphasisIndices("é x yz", [[2, 5]])).toEqual([[1, 4]]);
+    expect(emphasisIndices("🚀ab", [[4, 6]])).toEqual([[2, 4]]);
   });
 });

@@ -1,11 +1,6 @@
 // The engine marks word-level emphasis as UTF-8 byte ranges; JS strings index
 // UTF-16 code units. These helpers convert, so "é" or "🚀" never shift a highlight.
 
-export interface Segment {
-  text: string;
-  em: boolean;
-}
-
 /** UTF-8 length of the code point starting with UTF-16 unit `cp`. */
 function utf8Len(cp: number): number {
   if (cp < 0x80) return 1;
@@ -38,23 +33,9 @@ export function byteToIndex(text: string, offsets: readonly number[]): number[] 
   return out;
 }
 
-/** Splits `text` into plain and emphasised runs from UTF-8 byte ranges. */
-export function emphasisSegments(text: string, ranges: readonly (readonly [number, number])[]): Segment[] {
-  if (ranges.length === 0) return [{ text, em: false }];
-  const sorted = ranges
-    .filter(([a, b]) => b > a)
-    .slice()
-    .sort((x, y) => x[0] - y[0]);
-  const idx = byteToIndex(text, sorted.flat());
-  const out: Segment[] = [];
-  let pos = 0;
-  for (let r = 0; r < sorted.length; r++) {
-    const start = Math.max(idx[2 * r], pos);
-    const end = Math.max(idx[2 * r + 1], start);
-    if (start > pos) out.push({ text: text.slice(pos, start), em: false });
-    if (end > start) out.push({ text: text.slice(start, end), em: true });
-    pos = end;
-  }
-  if (pos < text.length) out.push({ text: text.slice(pos), em: false });
-  return out;
+/** Converts UTF-8 byte ranges to JS string index ranges. */
+export function emphasisIndices(text: string, ranges: readonly (readonly [number, number])[]): [number, number][] {
+  if (ranges.length === 0) return [];
+  const idx = byteToIndex(text, ranges.flat());
+  return ranges.map((_, r) => [idx[2 * r], idx[2 * r + 1]]);
 }
