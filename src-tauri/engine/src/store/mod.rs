@@ -80,7 +80,9 @@ pub enum StoreError {
         experiment_id: String,
         commit: String,
     },
-    #[error("The merge of experiment {experiment_id} that made commit {commit} is already undone.")]
+    #[error(
+        "The merge of experiment {experiment_id} that made commit {commit} is already undone."
+    )]
     AlreadyUndone {
         experiment_id: String,
         commit: String,
@@ -129,7 +131,10 @@ fn shown(candidates: &[String]) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     if candidates.len() > CANDIDATES_SHOWN {
-        list.push_str(&format!(" and {} more", candidates.len() - CANDIDATES_SHOWN));
+        list.push_str(&format!(
+            " and {} more",
+            candidates.len() - CANDIDATES_SHOWN
+        ));
     }
     list
 }
@@ -184,8 +189,8 @@ impl Store {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags)
-            .map_err(|source| open_error(path, source))?;
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(|source| open_error(path, source))?;
         Store::init(conn, Some(path.to_path_buf()))
     }
 
@@ -356,7 +361,8 @@ impl Store {
             .map(|(i, column)| format!("{column} = ?{}", i + 1))
             .collect::<Vec<_>>()
             .join(", ");
-        let sql = format!("UPDATE variants SET {assignments} WHERE experiment_id = ?1 AND idx = ?2");
+        let sql =
+            format!("UPDATE variants SET {assignments} WHERE experiment_id = ?1 AND idx = ?2");
         let tx = self.write()?;
         let changed = {
             let mut statement = tx.prepare_cached(&sql)?;
@@ -416,8 +422,8 @@ impl Store {
                         *seq
                     }
                     None => {
-                        let (exists, max): (bool, Option<i64>) =
-                            last_seq.query_row(params![key.0, key.1], |row| {
+                        let (exists, max): (bool, Option<i64>) = last_seq
+                            .query_row(params![key.0, key.1], |row| {
                                 Ok((row.get(0)?, row.get(1)?))
                             })?;
                         if !exists {
@@ -459,14 +465,15 @@ impl Store {
              WHERE experiment_id = ?1 AND variant = ?2 AND seq > ?3
              ORDER BY seq LIMIT ?4",
         )?;
-        let rows = statement.query_map(params![experiment_id, variant, after_seq, limit], |row| {
-            Ok(StoredEvent {
-                seq: row.get(0)?,
-                time: row.get(1)?,
-                kind: row.get(2)?,
-                payload: json_from_row(row, 3)?,
-            })
-        })?;
+        let rows =
+            statement.query_map(params![experiment_id, variant, after_seq, limit], |row| {
+                Ok(StoredEvent {
+                    seq: row.get(0)?,
+                    time: row.get(1)?,
+                    kind: row.get(2)?,
+                    payload: json_from_row(row, 3)?,
+                })
+            })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -527,7 +534,11 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    pub fn mark_merge_undone(&mut self, experiment_id: &str, commit: &str) -> Result<(), StoreError> {
+    pub fn mark_merge_undone(
+        &mut self,
+        experiment_id: &str,
+        commit: &str,
+    ) -> Result<(), StoreError> {
         let tx = self.write()?;
         let undone: Option<bool> = tx
             .prepare_cached(
@@ -663,7 +674,11 @@ fn check_new_experiment(exp: &Experiment, variants: &[Variant]) -> Result<(), St
     }
     let mut indexes: Vec<u32> = variants.iter().map(|v| v.index).collect();
     indexes.sort_unstable();
-    if indexes.iter().zip(1..).any(|(&index, expected)| index != expected) {
+    if indexes
+        .iter()
+        .zip(1..)
+        .any(|(&index, expected)| index != expected)
+    {
         return invalid(format!(
             "The variants of experiment {} must be numbered 1 to {} once each, but their numbers are {indexes:?}.",
             exp.id,
@@ -794,9 +809,8 @@ fn merge_from_row(row: &Row<'_>) -> rusqlite::Result<MergeRecord> {
 
 fn json_from_row(row: &Row<'_>, index: usize) -> rusqlite::Result<serde_json::Value> {
     let text: String = row.get(index)?;
-    serde_json::from_str(&text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(index, Type::Text, Box::new(e))
-    })
+    serde_json::from_str(&text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, Type::Text, Box::new(e)))
 }
 
 /// A path as UTF-8 text when it is, otherwise (Unix only) its raw bytes, so
