@@ -461,6 +461,7 @@ CREATE TABLE experiments (
     base_commit TEXT NOT NULL, base_ref TEXT, target_branch TEXT, created_at TEXT NOT NULL,
     status TEXT NOT NULL);
 CREATE TABLE variants (
+    id INTEGER PRIMARY KEY,
     experiment_id TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
     idx INTEGER NOT NULL, name TEXT NOT NULL, slug TEXT NOT NULL, description TEXT NOT NULL,
     guidelines TEXT NOT NULL, agent TEXT NOT NULL, model TEXT, branch TEXT NOT NULL,
@@ -468,18 +469,17 @@ CREATE TABLE variants (
     exit_code INTEGER, error TEXT, summary TEXT, cost_usd REAL, input_tokens INTEGER,
     output_tokens INTEGER, turns INTEGER, check_command TEXT, check_exit_code INTEGER,
     check_duration_ms INTEGER, check_output_tail TEXT, head_commit TEXT,
-    PRIMARY KEY (experiment_id, idx));
+    UNIQUE (experiment_id, idx));
 CREATE TABLE events (
-    experiment_id TEXT NOT NULL, variant INTEGER NOT NULL, seq INTEGER NOT NULL,
-    time TEXT NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL,
-    PRIMARY KEY (experiment_id, variant, seq),
-    FOREIGN KEY (experiment_id, variant) REFERENCES variants(experiment_id, idx) ON DELETE CASCADE);
+    variant_id INTEGER NOT NULL REFERENCES variants(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL, time TEXT NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL,
+    PRIMARY KEY (variant_id, seq));
 INSERT INTO experiments VALUES ('old', 'old-task', '/repo', 'An old task', 'abc', NULL, 'main',
     '2025-12-01T00:00:00Z', 'finished');
 INSERT INTO variants (experiment_id, idx, name, slug, description, guidelines, agent, branch,
     worktree, status, cost_usd) VALUES ('old', 1, 'Only', 'only', 'd', 'g', 'codex',
     'fanout/old-task/1-only', '/wt/1-only', 'succeeded', 1.5);
-INSERT INTO events VALUES ('old', 1, 1, '2025-12-01T00:00:01Z', 'log', '{\"line\":\"hello\"}');
+INSERT INTO events VALUES (last_insert_rowid(), 1, '2025-12-01T00:00:01Z', 'log', '{\"line\":\"hello\"}');
 PRAGMA user_version = 1;
 ";
 
@@ -789,24 +789,26 @@ fn deleting_an_experiment_removes_its_variants_events_and_merges_only() {
     store.record_merge(&merge_record("kept", "m2")).unwrap();
 
     store.delete_experiment("gone").unwrap();
-    for table in ["variants", "events", "merges"] {
-        assert_eq!(
+    for table in ["variants", "merges"] {
+        let rows = |id: &str| {
             count(
                 &path,
-                &format!("SELECT COUNT(*) FROM {table} WHERE experiment_id = 'gone'")
-            ),
+                &format!("SELECT COUNT(*) FROM {table} WHERE experiment_id = '{id}'"),
+            )
+        };
+        assert_eq!(
+            rows("gone"),
             0,
             "{table} of the deleted experiment must cascade away"
         );
-        assert_eq!(
-            count(
-                &path,
-                &format!("SELECT COUNT(*) FROM {table} WHERE experiment_id = 'kept'")
-            ),
-            1,
-            "{table} of the other experiment must stay"
-        );
+        assert_eq!(rows("kept"), 1, "{table} of the other experiment must stay");
     }
+    assert_eq!(
+        count(&path, "SELECT COUNT(*) FROM events"),
+        1,
+        "the deleted experiment's two events must cascade away, the other's one stays"
+    );
+    assert_eq!(store.events("kept", 1, 0, 10).unwrap().len(), 1);
     assert!(
         matches!(
             store.delete_experiment("gone"),
@@ -888,7 +890,7 @@ fn a_writer_waits_for_a_lock_held_by_another_connection() {
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .unwrap();
             tx.execute(
-                "INSERT INTO events VALUES ('e1', 1, 1, 't', 'other', '{}')",
+                "INSERT INTO events SELECT id, 1, 't', 'other', '{}' FROM variants WHERE experiment_id = 'e1' AND idx = 1",
                 [],
             )
             .unwrap();

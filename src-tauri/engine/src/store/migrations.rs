@@ -30,6 +30,7 @@ CREATE TABLE experiments (
 );
 
 CREATE TABLE variants (
+    id                INTEGER PRIMARY KEY,
     experiment_id     TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
     idx               INTEGER NOT NULL,
     name              TEXT NOT NULL,
@@ -55,19 +56,18 @@ CREATE TABLE variants (
     check_duration_ms INTEGER,
     check_output_tail TEXT,
     head_commit       TEXT,
-    PRIMARY KEY (experiment_id, idx)
+    UNIQUE (experiment_id, idx)
 );
 
+-- Events are most of the database and most of its writes: they point at
+-- their variant by its integer id, which keeps rows and the index small.
 CREATE TABLE events (
-    experiment_id TEXT NOT NULL,
-    variant       INTEGER NOT NULL,
-    seq           INTEGER NOT NULL,
-    time          TEXT NOT NULL,
-    kind          TEXT NOT NULL,
-    payload       TEXT NOT NULL,
-    PRIMARY KEY (experiment_id, variant, seq),
-    FOREIGN KEY (experiment_id, variant)
-        REFERENCES variants(experiment_id, idx) ON DELETE CASCADE
+    variant_id INTEGER NOT NULL REFERENCES variants(id) ON DELETE CASCADE,
+    seq        INTEGER NOT NULL,
+    time       TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    payload    TEXT NOT NULL,
+    PRIMARY KEY (variant_id, seq)
 );
 ";
 

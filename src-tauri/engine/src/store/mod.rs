@@ -406,39 +406,36 @@ impl Store {
             // The next seq is read inside the write transaction, so another
             // handle on the same file cannot take the same numbers.
             let mut last_seq = tx.prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM variants WHERE experiment_id = ?1 AND idx = ?2),
-                        (SELECT MAX(seq) FROM events WHERE experiment_id = ?1 AND variant = ?2)",
+                "SELECT id, (SELECT MAX(seq) FROM events WHERE variant_id = variants.id)
+                 FROM variants WHERE experiment_id = ?1 AND idx = ?2",
             )?;
             let mut insert = tx.prepare_cached(
-                "INSERT INTO events (experiment_id, variant, seq, time, kind, payload)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO events (variant_id, seq, time, kind, payload)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            let mut next: HashMap<(&str, u32), i64> = HashMap::new();
+            // (experiment, index) -> (variant row id, last seq given out).
+            let mut last: HashMap<(&str, u32), (i64, i64)> = HashMap::new();
             for event in events {
                 let key = (event.experiment_id.as_str(), event.variant);
-                let seq = match next.get_mut(&key) {
-                    Some(seq) => {
-                        *seq += 1;
-                        *seq
-                    }
+                let (variant_id, seq) = match last.get_mut(&key) {
+                    Some(entry) => entry,
                     None => {
-                        let (exists, max): (bool, Option<i64>) = last_seq
-                            .query_row(params![key.0, key.1], |row| {
-                                Ok((row.get(0)?, row.get(1)?))
-                            })?;
-                        if !exists {
+                        let found: Option<(i64, Option<i64>)> = last_seq
+                            .query_row(params![key.0, key.1], |row| Ok((row.get(0)?, row.get(1)?)))
+                            .optional()?;
+                        let Some((variant_id, max)) = found else {
                             return Err(StoreError::VariantNotFound {
                                 experiment_id: event.experiment_id.clone(),
                                 index: event.variant,
                             });
-                        }
-                        *next.entry(key).or_insert(max.unwrap_or(0) + 1)
+                        };
+                        last.entry(key).or_insert((variant_id, max.unwrap_or(0)))
                     }
                 };
+                *seq += 1;
                 insert.execute(params![
-                    event.experiment_id,
-                    event.variant,
-                    seq,
+                    *variant_id,
+                    *seq,
                     event.time,
                     event.kind,
                     event.payload.to_string(),
@@ -458,22 +455,21 @@ impl Store {
         after_seq: i64,
         limit: usize,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        self.require_variant(experiment_id, variant)?;
+        let variant_id = self.variant_id(experiment_id, variant)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut statement = self.conn.prepare_cached(
             "SELECT seq, time, kind, payload FROM events
-             WHERE experiment_id = ?1 AND variant = ?2 AND seq > ?3
-             ORDER BY seq LIMIT ?4",
+             WHERE variant_id = ?1 AND seq > ?2
+             ORDER BY seq LIMIT ?3",
         )?;
-        let rows =
-            statement.query_map(params![experiment_id, variant, after_seq, limit], |row| {
-                Ok(StoredEvent {
-                    seq: row.get(0)?,
-                    time: row.get(1)?,
-                    kind: row.get(2)?,
-                    payload: json_from_row(row, 3)?,
-                })
-            })?;
+        let rows = statement.query_map(params![variant_id, after_seq, limit], |row| {
+            Ok(StoredEvent {
+                seq: row.get(0)?,
+                time: row.get(1)?,
+                kind: row.get(2)?,
+                payload: json_from_row(row, 3)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -625,20 +621,17 @@ impl Store {
         }
     }
 
-    fn require_variant(&self, experiment_id: &str, index: u32) -> Result<(), StoreError> {
+    /// The variant's row id, which its events point at.
+    fn variant_id(&self, experiment_id: &str, index: u32) -> Result<i64, StoreError> {
         self.require_experiment(experiment_id)?;
-        let exists = self
-            .conn
-            .prepare_cached("SELECT 1 FROM variants WHERE experiment_id = ?1 AND idx = ?2")?
-            .exists(params![experiment_id, index])?;
-        if exists {
-            Ok(())
-        } else {
-            Err(StoreError::VariantNotFound {
+        self.conn
+            .prepare_cached("SELECT id FROM variants WHERE experiment_id = ?1 AND idx = ?2")?
+            .query_row(params![experiment_id, index], |row| row.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::VariantNotFound {
                 experiment_id: experiment_id.to_string(),
                 index,
             })
-        }
     }
 }
 
