@@ -118,11 +118,7 @@ pub fn bound(text: &str, max: usize) -> String {
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    format!(
-        "{}… [truncated {} bytes]",
-        &text[..end],
-        text.len() - end
-    )
+    format!("{}… [truncated {} bytes]", &text[..end], text.len() - end)
 }
 
 /// A tool input with every long string bounded; its shape is kept so the UI can
@@ -149,23 +145,47 @@ mod tests {
 
     #[test]
     fn bound_keeps_short_text_and_marks_long_text() {
-        assert_eq!(bound("short", 10), "short", "text under the limit is untouched");
+        assert_eq!(
+            bound("short", 10),
+            "short",
+            "text under the limit is untouched"
+        );
         let cut = bound(&"é".repeat(100), 5);
-        assert!(cut.starts_with("éé"), "the cut lands on a char boundary: {cut}");
-        assert!(cut.contains("[truncated 196 bytes]"), "the marker says what was dropped: {cut}");
+        assert!(
+            cut.starts_with("éé"),
+            "the cut lands on a char boundary: {cut}"
+        );
+        assert!(
+            cut.contains("[truncated 196 bytes]"),
+            "the marker says what was dropped: {cut}"
+        );
     }
 
     #[test]
     fn kind_matches_the_serde_tag() {
         let events = [
             SessionEvent::raw("x"),
-            SessionEvent::Warning { message: "m".into() },
-            SessionEvent::Log { stream: Stream::Stderr, line: "l".into() },
-            SessionEvent::Usage { input_tokens: 1, output_tokens: 2, cache_read: None, cache_write: None },
+            SessionEvent::Warning {
+                message: "m".into(),
+            },
+            SessionEvent::Log {
+                stream: Stream::Stderr,
+                line: "l".into(),
+            },
+            SessionEvent::Usage {
+                input_tokens: 1,
+                output_tokens: 2,
+                cache_read: None,
+                cache_write: None,
+            },
         ];
         for event in events {
             let json = serde_json::to_value(&event).expect("events serialize");
-            assert_eq!(json["type"], event.kind(), "the store's kind is the JSON tag");
+            assert_eq!(
+                json["type"],
+                event.kind(),
+                "the store's kind is the JSON tag"
+            );
         }
     }
 
@@ -173,8 +193,14 @@ mod tests {
     fn bound_json_shortens_long_strings_only() {
         let input = serde_json::json!({"file_path": "a.txt", "content": "x".repeat(100_000)});
         let bounded = bound_json(input);
-        assert_eq!(bounded["file_path"], "a.txt", "short fields stay as they were");
+        assert_eq!(
+            bounded["file_path"], "a.txt",
+            "short fields stay as they were"
+        );
         let content = bounded["content"].as_str().expect("content stays a string");
-        assert!(content.len() < MAX_INPUT_STRING_BYTES + 64, "long strings are cut");
+        assert!(
+            content.len() < MAX_INPUT_STRING_BYTES + 64,
+            "long strings are cut"
+        );
     }
 }

@@ -252,9 +252,10 @@ pub fn spawn(spec: ProcessSpec) -> Result<RunningProcess, ProcessError> {
     })?;
 
     let (tx, rx) = mpsc::channel(spec.channel_capacity.max(1));
-    let stdout = child.stdout.take().map(|pipe| {
-        Reader::start(pipe, Stream::Stdout, spec.max_line_bytes, tx.clone())
-    });
+    let stdout = child
+        .stdout
+        .take()
+        .map(|pipe| Reader::start(pipe, Stream::Stdout, spec.max_line_bytes, tx.clone()));
     let stderr = child
         .stderr
         .take()
@@ -324,7 +325,9 @@ fn signal_group(pgid: Option<Pid>, signal: Signal) {
     let Some(pgid) = pgid else { return };
     match rustix::process::kill_process_group(pgid, signal) {
         Ok(()) | Err(rustix::io::Errno::SRCH) => {}
-        Err(error) => tracing::warn!(%error, pgid = pgid.as_raw_pid(), "could not signal a process group"),
+        Err(error) => {
+            tracing::warn!(%error, pgid = pgid.as_raw_pid(), "could not signal a process group")
+        }
     }
 }
 
@@ -392,7 +395,9 @@ async fn read_lines<R: AsyncRead + Unpin>(pipe: R, max: usize, mut sink: LineSin
     let mut dropped = 0usize;
     loop {
         let (used, complete) = {
-            let Ok(buf) = reader.fill_buf().await else { break };
+            let Ok(buf) = reader.fill_buf().await else {
+                break;
+            };
             if buf.is_empty() {
                 break;
             }
@@ -445,7 +450,8 @@ impl Owner {
         let mut life = Life::default();
         let [mut out, mut err] = std::mem::take(&mut self.readers);
         loop {
-            let pipes_open = out.as_ref().is_some_and(|r| !r.done) || err.as_ref().is_some_and(|r| !r.done);
+            let pipes_open =
+                out.as_ref().is_some_and(|r| !r.done) || err.as_ref().is_some_and(|r| !r.done);
             if life.exited && !pipes_open {
                 break;
             }
