@@ -80,7 +80,9 @@ pub struct ProcessSpec {
     pub leak_grace: Duration,
     /// Longest line kept; the rest of a longer line is counted, not stored.
     pub max_line_bytes: usize,
-    /// Lines buffered between the readers and the consumer.
+    /// Lines buffered between the readers and the consumer. With the line
+    /// bound this caps a child's unread output in memory (64 MiB by default,
+    /// only ever reached by a consumer that stopped reading huge lines).
     pub channel_capacity: usize,
 }
 
@@ -94,8 +96,9 @@ impl ProcessSpec {
             timeout: None,
             grace: Duration::from_secs(5),
             leak_grace: Duration::from_secs(3),
-            max_line_bytes: 256 * 1024,
-            channel_capacity: 1024,
+            // Big enough for a tool call writing a sizeable file to stay parseable JSON.
+            max_line_bytes: 1024 * 1024,
+            channel_capacity: 64,
         }
     }
 
@@ -261,9 +264,11 @@ pub fn spawn(spec: ProcessSpec) -> Result<RunningProcess, ProcessError> {
         .take()
         .map(|pipe| Reader::start(pipe, Stream::Stderr, spec.max_line_bytes, tx));
     let notify = Arc::new(Notify::new());
+    let pgid = Pid::from_raw(pid as i32);
     let owner = Owner {
         child,
-        pgid: Pid::from_raw(pid as i32),
+        pgid,
+        guard: GroupGuard(pgid),
         spec,
         cancel: notify.clone(),
         readers: [stdout, stderr],
@@ -420,10 +425,22 @@ async fn read_lines<R: AsyncRead + Unpin>(pipe: R, max: usize, mut sink: LineSin
     }
 }
 
+/// Kills the group when dropped: if the owner task is dropped before the child
+/// ended (the runtime shuts down with the app), nothing of the group survives.
+/// Defused once the owner has seen the group gone.
+struct GroupGuard(Option<Pid>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        signal_group(self.0, Signal::KILL);
+    }
+}
+
 /// The one task that owns a child until it and its group are gone.
 struct Owner {
     child: Child,
     pgid: Option<Pid>,
+    guard: GroupGuard,
     spec: ProcessSpec,
     cancel: Arc<Notify>,
     readers: [Option<Reader>; 2],
@@ -492,6 +509,8 @@ impl Owner {
         if stray_processes {
             signal_group(self.pgid, Signal::KILL);
         }
+        // The group is gone; its id may be reused by others from now on.
+        self.guard.0 = None;
         outcome(life, stray_processes, started)
     }
 

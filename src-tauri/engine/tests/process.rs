@@ -287,3 +287,43 @@ async fn a_missing_program_or_workdir_is_a_clear_error() {
         "the message names the directory: {err}"
     );
 }
+
+#[test]
+fn a_runtime_shutting_down_kills_the_whole_group() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let pgid = runtime.block_on(async {
+        let mut running =
+            process::spawn(sh("sleep 300 & echo ready; sleep 300")).expect("sh starts");
+        assert_eq!(
+            running.next_line().await.map(|l| l.text),
+            Some("ready".into())
+        );
+        let pgid = running.pid();
+        // Leak the handle, as an app that exits without cancelling would.
+        std::mem::forget(running);
+        pgid
+    });
+    assert!(
+        !group_members(pgid).is_empty(),
+        "the group runs while the runtime lives"
+    );
+    drop(runtime);
+    runtime_free_wait_until_gone(pgid);
+}
+
+/// Like `assert_group_gone`, for a test without a runtime.
+fn runtime_free_wait_until_gone(pgid: u32) {
+    for _ in 0..40 {
+        if group_members(pgid).is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!(
+        "processes of group {pgid} outlived the runtime: {:?}",
+        group_members(pgid)
+    );
+}
