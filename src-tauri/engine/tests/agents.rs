@@ -781,3 +781,46 @@ async fn the_real_cli_refusing_bypass_as_root_is_explained() {
         Some(claude_code::ROOT_BYPASS_REFUSAL)
     );
 }
+
+// ---- Codex backend against a replay of its recordings ----
+
+fn fake_codex_spec(fx: &Fixture, recording_name: &str, exit: &str) -> SessionSpec {
+    let mut spec = SessionSpec::new(&fx.root, "create hello.txt");
+    let path = repo_root()
+        .join("tests/fixtures/recordings")
+        .join(recording_name);
+    spec.env = vec![
+        ("FANOUT_FAKE_RECORDING".into(), path.display().to_string()),
+        ("FANOUT_FAKE_EXIT".into(), exit.into()),
+    ];
+    spec
+}
+
+#[tokio::test]
+async fn a_codex_session_succeeds_or_fails_as_its_turn_did() {
+    let fx = Fixture::new();
+    let codex = Codex::new(repo_root().join("tests/fixtures/agents/fake-codex"));
+
+    let spec = fake_codex_spec(&fx, "codex_exec_json_exec_command.jsonl", "0");
+    let (events, outcome) = run(&codex, &spec).await;
+    assert_eq!(outcome.status, SessionStatus::Succeeded, "{outcome:?}");
+    assert_eq!(
+        outcome.session_id.as_deref(),
+        Some("01a20c96-7400-76f0-841c-11d0f19079ba"),
+        "the thread id is what `exec resume` needs"
+    );
+    assert_eq!(events.len(), 7, "every recorded line arrived: {events:?}");
+    assert!(
+        fx.read("hello.txt").ends_with("create hello.txt\n"),
+        "it worked in -C <worktree>"
+    );
+
+    let spec = fake_codex_spec(&fx, "codex_error_400.jsonl", "1");
+    let (_, outcome) = run(&codex, &spec).await;
+    assert_eq!(outcome.status, SessionStatus::Failed);
+    assert_eq!(
+        outcome.reason.as_deref(),
+        Some("Codex reported an error: mock bad request."),
+        "the API's own message, not its JSON"
+    );
+}
