@@ -5,11 +5,14 @@
 //! concern and its own typed error; [`Error`] gathers them for the edges, where
 //! every error becomes a stable `code` and a sentence saying what to do.
 
+pub mod agent;
 pub mod diff;
 pub mod error;
+pub mod events;
 pub mod experiment;
 pub mod merge;
 pub mod paths;
+pub mod process;
 pub mod repo;
 pub mod slug;
 pub mod store;
