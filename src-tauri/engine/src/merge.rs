@@ -357,7 +357,10 @@ impl<'r> Plan<'r> {
             let files = changed_paths(repo, &head_tree.id(), &id)?;
             (Some(tree), files)
         } else {
-            (None, changed_in_index(repo, &head_tree, &index, &conflicts)?)
+            (
+                None,
+                changed_in_index(repo, &head_tree, &index, &conflicts)?,
+            )
         };
         Ok(Plan {
             target: target.trim_start_matches("refs/heads/").to_string(),
@@ -371,10 +374,7 @@ impl<'r> Plan<'r> {
     }
 }
 
-fn find_target<'r>(
-    repo: &'r Repository,
-    target: &str,
-) -> Result<(String, Commit<'r>), MergeError> {
+fn find_target<'r>(repo: &'r Repository, target: &str) -> Result<(String, Commit<'r>), MergeError> {
     let name = target.trim_start_matches("refs/heads/");
     let missing = || MergeError::TargetMissing {
         branch: name.to_string(),
@@ -683,7 +683,9 @@ mod tests {
             let blob = repo.blob(text.as_bytes()).expect("blob");
             builder.insert(name, blob, 0o100644).expect("insert");
         }
-        let tree = repo.find_tree(builder.write().expect("tree")).expect("find tree");
+        let tree = repo
+            .find_tree(builder.write().expect("tree"))
+            .expect("find tree");
         let sig = Signature::new("T", "t@example.com", &git2::Time::new(0, 0)).expect("sig");
         let parents: Vec<Commit> = parent
             .map(|p| repo.find_commit(p).expect("parent"))
@@ -703,9 +705,18 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let repo = Repository::init(dir.path()).expect("init");
         let head = commit_files(&repo, &[("a.txt", "old\n"), ("keep.txt", "k\n")], None);
-        let twin = commit_files(&repo, &[("a.txt", "old\n"), ("keep.txt", "k\n")], Some(head));
-        let merged = commit_files(&repo, &[("a.txt", "new\n"), ("keep.txt", "k\n")], Some(head));
-        repo.reference("refs/heads/main", head, true, "t").expect("ref");
+        let twin = commit_files(
+            &repo,
+            &[("a.txt", "old\n"), ("keep.txt", "k\n")],
+            Some(head),
+        );
+        let merged = commit_files(
+            &repo,
+            &[("a.txt", "new\n"), ("keep.txt", "k\n")],
+            Some(head),
+        );
+        repo.reference("refs/heads/main", head, true, "t")
+            .expect("ref");
         repo.set_head("refs/heads/main").expect("set head");
         repo.checkout_head(Some(CheckoutBuilder::new().force()))
             .expect("checkout");
@@ -730,7 +741,10 @@ mod tests {
             .expect_err("the branch is not at the expected commit");
 
         assert_eq!(err.code(), "merge.branch_moved", "{err}");
-        assert!(err.to_string().contains("Try again"), "the sentence says what to do");
+        assert!(
+            err.to_string().contains("Try again"),
+            "the sentence says what to do"
+        );
         assert_eq!(
             repo.refname_to_id("refs/heads/main").expect("main"),
             head,
@@ -738,7 +752,11 @@ mod tests {
         );
         let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).expect("read");
         assert_eq!(read("a.txt"), "old\n", "the written file is put back");
-        assert_eq!(read("keep.txt"), "user edit\n", "the user's edit is untouched");
+        assert_eq!(
+            read("keep.txt"),
+            "user edit\n",
+            "the user's edit is untouched"
+        );
         let status = repo.status_file(Path::new("a.txt")).expect("status");
         assert_eq!(status, Status::CURRENT, "the index entry is put back too");
     }

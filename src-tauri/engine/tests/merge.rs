@@ -70,7 +70,10 @@ fn snapshot(root: &Path) -> Snapshot {
         files: files_under(root),
         // Without optional locks, so that git's own index refresh cannot
         // rewrite the index bytes this snapshot compares.
-        status: git(root, &["--no-optional-locks", "status", "--porcelain", "--ignored"]),
+        status: git(
+            root,
+            &["--no-optional-locks", "status", "--porcelain", "--ignored"],
+        ),
     }
 }
 
@@ -118,11 +121,24 @@ fn squash_makes_one_commit_with_one_parent_and_the_variants_changes() {
     let before = fx.head();
     let source = variant(&fx, "v1", "main", CHANGES);
 
-    let outcome = merge::apply(&fx.root, &source, "main", Strategy::Squash, "Take variant 1")
-        .expect("a clean squash merge succeeds");
+    let outcome = merge::apply(
+        &fx.root,
+        &source,
+        "main",
+        Strategy::Squash,
+        "Take variant 1",
+    )
+    .expect("a clean squash merge succeeds");
 
-    assert_eq!(outcome.previous, before, "the previous head is recorded for undo");
-    assert_eq!(outcome.commit, main_head(&fx), "main now points at the new commit");
+    assert_eq!(
+        outcome.previous, before,
+        "the previous head is recorded for undo"
+    );
+    assert_eq!(
+        outcome.commit,
+        main_head(&fx),
+        "main now points at the new commit"
+    );
     assert_eq!(
         parents(&fx, "main"),
         vec![before.clone()],
@@ -138,12 +154,31 @@ fn squash_makes_one_commit_with_one_parent_and_the_variants_changes() {
         "M\ta.txt\nD\tb.txt\nA\tc.txt",
         "the commit holds exactly the variant's changes"
     );
-    assert_eq!(outcome.files, ["a.txt", "b.txt", "c.txt"], "files are reported sorted");
+    assert_eq!(
+        outcome.files,
+        ["a.txt", "b.txt", "c.txt"],
+        "files are reported sorted"
+    );
     assert_eq!(outcome.strategy, Strategy::Squash);
-    assert_eq!(fx.read("a.txt"), "alpha\none\nTWO\nthree\n", "the checkout shows the merged file");
-    assert_eq!(fx.read("c.txt"), "charlie\n", "the checkout shows the added file");
-    assert!(!fx.root.join("b.txt").exists(), "the deleted file is gone from the checkout");
-    assert_eq!(fx.status(), "", "a merge on a clean checkout leaves it clean");
+    assert_eq!(
+        fx.read("a.txt"),
+        "alpha\none\nTWO\nthree\n",
+        "the checkout shows the merged file"
+    );
+    assert_eq!(
+        fx.read("c.txt"),
+        "charlie\n",
+        "the checkout shows the added file"
+    );
+    assert!(
+        !fx.root.join("b.txt").exists(),
+        "the deleted file is gone from the checkout"
+    );
+    assert_eq!(
+        fx.status(),
+        "",
+        "a merge on a clean checkout leaves it clean"
+    );
 }
 
 #[test]
@@ -152,8 +187,14 @@ fn merge_strategy_makes_a_commit_with_two_parents() {
     let before = fx.head();
     let source = variant(&fx, "v1", "main", CHANGES);
 
-    let outcome = merge::apply(&fx.root, &source, "main", Strategy::Merge, "Merge variant 1")
-        .expect("a clean merge succeeds");
+    let outcome = merge::apply(
+        &fx.root,
+        &source,
+        "main",
+        Strategy::Merge,
+        "Merge variant 1",
+    )
+    .expect("a clean merge succeeds");
 
     assert_eq!(
         parents(&fx, "main"),
@@ -180,19 +221,33 @@ fn a_target_not_checked_out_moves_only_its_ref() {
 
     let preview = merge::preview(&fx.root, &source, "main").expect("preview");
     assert!(!preview.checked_out, "main is not checked out anywhere");
-    assert!(preview.blocked_by_uncommitted.is_empty(), "no checkout to block the merge");
+    assert!(
+        preview.blocked_by_uncommitted.is_empty(),
+        "no checkout to block the merge"
+    );
 
     let outcome = merge::apply(&fx.root, &source, "main", Strategy::Squash, "Take it")
         .expect("merging into a branch nobody has checked out succeeds");
 
     let after = snapshot(&fx.root);
     assert_ne!(before.refs, after.refs, "main moved");
-    assert_eq!(parents(&fx, "main"), vec![previous], "on top of its old head");
+    assert_eq!(
+        parents(&fx, "main"),
+        vec![previous],
+        "on top of its old head"
+    );
     assert_eq!(outcome.commit, main_head(&fx));
     assert_eq!(before.index, after.index, "the user's index is untouched");
     assert_eq!(before.files, after.files, "the user's files are untouched");
-    assert_eq!(before.status, after.status, "the user's status is unchanged");
-    assert_eq!(fx.git(&["branch", "--show-current"]), "work", "the user stays on their branch");
+    assert_eq!(
+        before.status, after.status,
+        "the user's status is unchanged"
+    );
+    assert_eq!(
+        fx.git(&["branch", "--show-current"]),
+        "work",
+        "the user stays on their branch"
+    );
 }
 
 /// One way a user's checkout can be dirty in a file the merge touches.
@@ -251,21 +306,37 @@ fn uncommitted_changes_in_touched_files_refuse_naming_them_and_change_nothing() 
         let before = snapshot(&fx.root);
 
         let preview = merge::preview(&fx.root, &source, "main").expect("preview");
-        assert_eq!(preview.blocked_by_uncommitted, case.blocked, "preview, case {}", case.name);
+        assert_eq!(
+            preview.blocked_by_uncommitted, case.blocked,
+            "preview, case {}",
+            case.name
+        );
         let err = merge::apply(&fx.root, &source, "main", Strategy::Squash, "m")
             .expect_err("a dirty touched file must refuse the merge");
 
         match &err {
             MergeError::UncommittedChanges { files } => {
-                assert_eq!(files, case.blocked, "the refusal names the files, case {}", case.name)
+                assert_eq!(
+                    files, case.blocked,
+                    "the refusal names the files, case {}",
+                    case.name
+                )
             }
-            other => panic!("case {}: expected UncommittedChanges, got {other:?}", case.name),
+            other => panic!(
+                "case {}: expected UncommittedChanges, got {other:?}",
+                case.name
+            ),
         }
         assert_eq!(err.code(), "merge.uncommitted_changes");
         for file in case.blocked {
             assert!(err.to_string().contains(file), "the sentence names {file}");
         }
-        assert_eq!(before, snapshot(&fx.root), "nothing changed, case {}", case.name);
+        assert_eq!(
+            before,
+            snapshot(&fx.root),
+            "nothing changed, case {}",
+            case.name
+        );
     }
 }
 
@@ -289,14 +360,22 @@ fn an_ignored_file_where_the_merge_adds_one_refuses() {
 #[test]
 fn conflicts_are_reported_and_nothing_changes() {
     let fx = project();
-    let source = variant(&fx, "v1", "main", &[("a.txt", Some("alpha\none\nVARIANT\nthree\n"))]);
+    let source = variant(
+        &fx,
+        "v1",
+        "main",
+        &[("a.txt", Some("alpha\none\nVARIANT\nthree\n"))],
+    );
     fx.write("a.txt", "alpha\none\nMAIN\nthree\n");
     fx.commit_all("main moves a.txt");
     let before = snapshot(&fx.root);
 
     let preview = merge::preview(&fx.root, &source, "main").expect("preview");
     assert_eq!(preview.conflicts, ["a.txt"], "preview reports the conflict");
-    assert!(preview.files.contains(&"a.txt".to_string()), "conflicted files are listed");
+    assert!(
+        preview.files.contains(&"a.txt".to_string()),
+        "conflicted files are listed"
+    );
     assert!(!preview.already_merged);
 
     let err = merge::apply(&fx.root, &source, "main", Strategy::Merge, "m")
@@ -321,14 +400,25 @@ fn a_base_that_moved_still_merges_three_way() {
     let outcome = merge::apply(&fx.root, &source, "main", Strategy::Squash, "Take it")
         .expect("a non-conflicting merge onto a moved base succeeds");
 
-    assert_eq!(outcome.previous, moved, "the merge goes on top of the moved head");
+    assert_eq!(
+        outcome.previous, moved,
+        "the merge goes on top of the moved head"
+    );
     assert_eq!(
         fx.git(&["show", "main:d.txt"]),
         "delta moved on main",
         "main's own later change is kept"
     );
-    assert_eq!(fx.git(&["show", "main:a.txt"]), "alpha\none\nTWO\nthree", "the variant's change is in");
-    assert_eq!(outcome.files, ["a.txt", "b.txt", "c.txt"], "only the variant's files change");
+    assert_eq!(
+        fx.git(&["show", "main:a.txt"]),
+        "alpha\none\nTWO\nthree",
+        "the variant's change is in"
+    );
+    assert_eq!(
+        outcome.files,
+        ["a.txt", "b.txt", "c.txt"],
+        "only the variant's files change"
+    );
     assert_eq!(
         fx.git(&["merge-base", "--is-ancestor", &base, "main"]),
         "",
@@ -351,7 +441,10 @@ fn uncommitted_edits_to_other_files_survive_byte_for_byte() {
     merge::apply(&fx.root, &source, "main", Strategy::Squash, "Take it")
         .expect("edits in files the merge does not touch do not block it");
 
-    assert_eq!(std::fs::read(fx.root.join("d.txt")).expect("d"), b"user's unstaged edit\r\nno newline");
+    assert_eq!(
+        std::fs::read(fx.root.join("d.txt")).expect("d"),
+        b"user's unstaged edit\r\nno newline"
+    );
     assert_eq!(fx.read("src/lib.rs"), "staged by the user\n");
     assert_eq!(fx.read("notes.md"), "untracked notes\n");
     assert_eq!(fx.read("run.log"), "ignored log\n");
@@ -372,12 +465,21 @@ fn undo_restores_the_previous_head_and_files() {
     let fx = project();
     let source = variant(&fx, "v1", "main", CHANGES);
     let files_before = files_under(&fx.root);
-    let outcome = merge::apply(&fx.root, &source, "main", Strategy::Squash, "Take it").expect("apply");
+    let outcome =
+        merge::apply(&fx.root, &source, "main", Strategy::Squash, "Take it").expect("apply");
 
     merge::undo(&fx.root, &outcome).expect("undo right after the merge succeeds");
 
-    assert_eq!(main_head(&fx), outcome.previous, "main is back at its previous commit");
-    assert_eq!(files_under(&fx.root), files_before, "the files are as before the merge");
+    assert_eq!(
+        main_head(&fx),
+        outcome.previous,
+        "main is back at its previous commit"
+    );
+    assert_eq!(
+        files_under(&fx.root),
+        files_before,
+        "the files are as before the merge"
+    );
     assert_eq!(fx.status(), "", "the checkout is clean");
 }
 
@@ -385,12 +487,17 @@ fn undo_restores_the_previous_head_and_files() {
 fn undo_keeps_uncommitted_edits_to_other_files() {
     let fx = project();
     let source = variant(&fx, "v1", "main", CHANGES);
-    let outcome = merge::apply(&fx.root, &source, "main", Strategy::Merge, "Take it").expect("apply");
+    let outcome =
+        merge::apply(&fx.root, &source, "main", Strategy::Merge, "Take it").expect("apply");
     fx.write("d.txt", "edited after the merge\n");
 
     merge::undo(&fx.root, &outcome).expect("an edit elsewhere does not block undo");
 
-    assert_eq!(fx.read("d.txt"), "edited after the merge\n", "the user's edit survives undo");
+    assert_eq!(
+        fx.read("d.txt"),
+        "edited after the merge\n",
+        "the user's edit survives undo"
+    );
     assert_eq!(fx.status(), " M d.txt", "only the user's edit shows");
 }
 
@@ -398,14 +505,18 @@ fn undo_keeps_uncommitted_edits_to_other_files() {
 fn undo_is_refused_after_a_new_commit_on_top() {
     let fx = project();
     let source = variant(&fx, "v1", "main", CHANGES);
-    let outcome = merge::apply(&fx.root, &source, "main", Strategy::Squash, "Take it").expect("apply");
+    let outcome =
+        merge::apply(&fx.root, &source, "main", Strategy::Squash, "Take it").expect("apply");
     fx.write("d.txt", "more work\n");
     let top = fx.commit_all("more work on top");
 
     let err = merge::undo(&fx.root, &outcome).expect_err("undo would drop the new commit");
 
     assert_eq!(err.code(), "merge.undo_moved_on", "{err}");
-    assert!(err.to_string().contains("moved on"), "the sentence says why: {err}");
+    assert!(
+        err.to_string().contains("moved on"),
+        "the sentence says why: {err}"
+    );
     assert_eq!(main_head(&fx), top, "main is unchanged");
     assert_eq!(fx.status(), "", "the checkout is unchanged");
 }
@@ -414,7 +525,8 @@ fn undo_is_refused_after_a_new_commit_on_top() {
 fn undo_is_refused_when_a_merged_file_was_edited_since() {
     let fx = project();
     let source = variant(&fx, "v1", "main", CHANGES);
-    let outcome = merge::apply(&fx.root, &source, "main", Strategy::Squash, "Take it").expect("apply");
+    let outcome =
+        merge::apply(&fx.root, &source, "main", Strategy::Squash, "Take it").expect("apply");
     fx.write("c.txt", "edited after the merge\n");
     let before = snapshot(&fx.root);
 
@@ -453,19 +565,33 @@ fn preview_writes_nothing_and_describes_the_merge() {
 
     let preview = merge::preview(&fx.root, &source, "main").expect("preview");
 
-    assert_eq!(before, snapshot(&fx.root), "preview changed nothing in the checkout");
+    assert_eq!(
+        before,
+        snapshot(&fx.root),
+        "preview changed nothing in the checkout"
+    );
     assert_eq!(preview.target, "main");
     assert_eq!(preview.target_head, main_head(&fx));
     assert_eq!(preview.source, source);
     assert_eq!(preview.files, ["a.txt", "b.txt", "c.txt"]);
     assert!(preview.conflicts.is_empty());
-    assert!(preview.checked_out, "main is checked out in the user's checkout");
+    assert!(
+        preview.checked_out,
+        "main is checked out in the user's checkout"
+    );
     assert_eq!(preview.checked_out_at.as_deref(), Some(fx.root.as_path()));
-    assert_eq!(preview.blocked_by_uncommitted, ["a.txt"], "d.txt is dirty but untouched");
+    assert_eq!(
+        preview.blocked_by_uncommitted,
+        ["a.txt"],
+        "d.txt is dirty but untouched"
+    );
     assert!(!preview.already_merged);
 
     let json = serde_json::to_value(&preview).expect("serialize");
-    assert_eq!(json["blocked_by_uncommitted"][0], "a.txt", "snake_case keys for the UI");
+    assert_eq!(
+        json["blocked_by_uncommitted"][0], "a.txt",
+        "snake_case keys for the UI"
+    );
 }
 
 #[test]
@@ -476,7 +602,10 @@ fn preview_and_apply_see_an_already_merged_variant() {
     let before = snapshot(&fx.root);
 
     let preview = merge::preview(&fx.root, &source, "main").expect("preview");
-    assert!(preview.already_merged, "the squash already holds the variant's changes");
+    assert!(
+        preview.already_merged,
+        "the squash already holds the variant's changes"
+    );
     assert!(preview.files.is_empty());
     let err = merge::apply(&fx.root, &source, "main", Strategy::Squash, "again")
         .expect_err("merging twice is refused");
@@ -492,10 +621,25 @@ fn bad_input_gets_a_clear_error_and_changes_nothing() {
     let before = snapshot(&fx.root);
     let zeros = "0".repeat(40);
     let cases: [(&str, &str, &str, &str); 5] = [
-        ("missing target", "no-such-branch", &source, "merge.target_missing"),
-        ("invalid target name", "bad..name", &source, "merge.target_missing"),
+        (
+            "missing target",
+            "no-such-branch",
+            &source,
+            "merge.target_missing",
+        ),
+        (
+            "invalid target name",
+            "bad..name",
+            &source,
+            "merge.target_missing",
+        ),
         ("missing source", "main", &zeros, "merge.source_missing"),
-        ("garbage source", "main", "not a commit", "merge.source_missing"),
+        (
+            "garbage source",
+            "main",
+            "not a commit",
+            "merge.source_missing",
+        ),
         ("empty source", "main", "", "merge.source_missing"),
     ];
     for (name, target, source, code) in cases {
@@ -509,21 +653,40 @@ fn bad_input_gets_a_clear_error_and_changes_nothing() {
     let err = merge::apply(&fx.root, &source, "main", Strategy::Squash, "  \n")
         .expect_err("an empty message is refused");
     assert_eq!(err.code(), "merge.empty_message");
-    let err = merge::apply(&fx.sibling("not-a-repo"), &source, "main", Strategy::Squash, "m")
-        .expect_err("a folder that is no repository is refused");
+    let err = merge::apply(
+        &fx.sibling("not-a-repo"),
+        &source,
+        "main",
+        Strategy::Squash,
+        "m",
+    )
+    .expect_err("a folder that is no repository is refused");
     assert_eq!(err.code(), "repo.not_a_repository");
     assert_eq!(before, snapshot(&fx.root), "nothing changed");
 }
 
 #[test]
 fn strategy_parses_and_serializes_in_lower_case() {
-    assert_eq!("squash".parse::<Strategy>().expect("squash"), Strategy::Squash);
+    assert_eq!(
+        "squash".parse::<Strategy>().expect("squash"),
+        Strategy::Squash
+    );
     assert_eq!("Merge".parse::<Strategy>().expect("merge"), Strategy::Merge);
     let err = "rebase".parse::<Strategy>().expect_err("unknown strategy");
     assert_eq!(err.code(), "merge.unknown_strategy");
-    assert!(err.to_string().contains("rebase"), "the sentence quotes the input");
-    assert_eq!(serde_json::to_string(&Strategy::Squash).expect("json"), "\"squash\"");
-    assert_eq!(Strategy::default(), Strategy::Squash, "squash is the default");
+    assert!(
+        err.to_string().contains("rebase"),
+        "the sentence quotes the input"
+    );
+    assert_eq!(
+        serde_json::to_string(&Strategy::Squash).expect("json"),
+        "\"squash\""
+    );
+    assert_eq!(
+        Strategy::default(),
+        Strategy::Squash,
+        "squash is the default"
+    );
 }
 
 #[test]
@@ -531,12 +694,23 @@ fn a_target_checked_out_in_a_linked_worktree_is_updated_there() {
     let fx = project();
     let source = variant(&fx, "v1", "main", CHANGES);
     let linked = fx.sibling("linked").join("release");
-    fx.git(&["worktree", "add", "-q", "-b", "release", linked.to_str().expect("utf-8"), "main"]);
+    fx.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "release",
+        linked.to_str().expect("utf-8"),
+        "main",
+    ]);
     std::fs::write(linked.join("d.txt"), "edit in the linked worktree\n").expect("write");
     let user_before = snapshot(&fx.root);
 
     let preview = merge::preview(&fx.root, &source, "release").expect("preview");
-    assert!(preview.checked_out, "release is checked out in the linked worktree");
+    assert!(
+        preview.checked_out,
+        "release is checked out in the linked worktree"
+    );
     assert_eq!(
         preview.checked_out_at.as_deref(),
         Some(linked.canonicalize().expect("canonical").as_path())
@@ -549,10 +723,20 @@ fn a_target_checked_out_in_a_linked_worktree_is_updated_there() {
         "charlie\n",
         "the linked worktree shows the merged files"
     );
-    assert_eq!(git(&linked, &["status", "--porcelain"]), " M d.txt", "its own edit survives, the rest is clean");
+    assert_eq!(
+        git(&linked, &["status", "--porcelain"]),
+        " M d.txt",
+        "its own edit survives, the rest is clean"
+    );
     let user_after = snapshot(&fx.root);
-    assert_eq!(user_before.files, user_after.files, "the main checkout's files are untouched");
-    assert_eq!(user_before.index, user_after.index, "the main checkout's index is untouched");
+    assert_eq!(
+        user_before.files, user_after.files,
+        "the main checkout's files are untouched"
+    );
+    assert_eq!(
+        user_before.index, user_after.index,
+        "the main checkout's index is untouched"
+    );
 
     std::fs::write(linked.join("src/lib.rs"), "dirty\n").expect("write");
     let source2 = variant(&fx, "v2", "main", &[("src/lib.rs", Some("v2\n"))]);
@@ -589,8 +773,14 @@ fn a_file_replaced_by_a_folder_merges() {
         &[("b.txt", None), ("b.txt/inner.txt", Some("now a folder\n"))],
     );
 
-    merge::apply(&fx.root, &source, "main", Strategy::Squash, "file to folder")
-        .expect("a tracked file the merge replaces by a folder is no obstacle");
+    merge::apply(
+        &fx.root,
+        &source,
+        "main",
+        Strategy::Squash,
+        "file to folder",
+    )
+    .expect("a tracked file the merge replaces by a folder is no obstacle");
 
     assert_eq!(fx.read("b.txt/inner.txt"), "now a folder\n");
     assert_eq!(fx.status(), "", "the checkout is clean");
