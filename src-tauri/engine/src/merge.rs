@@ -614,20 +614,29 @@ impl Switch<'_> {
         refuse: impl FnOnce(Vec<String>) -> MergeError,
     ) -> Result<(), MergeError> {
         if let Some(co) = checkout {
-            write_files(co, self.to.1, self.files, false).map_err(|e| match e {
-                // Someone edited a file between the check and the write.
-                MergeError::Git { source, .. } if source.code() == ErrorCode::Conflict => {
-                    refuse(in_the_way(co, self.files).unwrap_or_default())
-                }
-                other => other,
-            })?;
+            if let Err(err) = write_files(co, self.to.1, self.files, Write::Safe) {
+                return Err(match err {
+                    // Someone edited a file between the check and the write;
+                    // git's safe checkout refused before writing anything.
+                    MergeError::Git { source, .. } if source.code() == ErrorCode::Conflict => {
+                        refuse(in_the_way(co, self.files).unwrap_or_default())
+                    }
+                    // A failure after some files were written (a locked
+                    // index, a full disk) happens before the index is
+                    // written, so only the files go back.
+                    other => {
+                        write_files(co, self.from.1, self.files, Write::PutBack { index: false })?;
+                        other
+                    }
+                });
+            }
         }
         let moved = repo.reference_matching(self.refname, self.to.0, true, self.from.0, reflog);
         if let Err(source) = moved {
             if let Some(co) = checkout {
                 // These files were as committed before we wrote them, so
                 // forcing them back restores exactly what the user had.
-                write_files(co, self.from.1, self.files, true)?;
+                write_files(co, self.from.1, self.files, Write::PutBack { index: true })?;
             }
             return Err(match source.code() {
                 ErrorCode::Modified | ErrorCode::Locked | ErrorCode::Exists => {
@@ -645,10 +654,20 @@ impl Switch<'_> {
     }
 }
 
-/// Writes `files` as they are in `tree` into the working tree and its index,
-/// and nothing else. Safe mode refuses, before writing anything, when a file
-/// differs from HEAD; `force` is only for putting back files this module wrote.
-fn write_files(co: &Checkout, tree: Oid, files: &[PathBuf], force: bool) -> Result<(), MergeError> {
+/// How [`write_files`] may treat what is on disk.
+enum Write {
+    /// Git's safe checkout: it refuses, before writing anything, when a file
+    /// differs from HEAD.
+    Safe,
+    /// Putting back files this module just wrote, over whatever it wrote.
+    /// Every touched path was checked to hold no untracked or ignored file
+    /// before, so an untracked file there now is one this module created.
+    PutBack { index: bool },
+}
+
+/// Writes `files` as they are in `tree` into the working tree (and its index,
+/// unless told otherwise), and nothing else.
+fn write_files(co: &Checkout, tree: Oid, files: &[PathBuf], mode: Write) -> Result<(), MergeError> {
     // An empty path list would mean "every file" to git.
     if files.is_empty() {
         return Ok(());
@@ -658,10 +677,13 @@ fn write_files(co: &Checkout, tree: Oid, files: &[PathBuf], force: bool) -> Resu
         .find_tree(tree)
         .map_err(git_err("reading the merged tree"))?;
     let mut builder = CheckoutBuilder::new();
-    if force {
-        builder.force();
-    } else {
-        builder.safe().overwrite_ignored(false);
+    match mode {
+        Write::Safe => {
+            builder.safe().overwrite_ignored(false);
+        }
+        Write::PutBack { index } => {
+            builder.force().remove_untracked(true).update_index(index);
+        }
     }
     builder.disable_pathspec_match(true);
     for file in files {

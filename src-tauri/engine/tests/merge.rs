@@ -785,3 +785,33 @@ fn a_file_replaced_by_a_folder_merges() {
     assert_eq!(fx.read("b.txt/inner.txt"), "now a folder\n");
     assert_eq!(fx.status(), "", "the checkout is clean");
 }
+
+#[test]
+fn a_locked_index_fails_cleanly_and_changes_nothing() {
+    let fx = project();
+    let source = variant(&fx, "v1", "main", CHANGES);
+    let git_dir = PathBuf::from(fx.git(&["rev-parse", "--absolute-git-dir"]));
+    let lock = git_dir.join("index.lock");
+    std::fs::write(&lock, b"").expect("lock the index, as a running git would");
+    let before = snapshot(&fx.root);
+
+    let err = merge::apply(&fx.root, &source, "main", Strategy::Squash, "m")
+        .expect_err("the index cannot be written while another git holds it");
+
+    assert_eq!(err.code(), "merge.git", "{err}");
+    assert!(
+        err.to_string().contains("try again"),
+        "the sentence says what to do: {err}"
+    );
+    assert_eq!(
+        before,
+        snapshot(&fx.root),
+        "the files written were put back, the branch did not move"
+    );
+    std::fs::remove_file(&lock).expect("unlock");
+    assert_eq!(
+        fx.status(),
+        "",
+        "the checkout is clean once the lock is gone"
+    );
+}
