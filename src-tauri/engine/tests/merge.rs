@@ -815,3 +815,40 @@ fn a_locked_index_fails_cleanly_and_changes_nothing() {
         "the checkout is clean once the lock is gone"
     );
 }
+
+#[test]
+fn a_detached_checkout_is_left_alone() {
+    let fx = project();
+    let source = variant(&fx, "v1", "main", CHANGES);
+    fx.git(&["checkout", "-q", "--detach"]);
+    fx.write("a.txt", "edited while detached\n");
+    let before = snapshot(&fx.root);
+
+    let preview = merge::preview(&fx.root, &source, "main").expect("preview");
+    assert!(
+        !preview.checked_out,
+        "a detached HEAD does not have main checked out"
+    );
+    merge::apply(&fx.root, &source, "main", Strategy::Squash, "Take it")
+        .expect("main can be merged into while the checkout is detached");
+
+    let after = snapshot(&fx.root);
+    assert_ne!(before.refs, after.refs, "main moved");
+    assert_eq!(
+        before.files, after.files,
+        "the detached checkout's files are untouched"
+    );
+    assert_eq!(before.index, after.index, "its index is untouched");
+    assert_eq!(
+        fx.git(&["rev-parse", "HEAD"]),
+        fx.git(&["rev-parse", "main~1"]),
+        "HEAD stays where it was"
+    );
+}
+
+#[test]
+fn a_checkout_with_no_commits_is_refused_clearly() {
+    let fx = Fixture::empty();
+    let err = merge::preview(&fx.root, "HEAD", "main").expect_err("nothing to merge into");
+    assert_eq!(err.code(), "repo.no_commits", "{err}");
+}
