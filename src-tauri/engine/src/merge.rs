@@ -1,13 +1,785 @@
-//! Placeholder until this module lands.
+//! Bringing a variant into a branch: preview, squash or merge commit, undo.
+//!
+//! The safety rules (Vibe Kanban's bug #543, where a merge wiped a user's
+//! uncommitted work, must be impossible here):
+//!
+//! - The merge is computed in memory first; a conflict fails before anything
+//!   is written.
+//! - The branch moves by compare-and-swap on the value read at the start
+//!   (`reference_matching`); if someone moved it meanwhile nothing changes and
+//!   the caller is told to try again.
+//! - When the target branch is checked out in a working tree (the user's own
+//!   checkout or a linked worktree; both are handled alike), only the files the
+//!   merge changes are written there, and only when each of them is exactly as
+//!   committed: no staged or unstaged edit, no untracked or ignored file in its
+//!   place. Otherwise the merge refuses and names the files. This is strict on
+//!   purpose: uncommitted content that happens to equal the merged result is
+//!   still refused, because Fanout would otherwise have to guess whether the
+//!   user's staging of it mattered. A directory standing where the merge puts
+//!   a file is refused the same way.
+//! - Files the merge does not touch are never written, whatever their state.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use git2::build::CheckoutBuilder;
+use git2::{
+    BranchType, Commit, DiffOptions, ErrorCode, Oid, Repository, RepositoryState, Status, Tree,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::repo::{self, RepoError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
-    #[error("not implemented yet")]
-    Todo,
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    #[error("There is no local branch named \"{branch}\" to merge into. Check the name, or create the branch first.")]
+    TargetMissing { branch: String },
+    #[error("The commit \"{commit}\" to merge does not exist in this repository. Commit the variant's work first, or check that its branch still exists.")]
+    SourceMissing { commit: String },
+    #[error("\"{given}\" is not a merge strategy. Use \"squash\" or \"merge\".")]
+    UnknownStrategy { given: String },
+    #[error("The merge needs a commit message. Write one and try again.")]
+    EmptyMessage,
+    #[error("Branch {target} already contains every change of this variant, so there is nothing to merge.")]
+    AlreadyMerged { target: String },
+    #[error("The merge has conflicts in {}, so nothing was changed. Resolve them in the variant (or merge by hand) and try again.", list(paths))]
+    Conflicts { paths: Vec<String> },
+    #[error("The merge would overwrite uncommitted changes (or files in the way) in {}, so nothing was changed. Commit, stash or move them, then try again.", list(files))]
+    UncommittedChanges { files: Vec<String> },
+    #[error("A git operation ({state}) is in progress in {}, so nothing was changed. Finish or abort it, then try again.", worktree.display())]
+    OperationInProgress { worktree: PathBuf, state: String },
+    #[error("Branch {branch} moved while Fanout was updating it (someone committed to it meanwhile), so nothing was changed. Try again.")]
+    BranchMoved { branch: String },
+    #[error("The merge into {target} cannot be undone because {target} has moved on to {head} since. Revert the merge commit by hand if you still want it gone.")]
+    UndoMovedOn { target: String, head: String },
+    #[error("The merge into {target} cannot be undone because the recorded commits do not match: {reason}. Undo it by hand with git.")]
+    UndoMismatch { target: String, reason: String },
+    #[error("The merge cannot be undone because {} changed since the merge, and undoing it would overwrite that. Commit or stash those changes, then try again.", list(files))]
+    UndoFilesChanged { files: Vec<String> },
+    #[error("Git failed while {action}: {source}. Nothing else was changed; try again.")]
+    Git {
+        action: &'static str,
+        source: git2::Error,
+    },
 }
 
 impl MergeError {
     pub fn code(&self) -> &'static str {
-        "merge.todo"
+        match self {
+            MergeError::Repo(e) => e.code(),
+            MergeError::TargetMissing { .. } => "merge.target_missing",
+            MergeError::SourceMissing { .. } => "merge.source_missing",
+            MergeError::UnknownStrategy { .. } => "merge.unknown_strategy",
+            MergeError::EmptyMessage => "merge.empty_message",
+            MergeError::AlreadyMerged { .. } => "merge.already_merged",
+            MergeError::Conflicts { .. } => "merge.conflicts",
+            MergeError::UncommittedChanges { .. } => "merge.uncommitted_changes",
+            MergeError::OperationInProgress { .. } => "merge.operation_in_progress",
+            MergeError::BranchMoved { .. } => "merge.branch_moved",
+            MergeError::UndoMovedOn { .. } => "merge.undo_moved_on",
+            MergeError::UndoMismatch { .. } => "merge.undo_mismatch",
+            MergeError::UndoFilesChanged { .. } => "merge.undo_files_changed",
+            MergeError::Git { .. } => "merge.git",
+        }
+    }
+}
+
+/// A short, readable list of paths for error sentences; long lists are cut
+/// because the full list travels in the error's fields.
+fn list(paths: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = paths
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if paths.len() > SHOWN {
+        text.push_str(&format!(" and {} more", paths.len() - SHOWN));
+    }
+    text
+}
+
+fn git_err(action: &'static str) -> impl FnOnce(git2::Error) -> MergeError {
+    move |source| MergeError::Git { action, source }
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// One commit on the target whose only parent is the target's head.
+    #[default]
+    Squash,
+    /// A commit with two parents: the target's head and the variant's commit.
+    Merge,
+}
+
+impl FromStr for Strategy {
+    type Err = MergeError;
+
+    fn from_str(s: &str) -> Result<Strategy, MergeError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "squash" => Ok(Strategy::Squash),
+            "merge" => Ok(Strategy::Merge),
+            _ => Err(MergeError::UnknownStrategy {
+                given: s.to_string(),
+            }),
+        }
+    }
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct MergePreview {
+    /// The target branch's short name.
+    pub target: String,
+    /// The target's current commit.
+    pub target_head: String,
+    /// The variant's commit.
+    pub source: String,
+    /// Paths the merge would change on the target, sorted. With conflicts,
+    /// the conflicted paths are included.
+    pub files: Vec<String>,
+    /// Conflicted paths from the in-memory three-way merge, sorted.
+    pub conflicts: Vec<String>,
+    /// The target is checked out in a working tree of this repository (the
+    /// user's checkout at `repo_root`, or a linked worktree); `checked_out_at`
+    /// says which one. That working tree is updated by `apply`.
+    pub checked_out: bool,
+    pub checked_out_at: Option<PathBuf>,
+    /// Files the merge touches that have uncommitted changes (or an untracked
+    /// or ignored file in their place) in that working tree; `apply` refuses
+    /// while this is not empty.
+    pub blocked_by_uncommitted: Vec<String>,
+    /// Nothing to do: the target already contains the variant's changes.
+    pub already_merged: bool,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct MergeOutcome {
+    pub target: String,
+    /// The new commit on the target.
+    pub commit: String,
+    /// The target's commit before the merge, which `undo` restores.
+    pub previous: String,
+    pub strategy: Strategy,
+    /// Paths the merge changed, sorted.
+    pub files: Vec<String>,
+}
+
+/// What a merge would do. Writes nothing: no ref, no index, no working tree.
+pub fn preview(
+    repo_root: &Path,
+    source_commit: &str,
+    target_branch: &str,
+) -> Result<MergePreview, MergeError> {
+    let repo = repo::open(repo_root)?;
+    let plan = Plan::new(&repo, source_commit, target_branch)?;
+    let checkout = find_checkout(&repo, &plan.refname)?;
+    let blocked = match &checkout {
+        Some(co) => in_the_way(co, &plan.files)?,
+        None => Vec::new(),
+    };
+    Ok(MergePreview {
+        target: plan.target.clone(),
+        target_head: plan.head.id().to_string(),
+        source: plan.source.id().to_string(),
+        files: display_all(&plan.files),
+        already_merged: plan.files.is_empty() && plan.conflicts.is_empty(),
+        conflicts: plan.conflicts,
+        checked_out: checkout.is_some(),
+        checked_out_at: checkout.map(|co| co.root),
+        blocked_by_uncommitted: blocked,
+    })
+}
+
+/// Merges `source_commit` into `target_branch`.
+///
+/// Squash: one commit on the target whose parent is the target's head. Merge:
+/// a commit with two parents (target head, source). The message is the
+/// caller's. Conflicts, or uncommitted changes in files the merge touches
+/// where the target is checked out, refuse with nothing changed. Otherwise the
+/// touched files (and only those) are written in that working tree and its
+/// index, and the branch moves by compare-and-swap.
+pub fn apply(
+    repo_root: &Path,
+    source_commit: &str,
+    target_branch: &str,
+    strategy: Strategy,
+    message: &str,
+) -> Result<MergeOutcome, MergeError> {
+    if message.trim().is_empty() {
+        return Err(MergeError::EmptyMessage);
+    }
+    let repo = repo::open(repo_root)?;
+    let plan = Plan::new(&repo, source_commit, target_branch)?;
+    if !plan.conflicts.is_empty() {
+        return Err(MergeError::Conflicts {
+            paths: plan.conflicts,
+        });
+    }
+    let merged = match (&plan.merged, plan.files.is_empty()) {
+        (Some(tree), false) => tree,
+        _ => {
+            return Err(MergeError::AlreadyMerged {
+                target: plan.target,
+            })
+        }
+    };
+    let checkout = find_checkout(&repo, &plan.refname)?;
+    if let Some(co) = &checkout {
+        ensure_clean(co, &plan.files, |files| MergeError::UncommittedChanges {
+            files,
+        })?;
+    }
+    let parents: Vec<&Commit> = match strategy {
+        Strategy::Squash => vec![&plan.head],
+        Strategy::Merge => vec![&plan.head, &plan.source],
+    };
+    let sig = repo::signature(&repo);
+    let commit = repo
+        .commit(None, &sig, &sig, message, merged, &parents)
+        .map_err(git_err("writing the merge commit"))?;
+    let reflog = format!(
+        "fanout: {} {} into {}",
+        match strategy {
+            Strategy::Squash => "squash merge of",
+            Strategy::Merge => "merge of",
+        },
+        repo::short(plan.source.id()),
+        plan.target
+    );
+    let switch = Switch {
+        refname: &plan.refname,
+        branch: &plan.target,
+        from: (plan.head.id(), plan.head.tree_id()),
+        to: (commit, merged.id()),
+        files: &plan.files,
+    };
+    switch.run(&repo, checkout.as_ref(), &reflog, |files| {
+        MergeError::UncommittedChanges { files }
+    })?;
+    Ok(MergeOutcome {
+        target: plan.target,
+        commit: commit.to_string(),
+        previous: plan.head.id().to_string(),
+        strategy,
+        files: display_all(&plan.files),
+    })
+}
+
+/// Restores the target to `outcome.previous`, while the target's head is
+/// still `outcome.commit` and, where it is checked out, the files the merge
+/// changed are still as the merge left them. Otherwise refuses and says why.
+pub fn undo(repo_root: &Path, outcome: &MergeOutcome) -> Result<(), MergeError> {
+    let repo = repo::open(repo_root)?;
+    let (refname, head) = find_target(&repo, &outcome.target)?;
+    if head.id().to_string() != outcome.commit {
+        return Err(MergeError::UndoMovedOn {
+            target: outcome.target.clone(),
+            head: repo::short(head.id()),
+        });
+    }
+    let previous = recorded_parent(&head, outcome)?;
+    let files = changed_paths(&repo, &head.tree_id(), &previous.tree_id())?;
+    let checkout = find_checkout(&repo, &refname)?;
+    if let Some(co) = &checkout {
+        ensure_clean(co, &files, |files| MergeError::UndoFilesChanged { files })?;
+    }
+    let switch = Switch {
+        refname: &refname,
+        branch: &outcome.target,
+        from: (head.id(), head.tree_id()),
+        to: (previous.id(), previous.tree_id()),
+        files: &files,
+    };
+    let reflog = format!("fanout: undo merge {}", repo::short(head.id()));
+    switch.run(&repo, checkout.as_ref(), &reflog, |files| {
+        MergeError::UndoFilesChanged { files }
+    })
+}
+
+/// `outcome.previous`, checked to be the merge commit's first parent, so an
+/// outcome from another repository or another merge cannot move the branch
+/// somewhere unrelated.
+fn recorded_parent<'r>(
+    head: &Commit<'r>,
+    outcome: &MergeOutcome,
+) -> Result<Commit<'r>, MergeError> {
+    let mismatch = |reason: &str| MergeError::UndoMismatch {
+        target: outcome.target.clone(),
+        reason: reason.to_string(),
+    };
+    let parent = head
+        .parent(0)
+        .map_err(|_| mismatch("the merge commit has no parent"))?;
+    if parent.id().to_string() != outcome.previous {
+        return Err(mismatch(
+            "the recorded previous commit is not the merge commit's parent",
+        ));
+    }
+    Ok(parent)
+}
+
+/// The in-memory three-way merge of a source commit into a target branch.
+struct Plan<'r> {
+    target: String,
+    refname: String,
+    head: Commit<'r>,
+    source: Commit<'r>,
+    /// The merged tree, when there are no conflicts.
+    merged: Option<Tree<'r>>,
+    /// Paths that would change on the target, sorted.
+    files: Vec<PathBuf>,
+    conflicts: Vec<String>,
+}
+
+impl<'r> Plan<'r> {
+    fn new(repo: &'r Repository, source: &str, target: &str) -> Result<Plan<'r>, MergeError> {
+        let (refname, head) = find_target(repo, target)?;
+        let source = find_source(repo, source)?;
+        // merge_commits finds the merge base itself, so a target that moved
+        // since the variant branched still merges three-way.
+        let mut index = repo
+            .merge_commits(&head, &source, None)
+            .map_err(git_err("merging in memory"))?;
+        let conflicts = conflicted_paths(&index)?;
+        let head_tree = head.tree().map_err(git_err("reading the target's tree"))?;
+        let (merged, files) = if conflicts.is_empty() {
+            let id = index
+                .write_tree_to(repo)
+                .map_err(git_err("writing the merged tree"))?;
+            let tree = repo
+                .find_tree(id)
+                .map_err(git_err("reading the merged tree"))?;
+            let files = changed_paths(repo, &head_tree.id(), &id)?;
+            (Some(tree), files)
+        } else {
+            (
+                None,
+                changed_in_index(repo, &head_tree, &index, &conflicts)?,
+            )
+        };
+        Ok(Plan {
+            target: target.trim_start_matches("refs/heads/").to_string(),
+            refname,
+            head,
+            source,
+            merged,
+            files,
+            conflicts,
+        })
+    }
+}
+
+fn find_target<'r>(repo: &'r Repository, target: &str) -> Result<(String, Commit<'r>), MergeError> {
+    let name = target.trim_start_matches("refs/heads/");
+    let missing = || MergeError::TargetMissing {
+        branch: name.to_string(),
+    };
+    let branch = repo
+        .find_branch(name, BranchType::Local)
+        .map_err(|_| missing())?;
+    let refname = branch.get().name().ok_or_else(missing)?.to_string();
+    let head = branch.get().peel_to_commit().map_err(|_| missing())?;
+    Ok((refname, head))
+}
+
+fn find_source<'r>(repo: &'r Repository, source: &str) -> Result<Commit<'r>, MergeError> {
+    let missing = || MergeError::SourceMissing {
+        commit: source.to_string(),
+    };
+    if source.trim().is_empty() {
+        return Err(missing());
+    }
+    repo.revparse_single(source)
+        .and_then(|o| o.peel_to_commit())
+        .map_err(|_| missing())
+}
+
+fn conflicted_paths(index: &git2::Index) -> Result<Vec<String>, MergeError> {
+    let mut paths = BTreeSet::new();
+    for conflict in index.conflicts().map_err(git_err("reading conflicts"))? {
+        let conflict = conflict.map_err(git_err("reading conflicts"))?;
+        for entry in [conflict.our, conflict.their, conflict.ancestor]
+            .into_iter()
+            .flatten()
+        {
+            paths.insert(String::from_utf8_lossy(&entry.path).into_owned());
+        }
+    }
+    Ok(paths.into_iter().collect())
+}
+
+/// Paths whose content differs between two trees, sorted. Renames are not
+/// detected, so a rename lists both its old and its new path.
+fn changed_paths(repo: &Repository, from: &Oid, to: &Oid) -> Result<Vec<PathBuf>, MergeError> {
+    let from = repo.find_tree(*from).map_err(git_err("reading a tree"))?;
+    let to = repo.find_tree(*to).map_err(git_err("reading a tree"))?;
+    let diff = repo
+        .diff_tree_to_tree(Some(&from), Some(&to), Some(&mut diff_options()))
+        .map_err(git_err("comparing trees"))?;
+    Ok(delta_paths(&diff))
+}
+
+/// With conflicts there is no merged tree; the files are what the merged
+/// index changes against the target, plus the conflicted paths.
+fn changed_in_index(
+    repo: &Repository,
+    head_tree: &Tree,
+    index: &git2::Index,
+    conflicts: &[String],
+) -> Result<Vec<PathBuf>, MergeError> {
+    let diff = repo
+        .diff_tree_to_index(Some(head_tree), Some(index), Some(&mut diff_options()))
+        .map_err(git_err("comparing the merge with the target"))?;
+    let mut paths: BTreeSet<PathBuf> = delta_paths(&diff).into_iter().collect();
+    paths.extend(conflicts.iter().map(PathBuf::from));
+    Ok(paths.into_iter().collect())
+}
+
+fn diff_options() -> DiffOptions {
+    let mut opts = DiffOptions::new();
+    opts.ignore_submodules(false).include_typechange(true);
+    opts
+}
+
+fn delta_paths(diff: &git2::Diff) -> Vec<PathBuf> {
+    let mut paths = BTreeSet::new();
+    for delta in diff.deltas() {
+        for file in [delta.old_file(), delta.new_file()] {
+            if let Some(path) = file.path() {
+                paths.insert(path.to_path_buf());
+            }
+        }
+    }
+    paths.into_iter().collect()
+}
+
+fn display_all(paths: &[PathBuf]) -> Vec<String> {
+    paths.iter().map(|p| display(p)).collect()
+}
+
+fn display(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// A working tree that has the target branch checked out.
+struct Checkout {
+    repo: Repository,
+    root: PathBuf,
+}
+
+/// The working tree (main or linked) whose HEAD is the branch `refname`.
+fn find_checkout(repo: &Repository, refname: &str) -> Result<Option<Checkout>, MergeError> {
+    for candidate in working_trees(repo)? {
+        let has_it = candidate
+            .find_reference("HEAD")
+            .map_err(git_err("reading a working tree's HEAD"))?
+            .symbolic_target()
+            == Some(refname);
+        if has_it {
+            let root = repo::workdir(&candidate)?;
+            return Ok(Some(Checkout {
+                repo: candidate,
+                root,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// Every working tree of the repository: the main one (unless bare) and the
+/// linked ones whose folders still exist.
+fn working_trees(repo: &Repository) -> Result<Vec<Repository>, MergeError> {
+    let main = Repository::open(repo.commondir()).map_err(git_err("opening the repository"))?;
+    let mut trees = Vec::new();
+    for name in main
+        .worktrees()
+        .map_err(git_err("listing worktrees"))?
+        .iter()
+        .flatten()
+    {
+        let Ok(worktree) = main.find_worktree(name) else {
+            continue;
+        };
+        // A worktree whose folder was deleted by hand has no files to update.
+        if worktree.validate().is_err() {
+            continue;
+        }
+        let linked =
+            Repository::open_from_worktree(&worktree).map_err(git_err("opening a worktree"))?;
+        trees.push(linked);
+    }
+    if !main.is_bare() {
+        trees.insert(0, main);
+    }
+    Ok(trees)
+}
+
+/// Refuses when a git operation is in progress in the working tree or when any
+/// of `files` is not exactly as committed there.
+fn ensure_clean(
+    co: &Checkout,
+    files: &[PathBuf],
+    refuse: impl FnOnce(Vec<String>) -> MergeError,
+) -> Result<(), MergeError> {
+    let state = co.repo.state();
+    if state != RepositoryState::Clean {
+        return Err(MergeError::OperationInProgress {
+            worktree: co.root.clone(),
+            state: format!("{state:?}").to_lowercase(),
+        });
+    }
+    let blocked = in_the_way(co, files)?;
+    if blocked.is_empty() {
+        Ok(())
+    } else {
+        Err(refuse(blocked))
+    }
+}
+
+/// Of `files`, those that are not exactly as committed in the working tree:
+/// staged or unstaged changes, conflicts, an untracked or ignored file or a
+/// directory where the merge writes a file, and files in the way of a folder
+/// the merge creates. Sorted.
+fn in_the_way(co: &Checkout, files: &[PathBuf]) -> Result<Vec<String>, MergeError> {
+    let touched: BTreeSet<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let mut blocked = BTreeSet::new();
+    for file in files {
+        if let Some(obstacle) = file_in_place_of_folder(&co.root, file, &touched) {
+            blocked.insert(display(&obstacle));
+        }
+        if !is_as_committed(co, file)? {
+            blocked.insert(display(file));
+        }
+    }
+    Ok(blocked.into_iter().collect())
+}
+
+/// A file or symlink standing where `file` needs a folder, that the merge
+/// does not itself remove: the user's, so it must not be replaced.
+fn file_in_place_of_folder(root: &Path, file: &Path, touched: &BTreeSet<&Path>) -> Option<PathBuf> {
+    file.ancestors()
+        .skip(1)
+        .filter(|a| !a.as_os_str().is_empty())
+        .find(|a| {
+            let is_file = std::fs::symlink_metadata(root.join(a))
+                .map(|m| !m.is_dir())
+                .unwrap_or(false);
+            is_file && !touched.contains(a)
+        })
+        .map(Path::to_path_buf)
+}
+
+fn is_as_committed(co: &Checkout, file: &Path) -> Result<bool, MergeError> {
+    if let Ok(meta) = std::fs::symlink_metadata(co.root.join(file)) {
+        if meta.is_dir() {
+            return Ok(false);
+        }
+    }
+    match co.repo.status_file(file) {
+        Ok(status) => Ok(status == Status::CURRENT),
+        // Nowhere: not in HEAD, not in the index, not on disk.
+        Err(e) if e.code() == ErrorCode::NotFound => Ok(true),
+        Err(e) => Err(MergeError::Git {
+            action: "reading a file's status",
+            source: e,
+        }),
+    }
+}
+
+/// Moving a branch from one commit to another, and with it the touched files
+/// of the working tree that has it checked out.
+struct Switch<'a> {
+    refname: &'a str,
+    branch: &'a str,
+    /// (commit, tree) before and after.
+    from: (Oid, Oid),
+    to: (Oid, Oid),
+    files: &'a [PathBuf],
+}
+
+impl Switch<'_> {
+    /// Files first, while HEAD still names `from` (git's safe checkout compares
+    /// the working tree against HEAD); then the branch by compare-and-swap.
+    /// If the swap fails, the files are put back as they were.
+    fn run(
+        &self,
+        repo: &Repository,
+        checkout: Option<&Checkout>,
+        reflog: &str,
+        refuse: impl FnOnce(Vec<String>) -> MergeError,
+    ) -> Result<(), MergeError> {
+        if let Some(co) = checkout {
+            if let Err(err) = write_files(co, self.to.1, self.files, Write::Safe) {
+                return Err(match err {
+                    // Someone edited a file between the check and the write;
+                    // git's safe checkout refused before writing anything.
+                    MergeError::Git { source, .. } if source.code() == ErrorCode::Conflict => {
+                        refuse(in_the_way(co, self.files).unwrap_or_default())
+                    }
+                    // A failure after some files were written (a locked
+                    // index, a full disk) happens before the index is
+                    // written, so only the files go back.
+                    other => {
+                        write_files(co, self.from.1, self.files, Write::PutBack { index: false })?;
+                        other
+                    }
+                });
+            }
+        }
+        let moved = repo.reference_matching(self.refname, self.to.0, true, self.from.0, reflog);
+        if let Err(source) = moved {
+            if let Some(co) = checkout {
+                // These files were as committed before we wrote them, so
+                // forcing them back restores exactly what the user had.
+                write_files(co, self.from.1, self.files, Write::PutBack { index: true })?;
+            }
+            return Err(match source.code() {
+                ErrorCode::Modified | ErrorCode::Locked | ErrorCode::Exists => {
+                    MergeError::BranchMoved {
+                        branch: self.branch.to_string(),
+                    }
+                }
+                _ => MergeError::Git {
+                    action: "moving the branch",
+                    source,
+                },
+            });
+        }
+        Ok(())
+    }
+}
+
+/// How [`write_files`] may treat what is on disk.
+enum Write {
+    /// Git's safe checkout: it refuses, before writing anything, when a file
+    /// differs from HEAD.
+    Safe,
+    /// Putting back files this module just wrote, over whatever it wrote.
+    /// Every touched path was checked to hold no untracked or ignored file
+    /// before, so an untracked file there now is one this module created.
+    PutBack { index: bool },
+}
+
+/// Writes `files` as they are in `tree` into the working tree (and its index,
+/// unless told otherwise), and nothing else.
+fn write_files(co: &Checkout, tree: Oid, files: &[PathBuf], mode: Write) -> Result<(), MergeError> {
+    // An empty path list would mean "every file" to git.
+    if files.is_empty() {
+        return Ok(());
+    }
+    let tree = co
+        .repo
+        .find_tree(tree)
+        .map_err(git_err("reading the merged tree"))?;
+    let mut builder = CheckoutBuilder::new();
+    match mode {
+        Write::Safe => {
+            builder.safe().overwrite_ignored(false);
+        }
+        Write::PutBack { index } => {
+            builder.force().remove_untracked(true).update_index(index);
+        }
+    }
+    builder.disable_pathspec_match(true);
+    for file in files {
+        builder.path(file.as_path());
+    }
+    co.repo
+        .checkout_tree(tree.as_object(), Some(&mut builder))
+        .map_err(git_err("updating the working tree"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use git2::Signature;
+
+    fn commit_files(repo: &Repository, files: &[(&str, &str)], parent: Option<Oid>) -> Oid {
+        let mut builder = repo.treebuilder(None).expect("treebuilder");
+        for (name, text) in files {
+            let blob = repo.blob(text.as_bytes()).expect("blob");
+            builder.insert(name, blob, 0o100644).expect("insert");
+        }
+        let tree = repo
+            .find_tree(builder.write().expect("tree"))
+            .expect("find tree");
+        let sig = Signature::new("T", "t@example.com", &git2::Time::new(0, 0)).expect("sig");
+        let parents: Vec<Commit> = parent
+            .map(|p| repo.find_commit(p).expect("parent"))
+            .into_iter()
+            .collect();
+        let parents: Vec<&Commit> = parents.iter().collect();
+        repo.commit(None, &sig, &sig, "c", &tree, &parents)
+            .expect("commit")
+    }
+
+    /// The compare-and-swap cannot be raced from outside a test, so this
+    /// drives `Switch` with an expected old value the branch no longer has
+    /// (a twin commit with the same tree): the files written first must be
+    /// put back and the branch left alone.
+    #[test]
+    fn a_failed_compare_and_swap_puts_the_files_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = Repository::init(dir.path()).expect("init");
+        let head = commit_files(&repo, &[("a.txt", "old\n"), ("keep.txt", "k\n")], None);
+        let twin = commit_files(
+            &repo,
+            &[("a.txt", "old\n"), ("keep.txt", "k\n")],
+            Some(head),
+        );
+        let merged = commit_files(
+            &repo,
+            &[("a.txt", "new\n"), ("keep.txt", "k\n")],
+            Some(head),
+        );
+        repo.reference("refs/heads/main", head, true, "t")
+            .expect("ref");
+        repo.set_head("refs/heads/main").expect("set head");
+        repo.checkout_head(Some(CheckoutBuilder::new().force()))
+            .expect("checkout");
+        std::fs::write(dir.path().join("keep.txt"), "user edit\n").expect("edit");
+        let tree = |id: Oid| repo.find_commit(id).expect("commit").tree_id();
+        let checkout = find_checkout(&repo, "refs/heads/main")
+            .expect("find checkout")
+            .expect("main is checked out");
+        let files = [PathBuf::from("a.txt")];
+        let switch = Switch {
+            refname: "refs/heads/main",
+            branch: "main",
+            from: (twin, tree(twin)),
+            to: (merged, tree(merged)),
+            files: &files,
+        };
+
+        let err = switch
+            .run(&repo, Some(&checkout), "t", |files| {
+                MergeError::UncommittedChanges { files }
+            })
+            .expect_err("the branch is not at the expected commit");
+
+        assert_eq!(err.code(), "merge.branch_moved", "{err}");
+        assert!(
+            err.to_string().contains("Try again"),
+            "the sentence says what to do"
+        );
+        assert_eq!(
+            repo.refname_to_id("refs/heads/main").expect("main"),
+            head,
+            "the branch did not move"
+        );
+        let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).expect("read");
+        assert_eq!(read("a.txt"), "old\n", "the written file is put back");
+        assert_eq!(
+            read("keep.txt"),
+            "user edit\n",
+            "the user's edit is untouched"
+        );
+        let status = repo.status_file(Path::new("a.txt")).expect("status");
+        assert_eq!(status, Status::CURRENT, "the index entry is put back too");
     }
 }

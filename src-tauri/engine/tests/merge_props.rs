@@ -1,0 +1,427 @@
+//! Merge safety as a property: whatever the user left uncommitted and whatever
+//! the variant changed, `merge::apply` (success, refusal or conflict) never
+//! loses an uncommitted change of the user or a committed change.
+//!
+//! Each case is a real repository built with git2 directly (the git CLI would
+//! be too slow for 256 cases on 2 cores).
+
+use std::path::Path;
+
+use fanout_engine::merge::{self, MergeError, Strategy as MergeStrategy};
+use git2::build::{CheckoutBuilder, TreeUpdateBuilder};
+use git2::{FileMode, Oid, Repository, Signature};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+/// A flat set of paths plus a folder, so cases mix top-level and nested files
+/// without file/folder swaps (those are covered by the scenario tests).
+const PATHS: &[&str] = &[
+    "a.txt",
+    "b.txt",
+    "c.txt",
+    "d.txt",
+    "e.txt",
+    "sub/f.txt",
+    "sub/g.txt",
+    "sub/deep/h.txt",
+];
+
+/// File contents are a few lines from a tiny alphabet, so independent edits
+/// sometimes merge cleanly line by line and sometimes conflict.
+type Content = Vec<u8>;
+
+fn content() -> impl Strategy<Value = Content> {
+    prop::collection::vec(0u8..3, 3..5)
+}
+
+fn render(content: &Content) -> Vec<u8> {
+    content
+        .iter()
+        .map(|l| format!("line {l}\n"))
+        .collect::<String>()
+        .into_bytes()
+}
+
+#[derive(Clone, Debug)]
+enum Change {
+    Keep,
+    Write(Content),
+    Delete,
+}
+
+/// A change to one file; `keep` weighs how often a file is left alone
+/// (against 3 for a write or delete), so the moved base can change fewer files
+/// than the variant and more cases merge cleanly.
+fn change(keep: u32) -> impl Strategy<Value = Change> {
+    prop_oneof![
+        keep => Just(Change::Keep),
+        2 => content().prop_map(Change::Write),
+        1 => Just(Change::Delete),
+    ]
+}
+
+#[derive(Clone, Debug)]
+enum UserChange {
+    Keep,
+    Unstaged(Content),
+    Staged(Content),
+    StagedThenEdited(Content, Content),
+    Deleted,
+    DeletedStaged,
+}
+
+fn user_change() -> impl Strategy<Value = UserChange> {
+    prop_oneof![
+        16 => Just(UserChange::Keep),
+        2 => content().prop_map(UserChange::Unstaged),
+        1 => content().prop_map(UserChange::Staged),
+        1 => (content(), content()).prop_map(|(a, b)| UserChange::StagedThenEdited(a, b)),
+        1 => Just(UserChange::Deleted),
+        1 => Just(UserChange::DeletedStaged),
+    ]
+}
+
+#[derive(Clone, Debug)]
+struct Case {
+    base: Vec<Option<Content>>,
+    variant: Vec<Change>,
+    moved: Option<Vec<Change>>,
+    user: Vec<UserChange>,
+    strategy: MergeStrategy,
+    /// The user's checkout has HEAD detached at main's commit, so main is
+    /// checked out nowhere and only its ref may move.
+    detached: bool,
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    let n = PATHS.len();
+    (
+        prop::collection::vec(prop::option::weighted(0.8, content()), n),
+        prop::collection::vec(change(4), n),
+        prop::option::of(prop::collection::vec(change(12), n)),
+        prop::collection::vec(user_change(), n),
+        prop_oneof![Just(MergeStrategy::Squash), Just(MergeStrategy::Merge)],
+        prop::bool::weighted(0.2),
+    )
+        .prop_map(|(base, variant, moved, user, strategy, detached)| Case {
+            base,
+            variant,
+            moved,
+            user,
+            strategy,
+            detached,
+        })
+}
+
+type State = Vec<Option<Vec<u8>>>;
+
+fn changed(state: &State, changes: &[Change]) -> State {
+    state
+        .iter()
+        .zip(changes)
+        .map(|(old, change)| match change {
+            Change::Keep => old.clone(),
+            Change::Write(c) => Some(render(c)),
+            Change::Delete => None,
+        })
+        .collect()
+}
+
+fn tree_of(repo: &Repository, state: &State) -> Result<Oid, git2::Error> {
+    let empty = repo.find_tree(repo.treebuilder(None)?.write()?)?;
+    let mut update = TreeUpdateBuilder::new();
+    for (path, file) in PATHS.iter().zip(state) {
+        if let Some(bytes) = file {
+            update.upsert(*path, repo.blob(bytes)?, FileMode::Blob);
+        }
+    }
+    update.create_updated(repo, &empty)
+}
+
+fn commit(repo: &Repository, state: &State, parent: Option<Oid>) -> Result<Oid, git2::Error> {
+    let sig = Signature::new(
+        "Prop Author",
+        "prop@example.com",
+        &git2::Time::new(1_767_225_600, 0),
+    )?;
+    let tree = repo.find_tree(tree_of(repo, state)?)?;
+    let parents = match parent {
+        Some(id) => vec![repo.find_commit(id)?],
+        None => vec![],
+    };
+    let parents: Vec<&git2::Commit> = parents.iter().collect();
+    repo.commit(None, &sig, &sig, "commit", &tree, &parents)
+}
+
+/// The repository of one case: `main` (moved or not) checked out with the
+/// user's uncommitted changes on top, and the variant's commit.
+struct Built {
+    _dir: tempfile::TempDir,
+    root: std::path::PathBuf,
+    base: State,
+    variant: State,
+    head: State,
+    variant_commit: Oid,
+    head_commit: Oid,
+}
+
+fn build(case: &Case) -> Result<Built, git2::Error> {
+    let dir = tempfile::tempdir().map_err(|e| git2::Error::from_str(&e.to_string()))?;
+    let root = dir.path().join("repo");
+    let repo = Repository::init(&root)?;
+    let base: State = case.base.iter().map(|c| c.as_ref().map(render)).collect();
+    let base_commit = commit(&repo, &base, None)?;
+    let variant = changed(&base, &case.variant);
+    let variant_commit = commit(&repo, &variant, Some(base_commit))?;
+    repo.reference("refs/heads/fanout/v", variant_commit, true, "variant")?;
+    let (head, head_commit) = match &case.moved {
+        Some(changes) => {
+            let moved = changed(&base, changes);
+            let id = commit(&repo, &moved, Some(base_commit))?;
+            (moved, id)
+        }
+        None => (base.clone(), base_commit),
+    };
+    repo.reference("refs/heads/main", head_commit, true, "main")?;
+    repo.set_head("refs/heads/main")?;
+    repo.checkout_head(Some(CheckoutBuilder::new().force()))?;
+    if case.detached {
+        repo.set_head_detached(head_commit)?;
+    }
+    apply_user_changes(&repo, &root, &head, &case.user)?;
+    let root = root
+        .canonicalize()
+        .map_err(|e| git2::Error::from_str(&e.to_string()))?;
+    Ok(Built {
+        _dir: dir,
+        root,
+        base,
+        variant,
+        head,
+        variant_commit,
+        head_commit,
+    })
+}
+
+fn apply_user_changes(
+    repo: &Repository,
+    root: &Path,
+    head: &State,
+    user: &[UserChange],
+) -> Result<(), git2::Error> {
+    let io = |e: std::io::Error| git2::Error::from_str(&e.to_string());
+    let mut index = repo.index()?;
+    for ((path, change), committed) in PATHS.iter().zip(user).zip(head) {
+        let full = root.join(path);
+        let write = |c: &Content| -> Result<(), git2::Error> {
+            std::fs::create_dir_all(full.parent().expect("paths have a parent")).map_err(io)?;
+            std::fs::write(&full, render(c)).map_err(io)
+        };
+        match change {
+            UserChange::Keep => {}
+            UserChange::Unstaged(c) => write(c)?,
+            UserChange::Staged(c) => {
+                write(c)?;
+                index.add_path(Path::new(path))?;
+            }
+            UserChange::StagedThenEdited(a, b) => {
+                write(a)?;
+                index.add_path(Path::new(path))?;
+                write(b)?;
+            }
+            UserChange::Deleted if committed.is_some() => {
+                std::fs::remove_file(&full).map_err(io)?
+            }
+            UserChange::DeletedStaged if committed.is_some() => {
+                std::fs::remove_file(&full).map_err(io)?;
+                index.remove_path(Path::new(path))?;
+            }
+            UserChange::Deleted | UserChange::DeletedStaged => {}
+        }
+    }
+    index.write()
+}
+
+/// What the user has for one path: the working-tree bytes and the index's
+/// blob. A path is the user's (uncommitted) when either differs from HEAD.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct PathState {
+    file: Option<Vec<u8>>,
+    staged: Option<Oid>,
+}
+
+fn observe(root: &Path) -> Result<(Oid, Vec<PathState>), git2::Error> {
+    let repo = Repository::open(root)?;
+    let index = repo.index()?;
+    let head = repo.refname_to_id("refs/heads/main")?;
+    let states = PATHS
+        .iter()
+        .map(|path| PathState {
+            file: std::fs::read(root.join(path)).ok(),
+            staged: index.get_path(Path::new(path), 0).map(|e| e.id),
+        })
+        .collect();
+    Ok((head, states))
+}
+
+fn blob_id(bytes: &Option<Vec<u8>>) -> Option<Oid> {
+    bytes
+        .as_ref()
+        .map(|b| Oid::hash_object(git2::ObjectType::Blob, b).expect("hashing bytes"))
+}
+
+/// How each case ended, to prove the property was exercised on every path.
+#[derive(Default, Debug)]
+struct Tally {
+    merged: usize,
+    refused: usize,
+    conflicted: usize,
+    other: usize,
+}
+
+fn check(case: &Case, tally: &mut Tally) -> Result<(), TestCaseError> {
+    let built = build(case).map_err(|e| TestCaseError::fail(format!("building: {e}")))?;
+    let (_, before) = observe(&built.root).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let users: Vec<bool> = before
+        .iter()
+        .zip(&built.head)
+        .map(|(s, committed)| s.file != *committed || s.staged != blob_id(committed))
+        .collect();
+
+    let result = merge::apply(
+        &built.root,
+        &built.variant_commit.to_string(),
+        "main",
+        case.strategy,
+        "merge",
+    );
+
+    let (head, after) = observe(&built.root).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    for (i, path) in PATHS.iter().enumerate() {
+        if users[i] {
+            prop_assert_eq!(
+                &after[i],
+                &before[i],
+                "the user's uncommitted change to {} must survive ({:?})",
+                path,
+                result
+            );
+        }
+    }
+    match result {
+        Ok(outcome) => {
+            tally.merged += 1;
+            check_merged(&built, case, &outcome, head, &before, &after)?;
+        }
+        Err(err) => {
+            match &err {
+                MergeError::UncommittedChanges { files } => {
+                    tally.refused += 1;
+                    for file in files {
+                        let i = PATHS.iter().position(|p| p == file);
+                        prop_assert!(
+                            i.is_some_and(|i| users[i]),
+                            "only the user's changed files are named, not {}",
+                            file
+                        );
+                    }
+                }
+                MergeError::Conflicts { .. } => tally.conflicted += 1,
+                MergeError::AlreadyMerged { .. } => tally.other += 1,
+                other => prop_assert!(false, "unexpected error: {other}"),
+            }
+            prop_assert_eq!(head, built.head_commit, "a failed merge leaves main alone");
+            prop_assert_eq!(
+                &after,
+                &before,
+                "a failed merge changes no file and no index entry"
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check_merged(
+    built: &Built,
+    case: &Case,
+    outcome: &merge::MergeOutcome,
+    head: Oid,
+    before: &[PathState],
+    after: &[PathState],
+) -> Result<(), TestCaseError> {
+    let repo = Repository::open(&built.root).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    prop_assert_eq!(
+        head.to_string(),
+        outcome.commit.clone(),
+        "main points at the merge"
+    );
+    let new = repo
+        .find_commit(head)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    prop_assert_eq!(
+        new.parent_id(0).ok(),
+        Some(built.head_commit),
+        "the previous head is the first parent, so no committed change is lost"
+    );
+    let tree = new.tree().map_err(|e| TestCaseError::fail(e.to_string()))?;
+    for (i, path) in PATHS.iter().enumerate() {
+        let merged = tree
+            .get_path(Path::new(path))
+            .ok()
+            .map(|e| e.to_object(&repo).and_then(|o| o.peel_to_blob()))
+            .transpose()
+            .map_err(|e| TestCaseError::fail(e.to_string()))?
+            .map(|b| b.content().to_vec());
+        let (base, variant, main) = (&built.base[i], &built.variant[i], &built.head[i]);
+        if main == base {
+            prop_assert_eq!(
+                &merged,
+                variant,
+                "the variant's change to {} is merged",
+                path
+            );
+        }
+        if variant == base {
+            prop_assert_eq!(&merged, main, "main's own change to {} is kept", path);
+        }
+        let touched = !case.detached && outcome.files.iter().any(|f| f == path);
+        if touched {
+            prop_assert_eq!(
+                &after[i].file,
+                &merged,
+                "the checkout shows the merged {}",
+                path
+            );
+            prop_assert_eq!(
+                after[i].staged,
+                blob_id(&merged),
+                "the index holds the merged {}",
+                path
+            );
+        } else {
+            prop_assert_eq!(
+                &after[i],
+                &before[i],
+                "{} is not touched by the merge, or main is not checked out",
+                path
+            );
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn no_uncommitted_or_committed_change_is_ever_lost() {
+    let mut runner = TestRunner::new(Config::with_cases(256));
+    let tally = std::cell::RefCell::new(Tally::default());
+    let result = runner.run(&case(), |case| check(&case, &mut tally.borrow_mut()));
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    let tally = tally.into_inner();
+    eprintln!("merge_props outcomes: {tally:?}");
+    // Each outcome must actually occur, or the property proved less than it says.
+    assert!(tally.merged > 0, "no case merged: {tally:?}");
+    assert!(tally.refused > 0, "no case was refused: {tally:?}");
+    assert!(tally.conflicted > 0, "no case conflicted: {tally:?}");
+}
