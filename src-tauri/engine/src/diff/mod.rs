@@ -163,10 +163,11 @@ pub fn render_all(
 ) -> Result<Vec<(FileChange, FileDiff)>, DiffError> {
     let entries = entries(repo, from, to)?;
     let mut out = parallel(repo, &entries, |repo, entry| {
-        let stats = line_stats(repo, entry)?;
-        let diff = render::render_entry(repo, entry, opts)?;
+        let old = blob(repo, entry.old_id)?;
+        let new = blob(repo, entry.new_id)?;
         let mut change = entry.change.clone();
-        (change.binary, change.added, change.removed) = stats;
+        (change.binary, change.added, change.removed) = blob_stats(entry, &old, &new)?;
+        let diff = render::render_bytes(content(&old), content(&new), opts);
         Ok((change, diff))
     })?;
     out.sort_by(|a, b| a.0.path.cmp(&b.0.path));
@@ -174,6 +175,7 @@ pub fn render_all(
 }
 
 pub(crate) fn tree_of<'r>(repo: &'r Repository, rev: &str) -> Result<Tree<'r>, DiffError> {
+    skip_hash_verification();
     let bad = |source| DiffError::BadRevision {
         rev: rev.to_string(),
         source,
@@ -182,6 +184,15 @@ pub(crate) fn tree_of<'r>(repo: &'r Repository, rev: &str) -> Result<Tree<'r>, D
         .and_then(|o| o.peel_to_commit())
         .and_then(|c| c.tree())
         .map_err(bad)
+}
+
+/// libgit2 re-hashes every object it reads (SHA-1 with collision detection)
+/// unless told not to, which made reading blobs half the cost of a diff; git
+/// itself does not re-hash on read, and Fanout reads only objects it found by
+/// id in the repository's own store. The setting is process-wide.
+fn skip_hash_verification() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| git2::opts::strict_hash_verification(false));
 }
 
 /// The tree-to-tree diff with git's default rename detection (exact renames
@@ -263,13 +274,22 @@ fn count_lines(repo: &Repository, entries: Vec<Entry>) -> Result<Vec<Entry>, Dif
 fn line_stats(repo: &Repository, entry: &Entry) -> Result<(bool, usize, usize), DiffError> {
     let old = blob(repo, entry.old_id)?;
     let new = blob(repo, entry.new_id)?;
-    let patch = git2::Patch::from_buffers(
-        content(&old),
-        Some(Path::new(&entry.old_path)),
-        content(&new),
-        Some(Path::new(&entry.change.path)),
-        None,
-    )
+    blob_stats(entry, &old, &new)
+}
+
+fn blob_stats(
+    entry: &Entry,
+    old: &Option<git2::Blob<'_>>,
+    new: &Option<git2::Blob<'_>>,
+) -> Result<(bool, usize, usize), DiffError> {
+    let old_path = Some(Path::new(&entry.old_path));
+    let new_path = Some(Path::new(&entry.change.path));
+    // From two blobs libgit2 knows both ids; from buffers it would hash them
+    // again, which is most of the cost of counting a small file.
+    let patch = match (old, new) {
+        (Some(o), Some(n)) => git2::Patch::from_blobs(o, old_path, n, new_path, None),
+        _ => git2::Patch::from_buffers(content(old), old_path, content(new), new_path, None),
+    }
     .map_err(git_err("counting a file's changed lines"))?;
     if patch.delta().flags().is_binary() {
         return Ok((true, 0, 0));
