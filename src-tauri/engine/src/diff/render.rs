@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use git2::Repository;
 use serde::Serialize;
+use similar::algorithms::{myers, DiffHook};
 use similar::{capture_diff_slices_deadline, group_diff_ops, Algorithm, DiffOp};
 
 use super::{blob, content, DiffError, DiffOptions, Entry};
@@ -253,31 +254,39 @@ pub(crate) fn word_emphasis(old: &str, new: &str, deadline: Instant) -> (Ranges,
     }
     let old_words = words(old);
     let new_words = words(new);
-    let ops = capture_diff_slices_deadline(Algorithm::Myers, &old_words, &new_words, Some(deadline));
-    let same: usize = ops
-        .iter()
-        .filter_map(|op| match *op {
-            DiffOp::Equal { old_index, len, .. } => {
-                Some(old_words[old_index..old_index + len].iter().map(|w| w.len()).sum::<usize>())
-            }
-            _ => None,
-        })
-        .sum();
+    let mut runs = EqualRuns::default();
+    let (old_n, new_n) = (old_words.len(), new_words.len());
+    let Ok(()) = myers::diff_deadline(&mut runs, &old_words, 0..old_n, &new_words, 0..new_n, Some(deadline));
+    let (old_at, new_at) = (offsets(&old_words), offsets(&new_words));
+    let same: usize = runs.0.iter().map(|&(o, _, len)| old_at[o + len] - old_at[o]).sum();
     let total = old.len() + new.len();
     if total == 0 || (2 * same) as f64 / (total as f64) < MIN_EMPHASIS_RATIO {
         return (Vec::new(), Vec::new());
     }
-    let (old_at, new_at) = (offsets(&old_words), offsets(&new_words));
+    // Whatever lies between two shared runs changed; a final empty run at
+    // both ends closes the last gap.
     let mut old_ranges = Vec::new();
     let mut new_ranges = Vec::new();
-    for op in &ops {
-        if let DiffOp::Equal { .. } = op {
-            continue;
-        }
-        push_range(&mut old_ranges, &old_at, op.old_range());
-        push_range(&mut new_ranges, &new_at, op.new_range());
+    let (mut o_done, mut n_done) = (0, 0);
+    for &(o, n, len) in runs.0.iter().chain([(old_n, new_n, 0)].iter()) {
+        push_range(&mut old_ranges, &old_at, o_done..o);
+        push_range(&mut new_ranges, &new_at, n_done..n);
+        (o_done, n_done) = (o + len, n + len);
     }
     (old_ranges, new_ranges)
+}
+
+/// The runs of words both lines share, as (old index, new index, length).
+#[derive(Default)]
+struct EqualRuns(Vec<(usize, usize, usize)>);
+
+impl DiffHook for EqualRuns {
+    type Error = std::convert::Infallible;
+
+    fn equal(&mut self, old: usize, new: usize, len: usize) -> Result<(), Self::Error> {
+        self.0.push((old, new, len));
+        Ok(())
+    }
 }
 
 /// The byte offset where each word starts, plus the text's end: words are
