@@ -33,7 +33,11 @@ fn git(dir: &Path) -> Command {
 
 fn run(dir: &Path, args: &[&str]) -> String {
     let out = git(dir).args(args).output().expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -42,7 +46,11 @@ fn run(dir: &Path, args: &[&str]) -> String {
 fn content(file: usize, variant: bool) -> String {
     let mut s = String::new();
     for line in 0..LINES {
-        let word = if variant && line % 3 == 1 { "changed" } else { "value" };
+        let word = if variant && line % 3 == 1 {
+            "changed"
+        } else {
+            "value"
+        };
         s.push_str(&format!(
             "    let item_{file}_{line} = compute({word}, {line}, \"text {file}\"); // note\n"
         ));
@@ -77,7 +85,12 @@ fn time_git(root: &Path, base: &str, variant: &str) -> (Duration, usize) {
         .spawn()
         .expect("git diff starts");
     let mut out = Vec::new();
-    child.stdout.take().expect("piped").read_to_end(&mut out).expect("read");
+    child
+        .stdout
+        .take()
+        .expect("piped")
+        .read_to_end(&mut out)
+        .expect("read");
     assert!(child.wait().expect("git diff ends").success());
     (start.elapsed(), out.len())
 }
@@ -129,9 +142,18 @@ fn main() {
     }
     let (f, g) = (median(fanout), median(git_times));
     println!("diff benchmark: {files} files, {lines} changed lines (added + removed), git diff output {bytes} bytes");
-    println!("threads available: {}", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!(
+        "threads available: {}",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
     println!("fanout render_all (list + hunks + word emphasis), median of {REPETITIONS}: {f:?}");
     println!("git --no-pager diff, median of {REPETITIONS}:                         {g:?}");
-    println!("  of which the file list with numstat counts (changed_files):     {:?}", median(list));
-    println!("ratio fanout / git: {:.2} (target <= 1.00)", f.as_secs_f64() / g.as_secs_f64());
+    println!(
+        "  of which the file list with numstat counts (changed_files):     {:?}",
+        median(list)
+    );
+    println!(
+        "ratio fanout / git: {:.2} (target <= 1.00)",
+        f.as_secs_f64() / g.as_secs_f64()
+    );
 }

@@ -266,7 +266,11 @@ fn count_lines(repo: &Repository, entries: Vec<Entry>) -> Result<Vec<Entry>, Dif
     parallel(repo, &entries, |repo, entry| {
         let mut entry = entry.clone();
         let (binary, added, removed) = line_stats(repo, &entry)?;
-        (entry.change.binary, entry.change.added, entry.change.removed) = (binary, added, removed);
+        (
+            entry.change.binary,
+            entry.change.added,
+            entry.change.removed,
+        ) = (binary, added, removed);
         Ok(entry)
     })
 }
@@ -351,7 +355,7 @@ where
         }
     };
     let parts: Vec<Result<Vec<(usize, R)>, DiffError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads).map(|_| s.spawn(&worker)).collect();
+        let handles: Vec<_> = (0..threads).map(|_| s.spawn(worker)).collect();
         handles
             .into_iter()
             .map(|h| {

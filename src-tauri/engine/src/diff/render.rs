@@ -256,9 +256,20 @@ pub(crate) fn word_emphasis(old: &str, new: &str, deadline: Instant) -> (Ranges,
     let new_words = words(new);
     let mut runs = EqualRuns::default();
     let (old_n, new_n) = (old_words.len(), new_words.len());
-    let Ok(()) = myers::diff_deadline(&mut runs, &old_words, 0..old_n, &new_words, 0..new_n, Some(deadline));
+    let Ok(()) = myers::diff_deadline(
+        &mut runs,
+        &old_words,
+        0..old_n,
+        &new_words,
+        0..new_n,
+        Some(deadline),
+    );
     let (old_at, new_at) = (offsets(&old_words), offsets(&new_words));
-    let same: usize = runs.0.iter().map(|&(o, _, len)| old_at[o + len] - old_at[o]).sum();
+    let same: usize = runs
+        .0
+        .iter()
+        .map(|&(o, _, len)| old_at[o + len] - old_at[o])
+        .sum();
     let total = old.len() + new.len();
     if total == 0 || (2 * same) as f64 / (total as f64) < MIN_EMPHASIS_RATIO {
         return (Vec::new(), Vec::new());
@@ -370,22 +381,41 @@ mod tests {
     #[test]
     fn emphasis_marks_only_the_changed_word() {
         let (old, new) = word_emphasis("let total = a + b;", "let total = a - b;", later());
-        assert_eq!(old, vec![(14, 15)], "only the operator changed on the old side");
-        assert_eq!(new, vec![(14, 15)], "only the operator changed on the new side");
+        assert_eq!(
+            old,
+            vec![(14, 15)],
+            "only the operator changed on the old side"
+        );
+        assert_eq!(
+            new,
+            vec![(14, 15)],
+            "only the operator changed on the new side"
+        );
     }
 
     #[test]
     fn emphasis_ranges_are_byte_offsets_in_utf8_text() {
         let (old, new) = word_emphasis("héllo wörld", "héllo wörlds", later());
-        assert_eq!(old, vec![(7, 13)], "the changed word starts after the 2-byte é");
+        assert_eq!(
+            old,
+            vec![(7, 13)],
+            "the changed word starts after the 2-byte é"
+        );
         assert_eq!(new, vec![(7, 14)]);
-        assert_eq!(&"héllo wörlds"[7..14], "wörlds", "ranges index the text by bytes");
+        assert_eq!(
+            &"héllo wörlds"[7..14],
+            "wörlds",
+            "ranges index the text by bytes"
+        );
     }
 
     #[test]
     fn unrelated_lines_get_no_emphasis() {
         let (old, new) = word_emphasis("fn alpha() {}", "return beta + gamma;", later());
-        assert!(old.is_empty() && new.is_empty(), "lines with little in common are shown as wholly changed");
+        assert!(
+            old.is_empty() && new.is_empty(),
+            "lines with little in common are shown as wholly changed"
+        );
     }
 
     #[test]

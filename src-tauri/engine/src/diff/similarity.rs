@@ -60,15 +60,16 @@ fn change_set(repo: &Repository, base: &str, variant: &str) -> Result<ChangeSet,
         true
     };
     let mut line_tokens = Vec::new();
-    let mut line_token = |delta: git2::DiffDelta<'_>, _: Option<git2::DiffHunk<'_>>, line: git2::DiffLine<'_>| {
-        let path = match line.origin() {
-            '+' => delta.new_file().path(),
-            '-' => delta.old_file().path(),
-            _ => return true,
+    let mut line_token =
+        |delta: git2::DiffDelta<'_>, _: Option<git2::DiffHunk<'_>>, line: git2::DiffLine<'_>| {
+            let path = match line.origin() {
+                '+' => delta.new_file().path(),
+                '-' => delta.old_file().path(),
+                _ => return true,
+            };
+            line_tokens.push(token(&(path, line.origin(), line.content())));
+            true
         };
-        line_tokens.push(token(&(path, line.origin(), line.content())));
-        true
-    };
     diff.foreach(&mut file_token, None, None, Some(&mut line_token))
         .map_err(git_err("reading a variant's changes"))?;
     line_tokens.into_iter().for_each(&mut add);
