@@ -7,7 +7,7 @@ use std::time::Instant;
 use git2::Repository;
 use serde::Serialize;
 use similar::algorithms::{myers, DiffHook};
-use similar::{capture_diff_slices_deadline, group_diff_ops, Algorithm, DiffOp};
+use similar::{group_diff_ops, DiffOp};
 
 use super::{blob, content, DiffError, DiffOptions, Entry};
 
@@ -115,7 +115,7 @@ fn split_lines(content: &[u8]) -> Vec<&[u8]> {
 fn render_lines(old: &[&[u8]], new: &[&[u8]], opts: &DiffOptions) -> FileDiff {
     let deadline = Instant::now() + opts.deadline;
     let (old_ids, new_ids) = intern(old, new);
-    let ops = capture_diff_slices_deadline(Algorithm::Myers, &old_ids, &new_ids, Some(deadline));
+    let ops = line_ops(&old_ids, &new_ids, deadline);
     let mut timed_out = Instant::now() >= deadline;
     let mut hunks = Vec::new();
     for group in group_diff_ops(ops, opts.context) {
@@ -159,6 +159,89 @@ fn intern(old: &[&[u8]], new: &[&[u8]]) -> (Vec<u32>, Vec<u32>) {
     let old_ids = old.iter().map(|l| id_of(l)).collect();
     let new_ids = new.iter().map(|l| id_of(l)).collect();
     (old_ids, new_ids)
+}
+
+/// The line-level edit script. Lines that occur on one side only can never be
+/// part of the common subsequence, so, as git's xdiff does, they are set aside
+/// before Myers runs: the longest common subsequence (and so every count) is
+/// unchanged, and the search only spans lines that could match.
+fn line_ops(old: &[u32], new: &[u32], deadline: Instant) -> Vec<DiffOp> {
+    let ids = old.iter().chain(new).max().map_or(0, |&m| m as usize + 1);
+    let (mut in_old, mut in_new) = (vec![false; ids], vec![false; ids]);
+    old.iter().for_each(|&id| in_old[id as usize] = true);
+    new.iter().for_each(|&id| in_new[id as usize] = true);
+    let old_keep: Vec<usize> = (0..old.len())
+        .filter(|&i| in_new[old[i] as usize])
+        .collect();
+    let new_keep: Vec<usize> = (0..new.len())
+        .filter(|&i| in_old[new[i] as usize])
+        .collect();
+    let old_kept: Vec<u32> = old_keep.iter().map(|&i| old[i]).collect();
+    let new_kept: Vec<u32> = new_keep.iter().map(|&i| new[i]).collect();
+    let mut runs = EqualRuns::default();
+    let (old_n, new_n) = (old_kept.len(), new_kept.len());
+    let Ok(()) = myers::diff_deadline(
+        &mut runs,
+        &old_kept,
+        0..old_n,
+        &new_kept,
+        0..new_n,
+        Some(deadline),
+    );
+    let mut ops = Vec::new();
+    let (mut o, mut n) = (0, 0);
+    for &(oc, nc, len) in &runs.0 {
+        for k in 0..len {
+            let (oi, ni) = (old_keep[oc + k], new_keep[nc + k]);
+            push_change(&mut ops, o..oi, n..ni);
+            push_equal(&mut ops, oi, ni);
+            (o, n) = (oi + 1, ni + 1);
+        }
+    }
+    push_change(&mut ops, o..old.len(), n..new.len());
+    ops
+}
+
+fn push_change(ops: &mut Vec<DiffOp>, old: std::ops::Range<usize>, new: std::ops::Range<usize>) {
+    let (old_index, old_len, new_index, new_len) = (old.start, old.len(), new.start, new.len());
+    match (old_len, new_len) {
+        (0, 0) => {}
+        (_, 0) => ops.push(DiffOp::Delete {
+            old_index,
+            old_len,
+            new_index,
+        }),
+        (0, _) => ops.push(DiffOp::Insert {
+            old_index,
+            new_index,
+            new_len,
+        }),
+        _ => ops.push(DiffOp::Replace {
+            old_index,
+            old_len,
+            new_index,
+            new_len,
+        }),
+    }
+}
+
+fn push_equal(ops: &mut Vec<DiffOp>, old_index: usize, new_index: usize) {
+    if let Some(DiffOp::Equal {
+        old_index: o,
+        new_index: n,
+        len,
+    }) = ops.last_mut()
+    {
+        if *o + *len == old_index && *n + *len == new_index {
+            *len += 1;
+            return;
+        }
+    }
+    ops.push(DiffOp::Equal {
+        old_index,
+        new_index,
+        len: 1,
+    });
 }
 
 struct HunkBuilder<'a> {
