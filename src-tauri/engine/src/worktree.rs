@@ -7,6 +7,7 @@
 //! folder that is not a linked worktree.
 
 use std::collections::HashSet;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -163,12 +164,8 @@ pub fn create_all(
         source,
     })?;
     let plans = plan(&repo, &root, &dir, experiment_slug, approaches)?;
-    let outcomes = add_in_parallel(&root, &base, &plans);
-    if let Some((failed, reason)) = plans
-        .iter()
-        .zip(&outcomes)
-        .find_map(|(p, o)| o.as_ref().err().map(|e| (p, e.clone())))
-    {
+    let outcome = register_each(&root, &base, &plans).and_then(|()| check_out_in_parallel(&plans));
+    if let Err((failed, reason)) = outcome {
         // Every planned name was free when planned, so whatever now exists
         // under them was made by this call and is ours to take back.
         for p in &plans {
@@ -353,40 +350,77 @@ fn plan(
     Ok(plans)
 }
 
-/// Runs one `git worktree add` per plan, all at once.
+/// Registers every worktree and creates its branch, one after another, without
+/// checking files out.
 ///
-/// Why the git command and not libgit2: the fan-out benchmark
-/// (benches/fanout.rs) showed libgit2's checkout of a 5,000-file tree several
-/// times slower than git's, so even in parallel it lost to 8 sequential
-/// `git worktree add`; parallel git processes meet the 0.7× target. git is a
-/// requirement of the app anyway, and the result is the same linked worktree.
-fn add_in_parallel(root: &Path, base: &str, plans: &[Plan]) -> Vec<Result<(), String>> {
+/// Not in parallel: `git worktree add` reads every registered worktree's
+/// administrative folder, and one that a concurrent `git worktree add` has
+/// only half written makes it fail ("failed to read .git/worktrees/…/commondir",
+/// seen in the fan-out benchmark; libgit2's `git_worktree_add` has the same
+/// race). Registering is cheap; the checkout is what takes time.
+fn register_each<'p>(root: &Path, base: &str, plans: &'p [Plan]) -> Result<(), (&'p Plan, String)> {
+    for plan in plans {
+        let mut args: Vec<&OsStr> = [
+            "worktree",
+            "add",
+            "--quiet",
+            "--no-checkout",
+            "--no-track",
+            "-b",
+        ]
+        .map(OsStr::new)
+        .to_vec();
+        args.extend([
+            OsStr::new(&plan.branch),
+            plan.path.as_os_str(),
+            OsStr::new(base),
+        ]);
+        run_git(root, &args).map_err(|reason| (plan, reason))?;
+    }
+    Ok(())
+}
+
+/// Fills every registered worktree's index and files from its HEAD, all at
+/// once, each worktree touching only its own folder and index.
+/// The scope waits for every checkout, so a rollback never races one still running.
+///
+/// Why git and not libgit2: in the fan-out benchmark (benches/fanout.rs)
+/// libgit2's checkout of a 5,000-file tree, even 8 at a time, took about as
+/// long as 8 sequential `git worktree add`, far from the 0.7× target, while
+/// parallel git processes finish in well under half. git is a requirement of
+/// the app anyway, and the result is the same linked worktree.
+fn check_out_in_parallel(plans: &[Plan]) -> Result<(), (&Plan, String)> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = plans
             .iter()
-            .map(|p| scope.spawn(move || git_worktree_add(root, base, p)))
+            .map(|p| {
+                // `read-tree --reset -u` is the checkout itself, without the
+                // reflog entry and ORIG_HEAD a `reset --hard` would leave.
+                let args = ["read-tree", "--reset", "-u", "HEAD"].map(OsStr::new);
+                (p, scope.spawn(move || run_git(&p.path, &args)))
+            })
             .collect();
         handles
             .into_iter()
-            .map(|h| {
+            .map(|(p, h)| {
                 h.join()
                     .unwrap_or_else(|_| Err("the worker thread panicked".to_string()))
+                    .map_err(|reason| (p, reason))
             })
             .collect()
     })
 }
 
-fn git_worktree_add(root: &Path, base: &str, plan: &Plan) -> Result<(), String> {
+/// Runs git in `dir`; the error is git's own explanation.
+fn run_git(dir: &Path, args: &[&OsStr]) -> Result<(), String> {
     let mut cmd = Command::new("git");
     cmd.arg("-C")
-        .arg(root)
-        // The user's post-checkout hook would run once per variant, at the
-        // same time, in folders it never expected; the checkout itself still
-        // applies the repository's filters and attributes.
-        .args(["-c", "core.hooksPath=/dev/null", "worktree", "add"])
-        .args(["--quiet", "--no-track", "-b", &plan.branch])
-        .arg(&plan.path)
-        .arg(base)
+        .arg(dir)
+        // The user's hooks (post-checkout, reference-transaction) would run
+        // once per variant, all at once, in folders they never expected; the
+        // checkout still applies the repository's filters and attributes.
+        .args(["-c", "core.hooksPath=/dev/null"])
+        .args(args)
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
         .env_remove("GIT_INDEX_FILE");
@@ -399,7 +433,12 @@ fn git_worktree_add(root: &Path, base: &str, plan: &Plan) -> Result<(), String> 
         Ok(())
     } else {
         Err(format!(
-            "git worktree add failed: {}",
+            "git {} failed: {}",
+            args.iter()
+                .take(2)
+                .map(|a| a.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" "),
             String::from_utf8_lossy(&out.stderr).trim()
         ))
     }
