@@ -3,8 +3,8 @@
 //! Target: at most 0.7× the sequential time.
 //!
 //! For the record it also times the pure-libgit2 way (one `Repository` per
-//! thread, `Repository::worktree`), which `create_all` does not use; the
-//! figures are why (see the comment on `add_in_parallel` in worktree.rs).
+//! thread, `Repository::worktree`), which `create_all` does not use: its
+//! failures and figures are why (see `register_each` in worktree.rs).
 //!
 //! Run: `cargo bench -p fanout-engine --bench fanout`. Environment:
 //! `FANOUT_BENCH_ROUNDS` (default 5), `FANOUT_BENCH_FILES` (default 5000).

@@ -356,8 +356,18 @@ fn plan(
 /// Not in parallel: `git worktree add` reads every registered worktree's
 /// administrative folder, and one that a concurrent `git worktree add` has
 /// only half written makes it fail ("failed to read .git/worktrees/…/commondir",
-/// seen in the fan-out benchmark; libgit2's `git_worktree_add` has the same
-/// race). Registering is cheap; the checkout is what takes time.
+/// seen in the fan-out benchmark). Registering is cheap; the checkout is what
+/// takes time, and that part runs in parallel.
+///
+/// Why git and not libgit2 (which the design names): libgit2's
+/// `git_worktree_add` registers and checks out in one call, and run in
+/// parallel it fails the same way ("reference … is already checked out",
+/// "failed to make directory '.git/worktrees': directory exists" in about half
+/// of the benchmark's rounds); git2 0.20 offers no way to register without the
+/// checkout, and one at a time it cannot meet the 0.7× target. Speed is not
+/// the difference (its successful parallel rounds took about as long as
+/// this); correctness is. git is a requirement of the app anyway, and the
+/// result is the same linked worktree.
 fn register_each<'p>(root: &Path, base: &str, plans: &'p [Plan]) -> Result<(), (&'p Plan, String)> {
     for plan in plans {
         let mut args: Vec<&OsStr> = [
@@ -381,14 +391,8 @@ fn register_each<'p>(root: &Path, base: &str, plans: &'p [Plan]) -> Result<(), (
 }
 
 /// Fills every registered worktree's index and files from its HEAD, all at
-/// once, each worktree touching only its own folder and index.
-/// The scope waits for every checkout, so a rollback never races one still running.
-///
-/// Why git and not libgit2: in the fan-out benchmark (benches/fanout.rs)
-/// libgit2's checkout of a 5,000-file tree, even 8 at a time, took about as
-/// long as 8 sequential `git worktree add`, far from the 0.7× target, while
-/// parallel git processes finish in well under half. git is a requirement of
-/// the app anyway, and the result is the same linked worktree.
+/// once, each worktree touching only its own folder and index. The scope
+/// waits for every checkout, so a rollback never races one still running.
 fn check_out_in_parallel(plans: &[Plan]) -> Result<(), (&Plan, String)> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = plans
@@ -400,14 +404,11 @@ fn check_out_in_parallel(plans: &[Plan]) -> Result<(), (&Plan, String)> {
                 (p, scope.spawn(move || run_git(&p.path, &args)))
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|(p, h)| {
-                h.join()
-                    .unwrap_or_else(|_| Err("the worker thread panicked".to_string()))
-                    .map_err(|reason| (p, reason))
-            })
-            .collect()
+        handles.into_iter().try_for_each(|(p, h)| {
+            h.join()
+                .unwrap_or_else(|_| Err("the worker thread panicked".to_string()))
+                .map_err(|reason| (p, reason))
+        })
     })
 }
 
