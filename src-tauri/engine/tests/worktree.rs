@@ -687,3 +687,21 @@ fn disk_usage_counts_files_but_does_not_follow_symlinks() {
         "a missing folder frees nothing"
     );
 }
+
+#[test]
+fn a_folder_deleted_by_hand_but_still_registered_is_not_reused() {
+    let fx = fixture();
+    let old = create(&fx, "exp", &["alpha"]).remove(0);
+    std::fs::remove_dir_all(&old.path).unwrap();
+    // Only the registration is left: the folder and the branch are gone.
+    fx.git(&["update-ref", "-d", &format!("refs/heads/{}", old.branch)]);
+
+    let new = create(&fx, "exp", &["alpha"]).remove(0);
+
+    assert_eq!(
+        new.path.file_name().unwrap(),
+        "1-alpha-2",
+        "git refuses a path that a missing worktree still claims, so a suffix is taken"
+    );
+    assert_eq!(rev(&new.path, "HEAD"), fx.head());
+}
