@@ -1,20 +1,223 @@
-//! Tauri commands: each a few lines over the engine.
+//! Tauri commands: each a few lines over the engine. Git and SQLite work is
+//! blocking, so it runs on the blocking pool, never on the async runtime.
 
+use fanout_engine::diff::{self, DiffOptions, FileChange, FileDiff, SplitRow};
+use fanout_engine::experiment::{
+    ApproachSpec, CommitResult, Engine, ExperimentView, NewExperiment,
+};
+use fanout_engine::merge::{MergeOutcome, MergePreview, Strategy};
+use fanout_engine::repo::{self, RepoInfo};
+use fanout_engine::store::{Experiment, MergeRecord};
+use fanout_engine::worktree::RemoveReport;
+use fanout_engine::{recent, Error};
 use serde::Serialize;
+use tauri::State;
 
-use crate::error::CommandResult;
+use crate::error::{CommandError, CommandResult};
+use crate::state::AppState;
+
+/// Runs `f` with the engine on the blocking pool.
+async fn with_engine<T, F>(state: State<'_, AppState>, what: &'static str, f: F) -> CommandResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Engine) -> Result<T, Error> + Send + 'static,
+{
+    let engine = state.engine()?;
+    tauri::async_runtime::spawn_blocking(move || {
+        let mut engine = engine.lock().map_err(|_| CommandError::internal(what))?;
+        f(&mut engine).map_err(CommandError::from)
+    })
+    .await
+    .map_err(|_| CommandError::internal(what))?
+}
 
 #[derive(Debug, Serialize)]
 pub struct AppInfo {
     name: &'static str,
     version: &'static str,
+    /// A repository given on the command line, to open first.
+    launch_repo: Option<String>,
 }
 
-/// The app's name and version, shown on the first screen.
 #[tauri::command]
-pub fn app_info() -> CommandResult<AppInfo> {
-    Ok(AppInfo {
+pub fn app_info(state: State<'_, AppState>) -> AppInfo {
+    AppInfo {
         name: "Fanout",
         version: fanout_engine::VERSION,
+        launch_repo: state.launch_repo.clone(),
+    }
+}
+
+#[tauri::command]
+pub async fn repo_inspect(state: State<'_, AppState>, path: String) -> CommandResult<RepoInfo> {
+    let recent_file = state.paths()?.recent();
+    tauri::async_runtime::spawn_blocking(move || {
+        let info = repo::inspect(std::path::Path::new(path.trim()))?;
+        recent::remember(&recent_file, &info.root);
+        Ok::<_, Error>(info)
     })
+    .await
+    .map_err(|_| CommandError::internal("opening the repository"))?
+    .map_err(CommandError::from)
+}
+
+#[tauri::command]
+pub async fn recent_repos(state: State<'_, AppState>) -> CommandResult<Vec<RepoInfo>> {
+    let recent_file = state.paths()?.recent();
+    tauri::async_runtime::spawn_blocking(move || recent::list(&recent_file))
+        .await
+        .map_err(|_| CommandError::internal("listing recent repositories"))
+}
+
+#[tauri::command]
+pub async fn experiments_list(state: State<'_, AppState>) -> CommandResult<Vec<Experiment>> {
+    with_engine(state, "listing experiments", |e| e.experiments()).await
+}
+
+#[tauri::command]
+pub async fn experiment_get(
+    state: State<'_, AppState>,
+    id: String,
+) -> CommandResult<ExperimentView> {
+    with_engine(state, "loading the experiment", move |e| e.experiment(&id)).await
+}
+
+#[tauri::command]
+pub async fn experiment_create(
+    state: State<'_, AppState>,
+    repo: String,
+    task: String,
+    approaches: Vec<ApproachSpec>,
+    include_uncommitted: bool,
+) -> CommandResult<ExperimentView> {
+    with_engine(state, "creating the experiment", move |e| {
+        e.create_experiment(NewExperiment {
+            repo: repo.into(),
+            task,
+            approaches,
+            include_uncommitted,
+            worktree_root: None,
+            default_agent: "claude-code".into(),
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn variant_commit(
+    state: State<'_, AppState>,
+    id: String,
+    variant: Option<u32>,
+) -> CommandResult<Vec<CommitResult>> {
+    with_engine(state, "committing", move |e| {
+        e.commit(&id, variant.map(|v| v.to_string()).as_deref())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn diff_files(
+    state: State<'_, AppState>,
+    id: String,
+    variant: u32,
+    against: Option<u32>,
+) -> CommandResult<Vec<FileChange>> {
+    with_engine(state, "listing changed files", move |e| {
+        e.changed_files(
+            &id,
+            &variant.to_string(),
+            against.map(|a| a.to_string()).as_deref(),
+        )
+    })
+    .await
+}
+
+#[derive(Debug, Serialize)]
+pub struct FileDiffView {
+    diff: FileDiff,
+    /// Side-by-side rows, only when asked for and only for patches.
+    split: Option<Vec<SplitRow>>,
+}
+
+#[tauri::command]
+pub async fn diff_file(
+    state: State<'_, AppState>,
+    id: String,
+    variant: u32,
+    against: Option<u32>,
+    path: String,
+    force: bool,
+    split: bool,
+) -> CommandResult<FileDiffView> {
+    with_engine(state, "rendering the diff", move |e| {
+        let opts = DiffOptions {
+            force,
+            ..DiffOptions::default()
+        };
+        let against = against.map(|a| a.to_string());
+        let diff = e.file_diff(&id, &variant.to_string(), against.as_deref(), &path, &opts)?;
+        let split = match (&diff, split) {
+            (FileDiff::Patch { hunks, .. }, true) => Some(diff::split_rows(hunks)),
+            _ => None,
+        };
+        Ok(FileDiffView { diff, split })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn similarity(state: State<'_, AppState>, id: String) -> CommandResult<Vec<Vec<f64>>> {
+    with_engine(state, "comparing variants", move |e| e.similarity(&id)).await
+}
+
+#[tauri::command]
+pub async fn merge_preview(
+    state: State<'_, AppState>,
+    id: String,
+    variant: u32,
+    target: Option<String>,
+) -> CommandResult<MergePreview> {
+    with_engine(state, "previewing the merge", move |e| {
+        e.merge_preview(&id, &variant.to_string(), target.as_deref())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn merge_apply(
+    state: State<'_, AppState>,
+    id: String,
+    variant: u32,
+    target: Option<String>,
+    strategy: Strategy,
+    message: String,
+) -> CommandResult<MergeOutcome> {
+    with_engine(state, "merging", move |e| {
+        e.merge(
+            &id,
+            &variant.to_string(),
+            target.as_deref(),
+            strategy,
+            Some(&message),
+        )
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn merge_undo(state: State<'_, AppState>, id: String) -> CommandResult<MergeRecord> {
+    with_engine(state, "undoing the merge", move |e| e.undo_merge(&id)).await
+}
+
+#[tauri::command]
+pub async fn experiment_clean(
+    state: State<'_, AppState>,
+    id: String,
+    keep: Option<u32>,
+    force: bool,
+) -> CommandResult<RemoveReport> {
+    with_engine(state, "cleaning up", move |e| {
+        e.clean(&id, keep.map(|k| k.to_string()).as_deref(), force)
+    })
+    .await
 }

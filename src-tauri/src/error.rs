@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CommandError {
     pub code: &'static str,
     pub message: String,
@@ -14,6 +14,17 @@ impl From<fanout_engine::Error> for CommandError {
         CommandError {
             code: err.code(),
             message: err.to_string(),
+        }
+    }
+}
+
+impl CommandError {
+    /// A failure of the shell itself (a worker thread that died), not of the
+    /// user's input.
+    pub fn internal(what: &str) -> CommandError {
+        CommandError {
+            code: "internal",
+            message: format!("Fanout hit an internal error while {what}. Try again; if it keeps happening, restart Fanout."),
         }
     }
 }

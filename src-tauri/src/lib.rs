@@ -3,6 +3,9 @@
 
 mod commands;
 mod error;
+mod state;
+
+use state::AppState;
 
 pub fn run() {
     tracing_subscriber::fmt()
@@ -13,8 +16,27 @@ pub fn run() {
         .with_writer(std::io::stderr)
         .init();
 
+    // `fanout-app /some/repo` opens that repository first.
+    let launch_repo = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
+
     let result = tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![commands::app_info])
+        .manage(AppState::new(launch_repo))
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::repo_inspect,
+            commands::recent_repos,
+            commands::experiments_list,
+            commands::experiment_get,
+            commands::experiment_create,
+            commands::variant_commit,
+            commands::diff_files,
+            commands::diff_file,
+            commands::similarity,
+            commands::merge_preview,
+            commands::merge_apply,
+            commands::merge_undo,
+            commands::experiment_clean,
+        ])
         .run(tauri::generate_context!());
     if let Err(err) = result {
         eprintln!("Fanout could not start its window: {err}. Check that a display is available (DISPLAY or WAYLAND_DISPLAY) and that WebKitGTK 4.1 is installed.");

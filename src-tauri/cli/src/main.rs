@@ -1,1 +1,259 @@
-fn main() {}
+//! `fanout`: Fanout's engine from the command line.
+//!
+//! Human output by default; with `--json`, exactly one JSON document on
+//! stdout. Exit 0 on success, 1 with a sentence on stderr when something
+//! failed, 2 for usage errors (clap's own exit code).
+
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use fanout_engine::diff::DiffOptions;
+use fanout_engine::experiment::{ApproachSpec, Engine, NewExperiment};
+use fanout_engine::merge::Strategy;
+use fanout_engine::paths::Paths;
+use fanout_engine::{repo, Error};
+
+use output::Out;
+
+#[derive(Parser)]
+#[command(
+    name = "fanout",
+    version,
+    about = "Explore one coding task several ways at once, from the command line."
+)]
+struct Cli {
+    /// Print one JSON document on stdout instead of text for humans.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show a repository's branch, HEAD and uncommitted files.
+    Repo {
+        /// A folder inside the repository.
+        path: PathBuf,
+    },
+    /// Create an experiment and its worktrees (no agents are started).
+    New {
+        #[arg(long)]
+        repo: PathBuf,
+        /// What the agents should do.
+        #[arg(long)]
+        task: String,
+        /// An approach, as `name` or `name:description`; repeat for each variant.
+        #[arg(long = "approach", required = true, value_name = "NAME[:DESCRIPTION]")]
+        approaches: Vec<String>,
+        /// Start from HEAD plus the uncommitted changes instead of HEAD.
+        #[arg(long)]
+        include_uncommitted: bool,
+        /// Where to create the worktrees (default: Fanout's data folder).
+        #[arg(long)]
+        worktree_root: Option<PathBuf>,
+    },
+    /// List experiments, newest first.
+    List,
+    /// Show an experiment and its variants.
+    Show { experiment: String },
+    /// Commit what changed in the worktrees of an experiment (or one variant).
+    Commit {
+        experiment: String,
+        variant: Option<String>,
+    },
+    /// Show what a variant changed against the base (or another variant).
+    Diff {
+        experiment: String,
+        variant: String,
+        /// Compare against this variant instead of the base.
+        #[arg(long)]
+        against: Option<String>,
+        /// Only the list of changed files with their line counts.
+        #[arg(long)]
+        stat: bool,
+        /// Only this file's diff.
+        #[arg(long)]
+        file: Option<String>,
+        /// Lines of context around each change.
+        #[arg(long, default_value_t = 3)]
+        context: usize,
+    },
+    /// How alike the variants' changes are, as an N×N matrix from 0 to 1.
+    Similarity { experiment: String },
+    /// Merge a variant into the branch the experiment started from.
+    Merge {
+        experiment: String,
+        variant: String,
+        #[arg(long, default_value = "squash", value_parser = parse_strategy)]
+        strategy: Strategy,
+        /// The commit message (default: the task and the approach).
+        #[arg(long)]
+        message: Option<String>,
+        /// The branch to merge into (default: the one the experiment started from).
+        #[arg(long)]
+        target: Option<String>,
+        /// Show what would happen, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Undo the experiment's last merge, while nothing was committed on top.
+    UndoMerge { experiment: String },
+    /// Remove the experiment's worktrees and branches.
+    Clean {
+        experiment: String,
+        /// Keep this variant's branch.
+        #[arg(long)]
+        keep: Option<String>,
+        /// Also remove worktrees with uncommitted changes.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+fn parse_strategy(s: &str) -> Result<Strategy, String> {
+    s.parse::<Strategy>()
+        .map_err(|_| format!("unknown strategy {s:?}: use squash or merge"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = Out::new(cli.json);
+    match run(cli.command, &out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn engine() -> Result<Engine, Error> {
+    Engine::open(Paths::from_env()?)
+}
+
+fn run(command: Command, out: &Out) -> Result<(), Error> {
+    match command {
+        Command::Repo { path } => out.repo(&repo::inspect(&path)?),
+        Command::New {
+            repo,
+            task,
+            approaches,
+            include_uncommitted,
+            worktree_root,
+        } => {
+            let view = engine()?.create_experiment(NewExperiment {
+                repo,
+                task,
+                approaches: approaches.iter().map(|a| parse_approach(a)).collect(),
+                include_uncommitted,
+                worktree_root,
+                default_agent: "claude-code".to_string(),
+            })?;
+            out.created(&view)
+        }
+        Command::List => out.list(&engine()?.experiments()?),
+        Command::Show { experiment } => out.show(&engine()?.experiment(&experiment)?),
+        Command::Commit {
+            experiment,
+            variant,
+        } => out.commits(&engine()?.commit(&experiment, variant.as_deref())?),
+        Command::Diff {
+            experiment,
+            variant,
+            against,
+            stat,
+            file,
+            context,
+        } => {
+            let engine = engine()?;
+            let against = against.as_deref();
+            let opts = DiffOptions {
+                context,
+                ..DiffOptions::default()
+            };
+            if let Some(path) = file {
+                let diff = engine.file_diff(&experiment, &variant, against, &path, &opts)?;
+                return out.file_diff(&path, &diff);
+            }
+            let files = engine.changed_files(&experiment, &variant, against)?;
+            if stat {
+                return out.stat(&files);
+            }
+            let mut diffs = Vec::with_capacity(files.len());
+            for f in &files {
+                diffs.push(engine.file_diff(&experiment, &variant, against, &f.path, &opts)?);
+            }
+            out.full_diff(&files, &diffs)
+        }
+        Command::Similarity { experiment } => {
+            let engine = engine()?;
+            let view = engine.experiment(&experiment)?;
+            out.similarity(&view, &engine.similarity(&experiment)?)
+        }
+        Command::Merge {
+            experiment,
+            variant,
+            strategy,
+            message,
+            target,
+            dry_run,
+        } => {
+            let mut engine = engine()?;
+            if dry_run {
+                let preview = engine.merge_preview(&experiment, &variant, target.as_deref())?;
+                return out.merge_preview(&preview);
+            }
+            let outcome = engine.merge(
+                &experiment,
+                &variant,
+                target.as_deref(),
+                strategy,
+                message.as_deref(),
+            )?;
+            out.merged(&outcome)
+        }
+        Command::UndoMerge { experiment } => out.undone(&engine()?.undo_merge(&experiment)?),
+        Command::Clean {
+            experiment,
+            keep,
+            force,
+        } => out.cleaned(&engine()?.clean(&experiment, keep.as_deref(), force)?),
+    }
+}
+
+/// `name` or `name:description`. Only the first colon splits, so descriptions
+/// may contain colons.
+fn parse_approach(text: &str) -> ApproachSpec {
+    let (name, description) = match text.split_once(':') {
+        Some((name, description)) => (name, description),
+        None => (text, ""),
+    };
+    ApproachSpec {
+        name: name.trim().to_string(),
+        description: description.trim().to_string(),
+        ..ApproachSpec::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn approach_descriptions_may_hold_colons() {
+        let a = parse_approach("token-bucket: refill at 10/s: burst 5");
+        assert_eq!(a.name, "token-bucket");
+        assert_eq!(a.description, "refill at 10/s: burst 5");
+        assert_eq!(parse_approach("plain").description, "");
+    }
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

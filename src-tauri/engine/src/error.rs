@@ -5,8 +5,9 @@
 //! machine-readable [`Error::code`] and print its sentence.
 
 use crate::{
-    diff::DiffError, experiment::ExperimentError, merge::MergeError, paths::PathsError,
-    repo::RepoError, store::StoreError, worktree::WorktreeError,
+    agent::AgentError, diff::DiffError, experiment::ExperimentError, merge::MergeError,
+    paths::PathsError, process::ProcessError, repo::RepoError, store::StoreError,
+    worktree::WorktreeError,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +26,10 @@ pub enum Error {
     Store(#[from] StoreError),
     #[error(transparent)]
     Experiment(#[from] ExperimentError),
+    #[error(transparent)]
+    Agent(#[from] AgentError),
+    #[error(transparent)]
+    Process(#[from] ProcessError),
 }
 
 impl Error {
@@ -39,6 +44,8 @@ impl Error {
             Error::Merge(e) => e.code(),
             Error::Store(e) => e.code(),
             Error::Experiment(e) => e.code(),
+            Error::Agent(e) => e.code(),
+            Error::Process(e) => e.code(),
         }
     }
 }

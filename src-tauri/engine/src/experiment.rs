@@ -1,13 +1,672 @@
-//! Placeholder until this module lands.
+//! Experiments as the user manages them: create one (base, worktrees, record),
+//! find it again, commit what changed in its worktrees, compare its variants,
+//! merge one back, and clean up.
+//!
+//! This module ties the git layer (`repo`, `worktree`, `diff`, `merge`) to the
+//! `store`; running agents in the worktrees belongs to the orchestrator.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::diff::{self, DiffOptions, FileChange, FileDiff};
+use crate::merge::{self, MergeOutcome, MergePreview, Strategy};
+use crate::paths::Paths;
+use crate::store::{Experiment, ExperimentStatus, MergeRecord, Store, Variant, VariantStatus};
+use crate::worktree::{self, NewWorktree, RemoveReport};
+use crate::{repo, slug, Error};
+
+/// The most variants one experiment may have.
+pub const MAX_VARIANTS: usize = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExperimentError {
-    #[error("not implemented yet")]
-    Todo,
+    #[error("The task is empty. Describe what the agents should do.")]
+    EmptyTask,
+    #[error("An experiment needs between 1 and {MAX_VARIANTS} approaches; {count} were given. Remove some or add one.")]
+    ApproachCount { count: usize },
+    #[error("Approach {index} has no name. Give every approach a name.")]
+    UnnamedApproach { index: usize },
+    #[error("Two approaches are both called \"{name}\" (or names that give the same slug). Give each approach a different name.")]
+    DuplicateApproach { name: String },
+    #[error("Experiment {experiment} has no variant \"{selector}\". Name a variant by its number (1 to {count}) or its approach slug ({slugs}).")]
+    NoSuchVariant {
+        experiment: String,
+        selector: String,
+        count: usize,
+        slugs: String,
+    },
+    #[error("Variant {index} ({name}) has uncommitted changes in {worktree}. Run `fanout commit {experiment} {index}` first so they are part of the merge, or discard them.")]
+    VariantDirty {
+        experiment: String,
+        index: u32,
+        name: String,
+        worktree: PathBuf,
+    },
+    #[error("The experiment started on a detached HEAD, so there is no branch to merge into. Pass the target branch explicitly.")]
+    NoTargetBranch,
+    #[error("Experiment {experiment} has no merge to undo.")]
+    NothingToUndo { experiment: String },
+    #[error("The worktree of variant {index} is gone ({worktree}). Retry the variant or clean the experiment up.")]
+    WorktreeMissing { index: u32, worktree: PathBuf },
 }
 
 impl ExperimentError {
     pub fn code(&self) -> &'static str {
-        "experiment.todo"
+        match self {
+            ExperimentError::EmptyTask => "experiment.empty_task",
+            ExperimentError::ApproachCount { .. } => "experiment.approach_count",
+            ExperimentError::UnnamedApproach { .. } => "experiment.unnamed_approach",
+            ExperimentError::DuplicateApproach { .. } => "experiment.duplicate_approach",
+            ExperimentError::NoSuchVariant { .. } => "experiment.no_such_variant",
+            ExperimentError::VariantDirty { .. } => "experiment.variant_dirty",
+            ExperimentError::NoTargetBranch => "experiment.no_target_branch",
+            ExperimentError::NothingToUndo { .. } => "experiment.nothing_to_undo",
+            ExperimentError::WorktreeMissing { .. } => "experiment.worktree_missing",
+        }
+    }
+}
+
+/// One approach as the user wrote or accepted it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
+pub struct ApproachSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub guidelines: String,
+    #[serde(default)]
+    pub agent: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+}
+
+/// What a new experiment needs.
+#[derive(Debug, Clone)]
+pub struct NewExperiment {
+    pub repo: PathBuf,
+    pub task: String,
+    pub approaches: Vec<ApproachSpec>,
+    /// Start from HEAD plus the uncommitted changes instead of HEAD alone.
+    pub include_uncommitted: bool,
+    /// Where worktrees go; Fanout's data directory by default.
+    pub worktree_root: Option<PathBuf>,
+    /// The agent used for approaches that name none.
+    pub default_agent: String,
+}
+
+/// An experiment with its variants, as shown to the user.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExperimentView {
+    #[serde(flatten)]
+    pub experiment: Experiment,
+    pub variants: Vec<Variant>,
+}
+
+/// Per-variant outcome of [`Engine::commit`].
+#[derive(Debug, Clone, Serialize)]
+pub struct CommitResult {
+    pub index: u32,
+    /// The new commit, or `None` when the worktree had nothing to commit.
+    pub commit: Option<String>,
+}
+
+/// Checks a user-edited list of approaches: 1 to 8, each named, names unique
+/// (also once slugged, since variants are addressed by slug).
+pub fn validate_approaches(approaches: &[ApproachSpec]) -> Result<(), ExperimentError> {
+    if approaches.is_empty() || approaches.len() > MAX_VARIANTS {
+        return Err(ExperimentError::ApproachCount {
+            count: approaches.len(),
+        });
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, approach) in approaches.iter().enumerate() {
+        let name = approach.name.trim();
+        if name.is_empty() {
+            return Err(ExperimentError::UnnamedApproach { index: i + 1 });
+        }
+        if !seen.insert(slug::slugify_or(name, slug::MAX_SLUG_LEN, "approach")) {
+            return Err(ExperimentError::DuplicateApproach {
+                name: name.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The engine's front door for experiments: Fanout's data directory and its
+/// store.
+pub struct Engine {
+    paths: Paths,
+    store: Store,
+}
+
+impl Engine {
+    /// Opens (creating if needed) Fanout's data directory and database.
+    pub fn open(paths: Paths) -> Result<Engine, Error> {
+        paths.ensure()?;
+        let store = Store::open(&paths.database())?;
+        Ok(Engine { paths, store })
+    }
+
+    pub fn paths(&self) -> &Paths {
+        &self.paths
+    }
+
+    pub fn store(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    /// Creates an experiment: resolves the base, creates one worktree and
+    /// branch per approach (in parallel), and records it all. Nothing is
+    /// recorded when a worktree cannot be made.
+    pub fn create_experiment(&mut self, req: NewExperiment) -> Result<ExperimentView, Error> {
+        let task = req.task.trim();
+        if task.is_empty() {
+            return Err(ExperimentError::EmptyTask.into());
+        }
+        validate_approaches(&req.approaches)?;
+        let info = repo::inspect(&req.repo)?;
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let worktree_root = req
+            .worktree_root
+            .clone()
+            .unwrap_or_else(|| self.paths.worktrees());
+        let exp_slug = unique_experiment_slug(&info.root, &worktree_root, task)?;
+        let base = repo::resolve_base(
+            &info.root,
+            req.include_uncommitted,
+            &format!("refs/fanout/base/{id}"),
+        )?;
+        let specs: Vec<NewWorktree> = req
+            .approaches
+            .iter()
+            .zip(1u32..)
+            .map(|(a, index)| NewWorktree {
+                index,
+                approach_slug: approach_slug(&a.name),
+            })
+            .collect();
+        let created =
+            worktree::create_all(&info.root, &worktree_root, &exp_slug, &base.commit, &specs)?;
+
+        let experiment = Experiment {
+            id: id.clone(),
+            slug: exp_slug,
+            repo_root: info.root.clone(),
+            task: task.to_string(),
+            base_commit: base.commit.clone(),
+            base_ref: base.snapshot_ref.clone(),
+            target_branch: info.branch.clone(),
+            created_at: now_rfc3339(),
+            status: ExperimentStatus::Ready,
+        };
+        let variants: Vec<Variant> = req
+            .approaches
+            .iter()
+            .zip(&created)
+            .map(|(a, wt)| Variant {
+                experiment_id: id.clone(),
+                index: wt.index,
+                name: a.name.trim().to_string(),
+                slug: approach_slug(&a.name),
+                description: a.description.clone(),
+                guidelines: a.guidelines.clone(),
+                agent: a.agent.clone().unwrap_or_else(|| req.default_agent.clone()),
+                model: a.model.clone(),
+                branch: wt.branch.clone(),
+                worktree: wt.path.clone(),
+                status: VariantStatus::Ready,
+                started_at: None,
+                finished_at: None,
+                exit_code: None,
+                error: None,
+                summary: None,
+                cost_usd: None,
+                input_tokens: None,
+                output_tokens: None,
+                turns: None,
+                check: None,
+                head_commit: Some(base.commit.clone()),
+            })
+            .collect();
+        if let Err(err) = self.store.insert_experiment(&experiment, &variants) {
+            // Unrecorded worktrees would be invisible to every later command:
+            // take them back out before reporting the failure.
+            let pairs: Vec<_> = created
+                .iter()
+                .map(|w| (w.branch.clone(), w.path.clone()))
+                .collect();
+            let _ = worktree::remove(&info.root, &pairs, None, true);
+            return Err(err.into());
+        }
+        Ok(ExperimentView {
+            experiment,
+            variants,
+        })
+    }
+
+    /// Every experiment, newest first.
+    pub fn experiments(&self) -> Result<Vec<Experiment>, Error> {
+        Ok(self.store.experiments()?)
+    }
+
+    /// An experiment by id or unique id prefix, with its variants.
+    pub fn experiment(&self, id_or_prefix: &str) -> Result<ExperimentView, Error> {
+        let experiment = self.store.find_experiment(id_or_prefix)?;
+        let variants = self.store.variants(&experiment.id)?;
+        Ok(ExperimentView {
+            experiment,
+            variants,
+        })
+    }
+
+    /// Commits whatever changed in the worktrees of one variant, or of all.
+    pub fn commit(
+        &mut self,
+        id_or_prefix: &str,
+        variant: Option<&str>,
+    ) -> Result<Vec<CommitResult>, Error> {
+        let view = self.experiment(id_or_prefix)?;
+        let targets: Vec<Variant> = match variant {
+            Some(sel) => vec![select_variant(&view, sel)?.clone()],
+            None => view.variants.clone(),
+        };
+        let mut results = Vec::with_capacity(targets.len());
+        for mut v in targets {
+            ensure_worktree(&v)?;
+            let message = commit_message(&view.experiment, &v);
+            let commit = worktree::auto_commit(&v.worktree, &message)?;
+            if let Some(id) = &commit {
+                v.head_commit = Some(id.clone());
+                self.store.update_variant(&v)?;
+            }
+            results.push(CommitResult {
+                index: v.index,
+                commit,
+            });
+        }
+        Ok(results)
+    }
+
+    /// Files a variant changed against the base, or against another variant.
+    pub fn changed_files(
+        &self,
+        id_or_prefix: &str,
+        variant: &str,
+        against: Option<&str>,
+    ) -> Result<Vec<FileChange>, Error> {
+        let view = self.experiment(id_or_prefix)?;
+        let (from, to) = diff_ends(&view, variant, against)?;
+        let repo = repo::open(&view.experiment.repo_root)?;
+        Ok(diff::changed_files(&repo, &from, &to)?)
+    }
+
+    /// One file's rendered diff, between the same ends as [`Engine::changed_files`].
+    pub fn file_diff(
+        &self,
+        id_or_prefix: &str,
+        variant: &str,
+        against: Option<&str>,
+        path: &str,
+        opts: &DiffOptions,
+    ) -> Result<FileDiff, Error> {
+        let view = self.experiment(id_or_prefix)?;
+        let (from, to) = diff_ends(&view, variant, against)?;
+        let repo = repo::open(&view.experiment.repo_root)?;
+        Ok(diff::file_diff(&repo, &from, &to, path, opts)?)
+    }
+
+    /// The N×N similarity of the variants' changes relative to the base.
+    pub fn similarity(&self, id_or_prefix: &str) -> Result<Vec<Vec<f64>>, Error> {
+        let view = self.experiment(id_or_prefix)?;
+        let repo = repo::open(&view.experiment.repo_root)?;
+        let heads: Vec<String> = view.variants.iter().map(|v| v.branch_ref()).collect();
+        Ok(diff::similarity_matrix(
+            &repo,
+            &view.experiment.base_commit,
+            &heads,
+        )?)
+    }
+
+    /// What merging a variant would do. Writes nothing.
+    pub fn merge_preview(
+        &self,
+        id_or_prefix: &str,
+        variant: &str,
+        target: Option<&str>,
+    ) -> Result<MergePreview, Error> {
+        let view = self.experiment(id_or_prefix)?;
+        let v = select_variant(&view, variant)?;
+        let target = merge_target(&view, target)?;
+        Ok(merge::preview(
+            &view.experiment.repo_root,
+            &v.branch_ref(),
+            &target,
+        )?)
+    }
+
+    /// Merges a variant into the target branch (the branch the experiment
+    /// started from, unless given) and records it so it can be undone.
+    pub fn merge(
+        &mut self,
+        id_or_prefix: &str,
+        variant: &str,
+        target: Option<&str>,
+        strategy: Strategy,
+        message: Option<&str>,
+    ) -> Result<MergeOutcome, Error> {
+        let view = self.experiment(id_or_prefix)?;
+        let v = select_variant(&view, variant)?.clone();
+        ensure_variant_committed(&view.experiment, &v)?;
+        let target = merge_target(&view, target)?;
+        let message = message
+            .map(str::to_string)
+            .unwrap_or_else(|| default_merge_message(&view.experiment, &v));
+        let outcome = merge::apply(
+            &view.experiment.repo_root,
+            &v.branch_ref(),
+            &target,
+            strategy,
+            &message,
+        )?;
+        self.store.record_merge(&MergeRecord {
+            experiment_id: view.experiment.id.clone(),
+            variant: v.index,
+            target: outcome.target.clone(),
+            commit: outcome.commit.clone(),
+            previous: outcome.previous.clone(),
+            strategy: strategy_name(strategy).to_string(),
+            created_at: now_rfc3339(),
+            undone: false,
+        })?;
+        self.store
+            .set_experiment_status(&view.experiment.id, ExperimentStatus::Merged)?;
+        Ok(outcome)
+    }
+
+    /// Undoes the experiment's last merge while that is still possible.
+    pub fn undo_merge(&mut self, id_or_prefix: &str) -> Result<MergeRecord, Error> {
+        let view = self.experiment(id_or_prefix)?;
+        let id = view.experiment.id.clone();
+        let record = self
+            .store
+            .last_merge(&id)?
+            .filter(|m| !m.undone)
+            .ok_or_else(|| ExperimentError::NothingToUndo {
+                experiment: id.clone(),
+            })?;
+        let outcome = MergeOutcome {
+            target: record.target.clone(),
+            commit: record.commit.clone(),
+            previous: record.previous.clone(),
+            strategy: record.strategy.parse().unwrap_or_default(),
+            files: Vec::new(),
+        };
+        merge::undo(&view.experiment.repo_root, &outcome)?;
+        self.store.mark_merge_undone(&id, &record.commit)?;
+        self.store
+            .set_experiment_status(&id, ExperimentStatus::Finished)?;
+        Ok(record)
+    }
+
+    /// Removes the experiment's worktrees and branches, keeping the branch of
+    /// `keep` when given. Worktrees with uncommitted changes are kept unless
+    /// `force`.
+    pub fn clean(
+        &mut self,
+        id_or_prefix: &str,
+        keep: Option<&str>,
+        force: bool,
+    ) -> Result<RemoveReport, Error> {
+        let view = self.experiment(id_or_prefix)?;
+        let keep_branch = match keep {
+            Some(sel) => Some(select_variant(&view, sel)?.branch.clone()),
+            None => None,
+        };
+        let pairs: Vec<(String, PathBuf)> = view
+            .variants
+            .iter()
+            .map(|v| (v.branch.clone(), v.worktree.clone()))
+            .collect();
+        let report = worktree::remove(
+            &view.experiment.repo_root,
+            &pairs,
+            keep_branch.as_deref(),
+            force,
+        )?;
+        if report.kept_dirty.is_empty() {
+            self.drop_base_ref(&view.experiment)?;
+        }
+        Ok(report)
+    }
+
+    /// The snapshot ref only keeps the base alive for the worktrees; once
+    /// they are gone it would pin the commit forever.
+    fn drop_base_ref(&self, exp: &Experiment) -> Result<(), Error> {
+        let Some(name) = &exp.base_ref else {
+            return Ok(());
+        };
+        let repo = repo::open(&exp.repo_root)?;
+        if let Ok(mut reference) = repo.find_reference(name) {
+            reference.delete().map_err(|e| {
+                repo::git_error("deleting the base snapshot ref", &exp.repo_root, e)
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl Variant {
+    /// The full ref name of the variant's branch.
+    pub fn branch_ref(&self) -> String {
+        format!("refs/heads/{}", self.branch)
+    }
+}
+
+/// Finds a variant by its index (1..N) or its approach slug.
+pub fn select_variant<'v>(view: &'v ExperimentView, selector: &str) -> Result<&'v Variant, Error> {
+    let sel = selector.trim();
+    let found = match sel.parse::<u32>() {
+        Ok(index) => view.variants.iter().find(|v| v.index == index),
+        Err(_) => view
+            .variants
+            .iter()
+            .find(|v| v.slug == sel || v.slug == slug::slugify(sel)),
+    };
+    found.ok_or_else(|| {
+        ExperimentError::NoSuchVariant {
+            experiment: short_id(&view.experiment.id).to_string(),
+            selector: selector.to_string(),
+            count: view.variants.len(),
+            slugs: view
+                .variants
+                .iter()
+                .map(|v| v.slug.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+        .into()
+    })
+}
+
+/// The first 8 characters of an experiment id, as shown to users.
+pub fn short_id(id: &str) -> &str {
+    &id[..id.len().min(8)]
+}
+
+fn approach_slug(name: &str) -> String {
+    slug::slugify_or(name.trim(), slug::MAX_SLUG_LEN, "approach")
+}
+
+/// A slug for the task that no earlier experiment in this repository uses,
+/// neither as a branch namespace nor as a folder.
+fn unique_experiment_slug(
+    repo_root: &Path,
+    worktree_root: &Path,
+    task: &str,
+) -> Result<String, Error> {
+    let base = slug::slugify(task);
+    let repo = repo::open(repo_root)?;
+    let taken = |candidate: &str| {
+        let prefix = format!("refs/heads/fanout/{candidate}/");
+        let branch_taken = repo
+            .references_glob(&format!("{prefix}*"))
+            .map(|mut refs| refs.next().is_some())
+            .unwrap_or(false)
+            || repo
+                .find_reference(&format!("refs/heads/fanout/{candidate}"))
+                .is_ok();
+        branch_taken || worktree::experiment_dir(worktree_root, repo_root, candidate).exists()
+    };
+    let mut candidate = base.clone();
+    let mut n = 2;
+    while taken(&candidate) {
+        candidate = format!("{base}-{n}");
+        n += 1;
+    }
+    Ok(candidate)
+}
+
+fn ensure_worktree(v: &Variant) -> Result<(), ExperimentError> {
+    if v.worktree.is_dir() {
+        Ok(())
+    } else {
+        Err(ExperimentError::WorktreeMissing {
+            index: v.index,
+            worktree: v.worktree.clone(),
+        })
+    }
+}
+
+/// A merge takes the variant's branch; work still sitting uncommitted in its
+/// worktree would silently be left out.
+fn ensure_variant_committed(exp: &Experiment, v: &Variant) -> Result<(), Error> {
+    if !v.worktree.is_dir() {
+        return Ok(());
+    }
+    let wt = repo::open(&v.worktree)?;
+    let root = repo::workdir(&wt)?;
+    if repo::uncommitted_paths(&wt, &root)?.is_empty() {
+        Ok(())
+    } else {
+        Err(ExperimentError::VariantDirty {
+            experiment: short_id(&exp.id).to_string(),
+            index: v.index,
+            name: v.name.clone(),
+            worktree: v.worktree.clone(),
+        }
+        .into())
+    }
+}
+
+fn diff_ends(
+    view: &ExperimentView,
+    variant: &str,
+    against: Option<&str>,
+) -> Result<(String, String), Error> {
+    let to = select_variant(view, variant)?.branch_ref();
+    let from = match against {
+        Some(other) => select_variant(view, other)?.branch_ref(),
+        None => view.experiment.base_commit.clone(),
+    };
+    Ok((from, to))
+}
+
+fn merge_target(view: &ExperimentView, target: Option<&str>) -> Result<String, ExperimentError> {
+    target
+        .map(str::to_string)
+        .or_else(|| view.experiment.target_branch.clone())
+        .ok_or(ExperimentError::NoTargetBranch)
+}
+
+fn commit_message(exp: &Experiment, v: &Variant) -> String {
+    format!(
+        "fanout: {} (variant {}: {})\n\nTask: {}\n",
+        first_line(&exp.task, 60),
+        v.index,
+        v.name,
+        exp.task
+    )
+}
+
+/// The message a merge gets unless the user writes one: the task and the approach.
+pub fn default_merge_message(exp: &Experiment, v: &Variant) -> String {
+    let mut message = format!("{}\n\nApproach: {}", first_line(&exp.task, 72), v.name);
+    if !v.description.trim().is_empty() {
+        message.push_str(&format!(" — {}", v.description.trim()));
+    }
+    message.push_str(&format!(
+        "\n\nTask:\n{}\n\nMerged from {} by Fanout.\n",
+        exp.task.trim(),
+        v.branch
+    ));
+    message
+}
+
+fn first_line(text: &str, max_chars: usize) -> String {
+    let line = text.lines().next().unwrap_or_default().trim();
+    if line.chars().count() <= max_chars {
+        line.to_string()
+    } else {
+        let cut: String = line.chars().take(max_chars.saturating_sub(1)).collect();
+        format!("{}…", cut.trim_end())
+    }
+}
+
+fn strategy_name(strategy: Strategy) -> &'static str {
+    match strategy {
+        Strategy::Squash => "squash",
+        Strategy::Merge => "merge",
+    }
+}
+
+/// Now, as RFC 3339 in UTC.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn approach(name: &str) -> ApproachSpec {
+        ApproachSpec {
+            name: name.to_string(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn approach_lists_are_validated() {
+        assert!(validate_approaches(&[approach("a")]).is_ok());
+        let eight: Vec<_> = (1..=8).map(|i| approach(&format!("a{i}"))).collect();
+        assert!(validate_approaches(&eight).is_ok());
+        let nine: Vec<_> = (1..=9).map(|i| approach(&format!("a{i}"))).collect();
+        assert!(matches!(
+            validate_approaches(&nine),
+            Err(ExperimentError::ApproachCount { count: 9 })
+        ));
+        assert!(matches!(
+            validate_approaches(&[]),
+            Err(ExperimentError::ApproachCount { count: 0 })
+        ));
+        assert!(matches!(
+            validate_approaches(&[approach("a"), approach("  ")]),
+            Err(ExperimentError::UnnamedApproach { index: 2 })
+        ));
+        // Variants are addressed by slug, so names that slug alike collide.
+        assert!(matches!(
+            validate_approaches(&[approach("Event Driven"), approach("event-driven")]),
+            Err(ExperimentError::DuplicateApproach { .. })
+        ));
+    }
+
+    #[test]
+    fn first_line_is_bounded() {
+        assert_eq!(first_line("short\nsecond", 10), "short");
+        assert_eq!(first_line("a very long first line", 8), "a very…");
     }
 }

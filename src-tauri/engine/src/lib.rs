@@ -13,6 +13,7 @@ pub mod experiment;
 pub mod merge;
 pub mod paths;
 pub mod process;
+pub mod recent;
 pub mod repo;
 pub mod slug;
 pub mod store;

@@ -75,6 +75,11 @@ impl Paths {
         self.home.join("fanout.db")
     }
 
+    /// The recently opened repositories.
+    pub fn recent(&self) -> PathBuf {
+        self.home.join("recent.json")
+    }
+
     /// The user's settings file (never holds secrets; those go to the keyring).
     pub fn settings(&self) -> PathBuf {
         self.home.join("settings.json")

@@ -1,0 +1,395 @@
+//! Printing results: a sentence or a table for humans, or one JSON document.
+
+use fanout_engine::diff::{FileChange, FileDiff, FileStatus, Hunk, LineKind};
+use fanout_engine::experiment::{short_id, CommitResult, ExperimentView};
+use fanout_engine::merge::{MergeOutcome, MergePreview};
+use fanout_engine::repo::RepoInfo;
+use fanout_engine::store::{Experiment, MergeRecord};
+use fanout_engine::worktree::RemoveReport;
+use fanout_engine::Error;
+use serde_json::{json, Value};
+
+pub struct Out {
+    json: bool,
+}
+
+type Res = Result<(), Error>;
+
+impl Out {
+    pub fn new(json: bool) -> Out {
+        Out { json }
+    }
+
+    /// Prints `doc` in JSON mode, or runs `human` otherwise.
+    fn emit(&self, doc: impl FnOnce() -> Value, human: impl FnOnce()) -> Res {
+        if self.json {
+            let text = serde_json::to_string_pretty(&doc()).unwrap_or_else(|_| "null".into());
+            println!("{text}");
+        } else {
+            human();
+        }
+        Ok(())
+    }
+
+    pub fn repo(&self, info: &RepoInfo) -> Res {
+        self.emit(
+            || {
+                json!({
+                    "root": info.root,
+                    "branch": info.branch,
+                    "head": info.head.id,
+                    "head_summary": info.head.summary,
+                    "dirty_files": info.dirty_files,
+                })
+            },
+            || {
+                println!("Repository   {}", info.root.display());
+                println!(
+                    "Branch       {}",
+                    info.branch.as_deref().unwrap_or("(detached HEAD)")
+                );
+                println!("HEAD         {} {}", &info.head.id[..8], info.head.summary);
+                println!("Uncommitted  {} file(s)", info.dirty_files);
+            },
+        )
+    }
+
+    pub fn created(&self, view: &ExperimentView) -> Res {
+        self.emit(
+            || view_json(view),
+            || {
+                let exp = &view.experiment;
+                println!(
+                    "Created experiment {} ({}) from {}",
+                    short_id(&exp.id),
+                    exp.slug,
+                    &exp.base_commit[..8]
+                );
+                variants_table(view, false);
+            },
+        )
+    }
+
+    pub fn list(&self, experiments: &[Experiment]) -> Res {
+        self.emit(
+            || json!({ "experiments": experiments }),
+            || {
+                if experiments.is_empty() {
+                    println!("No experiments yet. Create one with `fanout new`.");
+                    return;
+                }
+                for e in experiments {
+                    println!(
+                        "{}  {}  {:<9} {}  {}",
+                        short_id(&e.id),
+                        &e.created_at[..e.created_at.len().min(16)],
+                        status_text(&e.status),
+                        e.repo_root.display(),
+                        first_line(&e.task)
+                    );
+                }
+            },
+        )
+    }
+
+    pub fn show(&self, view: &ExperimentView) -> Res {
+        self.emit(
+            || view_json(view),
+            || {
+                let e = &view.experiment;
+                println!("Experiment  {} ({})", e.id, status_text(&e.status));
+                println!("Repository  {}", e.repo_root.display());
+                println!("Task        {}", first_line(&e.task));
+                println!(
+                    "Base        {}{}",
+                    &e.base_commit[..8],
+                    if e.base_ref.is_some() {
+                        " (HEAD + uncommitted changes)"
+                    } else {
+                        ""
+                    }
+                );
+                println!(
+                    "Target      {}",
+                    e.target_branch.as_deref().unwrap_or("(detached HEAD)")
+                );
+                variants_table(view, true);
+            },
+        )
+    }
+
+    pub fn commits(&self, results: &[CommitResult]) -> Res {
+        self.emit(
+            || json!({ "commits": results }),
+            || {
+                for r in results {
+                    match &r.commit {
+                        Some(c) => println!("variant {}: committed {}", r.index, &c[..8]),
+                        None => println!("variant {}: nothing to commit", r.index),
+                    }
+                }
+            },
+        )
+    }
+
+    pub fn stat(&self, files: &[FileChange]) -> Res {
+        self.emit(|| json!({ "files": files }), || print_stat(files))
+    }
+
+    pub fn file_diff(&self, path: &str, diff: &FileDiff) -> Res {
+        self.emit(
+            || json!({ "path": path, "diff": diff }),
+            || print_file_diff(path, diff),
+        )
+    }
+
+    pub fn full_diff(&self, files: &[FileChange], diffs: &[FileDiff]) -> Res {
+        self.emit(
+            || {
+                let files: Vec<Value> = files
+                    .iter()
+                    .zip(diffs)
+                    .map(|(f, d)| json!({ "file": f, "diff": d }))
+                    .collect();
+                json!({ "files": files })
+            },
+            || {
+                if files.is_empty() {
+                    println!("No changes.");
+                }
+                for (f, d) in files.iter().zip(diffs) {
+                    print_file_diff(&f.path, d);
+                }
+            },
+        )
+    }
+
+    pub fn similarity(&self, view: &ExperimentView, matrix: &[Vec<f64>]) -> Res {
+        self.emit(
+            || {
+                let names: Vec<&str> = view.variants.iter().map(|v| v.name.as_str()).collect();
+                json!({ "variants": names, "matrix": matrix })
+            },
+            || {
+                for v in &view.variants {
+                    println!("{}  {}", v.index, v.name);
+                }
+                print!("\n    ");
+                for v in &view.variants {
+                    print!("{:>6}", v.index);
+                }
+                println!();
+                for (v, row) in view.variants.iter().zip(matrix) {
+                    print!("{:>4}", v.index);
+                    for x in row {
+                        print!("{x:>6.2}");
+                    }
+                    println!();
+                }
+            },
+        )
+    }
+
+    pub fn merge_preview(&self, p: &MergePreview) -> Res {
+        self.emit(
+            || {
+                json!({
+                    "commit": Value::Null,
+                    "target": p.target,
+                    "files": p.files,
+                    "conflicts": p.conflicts,
+                    "blocked_by_uncommitted": p.blocked_by_uncommitted,
+                    "already_merged": p.already_merged,
+                    "dry_run": true,
+                })
+            },
+            || {
+                println!("Merge into {} (now at {})", p.target, &p.target_head[..8]);
+                if p.already_merged {
+                    println!("Nothing to do: {} already has these changes.", p.target);
+                }
+                println!("{} file(s) would change:", p.files.len());
+                for f in &p.files {
+                    println!("  {f}");
+                }
+                if !p.conflicts.is_empty() {
+                    println!(
+                        "Conflicts ({}), so the merge would be refused:",
+                        p.conflicts.len()
+                    );
+                    for c in &p.conflicts {
+                        println!("  {c}");
+                    }
+                }
+                if !p.blocked_by_uncommitted.is_empty() {
+                    println!(
+                        "Refused while these files have uncommitted changes in your checkout:"
+                    );
+                    for f in &p.blocked_by_uncommitted {
+                        println!("  {f}");
+                    }
+                }
+            },
+        )
+    }
+
+    pub fn merged(&self, o: &MergeOutcome) -> Res {
+        self.emit(
+            || {
+                json!({
+                    "commit": o.commit,
+                    "previous": o.previous,
+                    "target": o.target,
+                    "files": o.files,
+                    "conflicts": Vec::<String>::new(),
+                    "strategy": o.strategy,
+                })
+            },
+            || {
+                println!(
+                    "Merged into {}: {} (was {}), {} file(s) changed.",
+                    o.target,
+                    &o.commit[..8],
+                    &o.previous[..8],
+                    o.files.len()
+                );
+                println!("Undo with `fanout undo-merge` while nothing is committed on top.");
+            },
+        )
+    }
+
+    pub fn undone(&self, m: &MergeRecord) -> Res {
+        self.emit(
+            || json!({ "target": m.target, "restored": m.previous, "undone_commit": m.commit }),
+            || println!("{} is back at {}.", m.target, &m.previous[..8]),
+        )
+    }
+
+    pub fn cleaned(&self, r: &RemoveReport) -> Res {
+        self.emit(
+            || json!(r),
+            || {
+                for p in &r.removed {
+                    println!("removed   {}", p.display());
+                }
+                for p in &r.missing_pruned {
+                    println!("pruned    {} (already gone)", p.display());
+                }
+                for b in &r.branches_deleted {
+                    println!("deleted   branch {b}");
+                }
+                for b in &r.branches_kept {
+                    println!("kept      branch {b}");
+                }
+                for p in &r.kept_dirty {
+                    println!(
+                        "kept      {} (uncommitted changes; use --force to remove it anyway)",
+                        p.display()
+                    );
+                }
+            },
+        )
+    }
+}
+
+fn view_json(view: &ExperimentView) -> Value {
+    let mut doc = json!(view.experiment);
+    doc["variants"] = json!(view.variants);
+    doc
+}
+
+fn variants_table(view: &ExperimentView, with_status: bool) {
+    for v in &view.variants {
+        if with_status {
+            println!(
+                "  {}  {:<24} {:<10} {}  {}",
+                v.index,
+                v.name,
+                status_text(&v.status),
+                v.branch,
+                v.worktree.display()
+            );
+        } else {
+            println!(
+                "  {}  {:<24} {}  {}",
+                v.index,
+                v.name,
+                v.branch,
+                v.worktree.display()
+            );
+        }
+    }
+}
+
+fn status_text(status: &impl serde::Serialize) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
+}
+
+fn print_stat(files: &[FileChange]) {
+    if files.is_empty() {
+        println!("No changes.");
+        return;
+    }
+    let (mut added, mut removed) = (0, 0);
+    for f in files {
+        let letter = match f.status {
+            FileStatus::Added => 'A',
+            FileStatus::Modified => 'M',
+            FileStatus::Deleted => 'D',
+            FileStatus::Renamed => 'R',
+            FileStatus::TypeChange => 'T',
+        };
+        let name = match &f.old_path {
+            Some(old) => format!("{old} → {}", f.path),
+            None => f.path.clone(),
+        };
+        if f.binary {
+            println!("{letter}  {name}  (binary)");
+        } else {
+            println!("{letter}  {name}  +{} -{}", f.added, f.removed);
+        }
+        added += f.added;
+        removed += f.removed;
+    }
+    println!("{} file(s) changed, +{added} -{removed}", files.len());
+}
+
+fn print_file_diff(path: &str, diff: &FileDiff) {
+    println!("── {path}");
+    match diff {
+        FileDiff::Binary { old_size, new_size } => {
+            println!("binary file: {old_size} → {new_size} bytes")
+        }
+        FileDiff::TooLarge {
+            old_size, new_size, ..
+        } => println!("too large to show: {old_size} → {new_size} bytes"),
+        FileDiff::Patch { hunks, .. } => print_hunks(hunks),
+    }
+}
+
+fn print_hunks(hunks: &[Hunk]) {
+    for h in hunks {
+        println!(
+            "@@ -{},{} +{},{} @@",
+            h.old_start, h.old_lines, h.new_start, h.new_lines
+        );
+        for line in &h.lines {
+            let mark = match line.kind {
+                LineKind::Context => ' ',
+                LineKind::Added => '+',
+                LineKind::Removed => '-',
+            };
+            println!("{mark}{}", line.text);
+            if line.no_newline_at_end {
+                println!("\\ No newline at end of file");
+            }
+        }
+    }
+}

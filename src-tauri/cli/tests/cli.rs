@@ -1,0 +1,358 @@
+//! The `fanout` command end to end: the real binary on real repositories,
+//! with its data folder in a throwaway FANOUT_HOME.
+
+#[path = "../../engine/tests/common/mod.rs"]
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::Fixture;
+use serde_json::Value;
+
+struct Cli {
+    home: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new() -> Cli {
+        Cli {
+            home: tempfile::tempdir().expect("temp FANOUT_HOME"),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_fanout"))
+            .args(args)
+            .env("FANOUT_HOME", self.home.path())
+            .output()
+            .expect("run fanout")
+    }
+
+    /// Runs with `--json`, expects success, parses stdout.
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        assert!(
+            out.status.success(),
+            "fanout {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "fanout {args:?} printed something that is not one JSON document ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+
+    /// Runs and expects exit code 1 with a sentence on stderr; returns it.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "fanout {args:?} should fail with 1"
+        );
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(
+            err.starts_with("error: "),
+            "one error line on stderr: {err}"
+        );
+        assert!(
+            err.trim_end().ends_with('.'),
+            "the error is a sentence: {err}"
+        );
+        err
+    }
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().expect("utf-8 temp path")
+}
+
+/// A repository, an experiment with two approaches, and each variant's worktree
+/// changed and committed.
+fn experiment_with_changes(cli: &Cli, fx: &Fixture) -> String {
+    fx.write("src/lib.rs", "pub fn answer() -> u32 {\n    41\n}\n");
+    fx.commit_all("add lib");
+    let created = cli.json(&[
+        "new",
+        "--repo",
+        s(&fx.root),
+        "--task",
+        "Fix the answer",
+        "--approach",
+        "constant:Return 42",
+        "--approach",
+        "computed:Compute it",
+    ]);
+    let id = created["id"].as_str().expect("id").to_string();
+    let wt1 = created["variants"][0]["worktree"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let wt2 = created["variants"][1]["worktree"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        Path::new(&wt1).join("src/lib.rs"),
+        "pub fn answer() -> u32 {\n    42\n}\n",
+    )
+    .unwrap();
+    std::fs::write(Path::new(&wt1).join("NOTES.md"), "constant\n").unwrap();
+    std::fs::write(
+        Path::new(&wt2).join("src/lib.rs"),
+        "pub fn answer() -> u32 {\n    6 * 7\n}\n",
+    )
+    .unwrap();
+    cli.json(&["commit", &id]);
+    id
+}
+
+#[test]
+fn repo_reports_the_repository() {
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    fx.write("dirty.txt", "x\n");
+    let doc = cli.json(&["repo", s(&fx.root)]);
+    assert_eq!(doc["root"], s(&fx.root));
+    assert_eq!(doc["branch"], "main");
+    assert_eq!(doc["head"], fx.head().as_str());
+    assert_eq!(doc["dirty_files"], 1);
+
+    let human = cli.run(&["repo", s(&fx.root)]);
+    assert!(human.status.success());
+    assert!(String::from_utf8_lossy(&human.stdout).contains("main"));
+}
+
+#[test]
+fn bad_paths_fail_with_a_sentence() {
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    let err = cli.fails(&["repo", s(&fx.root.join("missing"))]);
+    assert!(err.contains("does not exist"), "{err}");
+    let plain = fx.sibling("plain");
+    let err = cli.fails(&["repo", s(&plain)]);
+    assert!(err.contains("not inside a git repository"), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let cli = Cli::new();
+    let out = cli.run(&["new", "--repo", "."]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a missing required flag is a usage error"
+    );
+    let out = cli.run(&["no-such-command"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = cli.run(&["merge", "x", "1", "--strategy", "octopus"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown strategy is a usage error"
+    );
+}
+
+#[test]
+fn new_list_show_and_variant_selection() {
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    let created = cli.json(&[
+        "new",
+        "--repo",
+        s(&fx.root),
+        "--task",
+        "Add a <b>rate</b> limiter!",
+        "--approach",
+        "Token bucket:classic",
+        "--approach",
+        "sliding-window",
+    ]);
+    let id = created["id"].as_str().unwrap();
+    let variants = created["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 2);
+    assert_eq!(variants[0]["index"], 1);
+    assert_eq!(variants[0]["name"], "Token bucket");
+    assert_eq!(
+        variants[0]["branch"],
+        "fanout/add-a-b-rate-b-limiter/1-token-bucket"
+    );
+    let wt = variants[1]["worktree"].as_str().unwrap();
+    assert!(
+        Path::new(wt).join("README.md").is_file(),
+        "the worktree is checked out"
+    );
+    assert!(
+        fx.git(&["branch", "--list", "fanout/*"])
+            .contains("2-sliding-window"),
+        "the branches exist in the user's repository"
+    );
+
+    let list = cli.json(&["list"]);
+    assert_eq!(list["experiments"][0]["id"], id);
+
+    // By unique prefix, and variants by index or slug.
+    let shown = cli.json(&["show", &id[..6]]);
+    assert_eq!(shown["id"], id);
+    assert_eq!(shown["variants"][1]["status"], "ready");
+    cli.json(&["commit", &id[..6], "sliding-window"]);
+    cli.json(&["commit", &id[..6], "1"]);
+    let err = cli.fails(&["commit", id, "7"]);
+    assert!(err.contains("no variant \"7\""), "{err}");
+    let err = cli.fails(&["show", "zzzz"]);
+    assert!(err.to_lowercase().contains("no experiment"), "{err}");
+}
+
+#[test]
+fn new_refuses_bad_input_and_creates_nothing() {
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    let err = cli.fails(&[
+        "new",
+        "--repo",
+        s(&fx.root),
+        "--task",
+        "x",
+        "--approach",
+        "a",
+        "--approach",
+        "A",
+    ]);
+    assert!(err.contains("different name"), "{err}");
+    let err = cli.fails(&[
+        "new",
+        "--repo",
+        s(&fx.root),
+        "--task",
+        "  ",
+        "--approach",
+        "a",
+    ]);
+    assert!(err.contains("task is empty"), "{err}");
+    assert_eq!(
+        fx.git(&["branch", "--list", "fanout/*"]),
+        "",
+        "no branch was made"
+    );
+    assert_eq!(cli.json(&["list"])["experiments"], serde_json::json!([]));
+}
+
+#[test]
+fn diff_stat_file_and_similarity() {
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    let id = experiment_with_changes(&cli, &fx);
+
+    let stat = cli.json(&["diff", &id, "1", "--stat"]);
+    let files = stat["files"].as_array().unwrap();
+    let paths: Vec<&str> = files.iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["NOTES.md", "src/lib.rs"]);
+    assert_eq!(files[1]["status"], "modified");
+    assert_eq!(files[1]["added"], 1);
+    assert_eq!(files[1]["removed"], 1);
+    assert_eq!(files[0]["binary"], false);
+
+    let against = cli.json(&["diff", &id, "2", "--against", "1", "--stat"]);
+    let paths: Vec<&str> = against["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        ["NOTES.md", "src/lib.rs"],
+        "variant 2 lacks NOTES.md and differs in lib.rs"
+    );
+
+    let one = cli.run(&["diff", &id, "2", "--file", "src/lib.rs"]);
+    let text = String::from_utf8_lossy(&one.stdout);
+    assert!(
+        text.contains("-    41") && text.contains("+    6 * 7"),
+        "{text}"
+    );
+
+    let sim = cli.json(&["similarity", &id]);
+    let m = sim["matrix"].as_array().unwrap();
+    assert_eq!(m.len(), 2);
+    assert_eq!(m[0][0], 1.0);
+    let off = m[0][1].as_f64().unwrap();
+    assert!(
+        (0.0..1.0).contains(&off),
+        "different changes are less than identical: {off}"
+    );
+    assert_eq!(m[0][1], m[1][0], "similarity is symmetric");
+}
+
+#[test]
+fn merge_dry_run_squash_undo_and_clean() {
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    let id = experiment_with_changes(&cli, &fx);
+    let before = fx.head();
+
+    let preview = cli.json(&["merge", &id, "constant", "--dry-run"]);
+    assert_eq!(preview["target"], "main");
+    assert_eq!(preview["conflicts"], serde_json::json!([]));
+    assert_eq!(fx.head(), before, "a dry run changes nothing");
+
+    let merged = cli.json(&["merge", &id, "constant"]);
+    let commit = merged["commit"].as_str().unwrap();
+    assert_eq!(fx.head(), commit, "main moved to the squash commit");
+    assert_eq!(
+        fx.git(&["rev-parse", "HEAD^"]),
+        before,
+        "a squash has one parent: the old head"
+    );
+    assert_eq!(
+        fx.read("NOTES.md"),
+        "constant\n",
+        "the user's checkout shows the merged files"
+    );
+    assert_eq!(fx.status(), "", "nothing left uncommitted by the merge");
+
+    cli.json(&["undo-merge", &id]);
+    assert_eq!(fx.head(), before, "undo restores the previous commit");
+    assert!(!fx.root.join("NOTES.md").exists());
+    let err = cli.fails(&["undo-merge", &id]);
+    assert!(err.contains("no merge to undo"), "{err}");
+
+    let report = cli.json(&["clean", &id, "--keep", "2"]);
+    assert_eq!(report["removed"].as_array().unwrap().len(), 2);
+    let branches = fx.git(&["branch", "--list", "fanout/*"]);
+    assert!(
+        branches.contains("2-computed") && !branches.contains("1-constant"),
+        "{branches}"
+    );
+    assert_eq!(
+        fx.git(&["worktree", "list", "--porcelain"])
+            .matches("worktree ")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn merge_refuses_over_uncommitted_user_edits() {
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    let id = experiment_with_changes(&cli, &fx);
+    fx.write("src/lib.rs", "pub fn answer() -> u32 {\n    0 // mine\n}\n");
+    let before = fx.head();
+
+    let err = cli.fails(&["merge", &id, "1"]);
+    assert!(
+        err.contains("src/lib.rs"),
+        "the refusal names the file: {err}"
+    );
+    assert_eq!(fx.head(), before, "the branch did not move");
+    assert!(
+        fx.read("src/lib.rs").contains("// mine"),
+        "the user's edit is intact"
+    );
+}
