@@ -5,9 +5,9 @@
 //! machine-readable [`Error::code`] and print its sentence.
 
 use crate::{
-    agent::AgentError, approaches::ApproachError, llm::LlmError, secrets::SecretsError, diff::DiffError, experiment::ExperimentError, merge::MergeError,
-    paths::PathsError, process::ProcessError, repo::RepoError, store::StoreError,
-    worktree::WorktreeError,
+    agent::AgentError, approaches::ApproachError, diff::DiffError, experiment::ExperimentError,
+    llm::LlmError, merge::MergeError, paths::PathsError, process::ProcessError, repo::RepoError,
+    secrets::SecretsError, store::StoreError, worktree::WorktreeError,
 };
 
 #[derive(Debug, thiserror::Error)]

@@ -466,7 +466,11 @@ mod tests {
             "haiku 3.5: 0.8 + 4"
         );
         assert_eq!(cost("claude-haiku-4-5"), Some(6.0), "haiku 4.5: 1 + 5");
-        assert_eq!(cost("claude-3-haiku-20240307"), Some(1.5), "haiku 3: 0.25 + 1.25");
+        assert_eq!(
+            cost("claude-3-haiku-20240307"),
+            Some(1.5),
+            "haiku 3: 0.25 + 1.25"
+        );
         assert_eq!(
             cost("llama3:8b"),
             None,
