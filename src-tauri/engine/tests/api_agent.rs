@@ -564,3 +564,105 @@ async fn openai_tool_results_reach_the_model_as_tool_messages() {
         "the failure is marked: {tool_message}"
     );
 }
+
+#[tokio::test]
+async fn parallel_sessions_each_follow_their_own_keyed_conversation() {
+    let fixtures: Vec<Fixture> = (0..3).map(|_| Fixture::new()).collect();
+    let script = (1..=3).fold(Script::default(), |script, i| {
+        script.keyed(
+            format!("approach {i}"),
+            Script::write_file(WriteTool::BuiltIn, "out.txt", &format!("variant {i}\n")),
+        )
+    });
+    let server = MockServer::start(script).await.expect("mock starts");
+    let agent = ApiAgent::new(config(&server, Provider::Anthropic));
+    let mut sessions = Vec::new();
+    for (i, fx) in fixtures.iter().enumerate() {
+        let (tx, mut rx) = mpsc::channel(64);
+        let session = agent
+            .start(
+                &SessionSpec::new(&fx.root, format!("Task, approach {}", i + 1)),
+                tx,
+            )
+            .expect("starts");
+        sessions.push(tokio::spawn(async move {
+            while rx.recv().await.is_some() {}
+            session.wait().await
+        }));
+    }
+    for (i, session) in sessions.into_iter().enumerate() {
+        let outcome = session.await.expect("the session task ends");
+        assert!(
+            outcome.succeeded(),
+            "session {} succeeds: {:?}",
+            i + 1,
+            outcome.reason
+        );
+        assert_eq!(
+            fixtures[i].read("out.txt"),
+            format!("variant {}\n", i + 1),
+            "each session got its own conversation"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_session_past_its_timeout_is_stopped_with_its_command() {
+    let fx = Fixture::new();
+    let server = MockServer::start(Script::sequential(vec![Turn::tool(
+        "run_command",
+        json!({"command": "sleep 700"}),
+    )]))
+    .await
+    .expect("mock starts");
+    let (outcome, events) = run_agent(&fx, &server, "hang", |_, spec| {
+        spec.timeout = Some(Duration::from_millis(500))
+    })
+    .await;
+    assert_eq!(
+        outcome.status,
+        SessionStatus::TimedOut,
+        "{:?}",
+        outcome.reason
+    );
+    assert!(
+        outcome
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("timeout"),
+        "{:?}",
+        outcome.reason
+    );
+    assert!(
+        matches!(events.last(), Some(SessionEvent::Result { ok: false, .. })),
+        "a failed result closes the events"
+    );
+    let sleeping = std::process::Command::new("pgrep")
+        .args(["-f", "sleep 700"])
+        .output()
+        .expect("pgrep runs");
+    assert!(
+        sleeping.stdout.is_empty(),
+        "the command was stopped, not left running"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_stream_still_arrives_whole() {
+    let slow = Turn::Reply(fanout_mock_llm::Reply {
+        text: Some("slowly".into()),
+        delay_ms: 30,
+        ..fanout_mock_llm::Reply::new()
+    });
+    let server = MockServer::start(Script::sequential(vec![slow]))
+        .await
+        .expect("mock starts");
+    let client = LlmClient::new(config(&server, Provider::Anthropic)).expect("client builds");
+    let answer = client
+        .complete(&ask("hi"))
+        .await
+        .expect("a slow stream is not an error");
+    assert_eq!(answer.text(), "slowly");
+    assert!(answer.retries.is_empty(), "nothing was retried");
+}

@@ -78,6 +78,7 @@ async fn real_claude_code_writes_a_file_through_the_mock() {
         .iter()
         .map(|r| format!("{} {}", r.method, r.path))
         .collect();
+    eprintln!("the CLI asked the mock: {paths:?}");
     assert!(
         outcome.succeeded(),
         "the session succeeds: {:?}; requests: {paths:?}; events: {events:#?}",

@@ -9,6 +9,8 @@
 pub mod tools;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -152,11 +154,24 @@ impl Run {
             usage: Usage::default(),
             turns: 0,
         };
-        let end = match timeout {
-            Some(limit) => tokio::time::timeout(limit, self.turns(&mut tally))
-                .await
-                .ok(),
-            None => Some(self.turns(&mut tally).await),
+        // The timeout cancels like the user would, so a running command is
+        // stopped too, not merely abandoned.
+        let timed_out = Arc::new(AtomicBool::new(false));
+        let timer = timeout.map(|limit| {
+            let (cancel, flag) = (self.cancel.clone(), timed_out.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(limit).await;
+                flag.store(true, Ordering::SeqCst);
+                cancel.cancel();
+            })
+        });
+        let end = self.turns(&mut tally).await;
+        if let Some(timer) = timer {
+            timer.abort();
+        }
+        let end = match end {
+            End::Cancelled if timed_out.load(Ordering::SeqCst) => None,
+            end => Some(end),
         };
         let duration_ms = started.elapsed().as_millis() as u64;
         let (status, reason, summary) = match end {
@@ -166,8 +181,8 @@ impl Run {
             None => (
                 SessionStatus::TimedOut,
                 Some(format!(
-                    "The session ran longer than its timeout of {} s and was stopped. Raise the timeout or narrow the task.",
-                    timeout.unwrap_or_default().as_secs()
+                    "The session ran longer than its timeout of {} and was stopped. Raise the timeout or narrow the task.",
+                    super::describe(timeout.unwrap_or_default())
                 )),
                 None,
             ),
