@@ -124,3 +124,58 @@ async fn real_claude_code_writes_a_file_through_the_mock() {
         "the CLI streamed from the mock: {paths:?}"
     );
 }
+
+/// The script the desktop end-to-end test uses: one mock, several sessions at
+/// once, each writing into its own worktree through `{cwd}`.
+#[tokio::test]
+async fn parallel_real_sessions_each_write_into_their_own_worktree() {
+    let binary = claude_binary();
+    let script = Script::per_session(Script::write_file(
+        WriteTool::ClaudeCode,
+        "{cwd}/variant.txt",
+        "written\n",
+    ));
+    let server = MockServer::start(script).await.expect("mock starts");
+    let fixtures: Vec<Fixture> = (0..2).map(|_| Fixture::new()).collect();
+    let homes: Vec<tempfile::TempDir> =
+        (0..2).map(|_| tempfile::tempdir().expect("HOME")).collect();
+    let mut sessions = Vec::new();
+    for (fx, home) in fixtures.iter().zip(&homes) {
+        let mut spec = SessionSpec::new(
+            fx.root.canonicalize().expect("canonical"),
+            "Write variant.txt.",
+        );
+        spec.env = [
+            ("ANTHROPIC_BASE_URL", server.url()),
+            ("ANTHROPIC_API_KEY", "sk-ant-mock-key".to_owned()),
+            ("DISABLE_TELEMETRY", "1".to_owned()),
+            ("DISABLE_AUTOUPDATER", "1".to_owned()),
+            ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned()),
+            ("HOME", home.path().display().to_string()),
+            (
+                "CLAUDE_CONFIG_DIR",
+                home.path().join(".claude").display().to_string(),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let (tx, mut rx) = mpsc::channel(256);
+        let session = ClaudeCode::new(&binary)
+            .start(&spec, tx)
+            .expect("claude starts");
+        sessions.push(tokio::spawn(async move {
+            while rx.recv().await.is_some() {}
+            session.wait().await
+        }));
+    }
+    for (fx, session) in fixtures.iter().zip(sessions) {
+        let outcome = session.await.expect("the session task ends");
+        assert!(outcome.succeeded(), "{:?}", outcome.reason);
+        assert_eq!(
+            fx.read("variant.txt"),
+            "written\n",
+            "each session wrote into its own worktree"
+        );
+    }
+}

@@ -7,6 +7,7 @@
 //! takes the next [`Turn`] of its [`Conversation`] (see [`Script`]): a reply
 //! (text and tool calls) or a fault. Every request is recorded for assertions.
 //! Paths the mock does not know are recorded, logged on stderr and get a 404.
+//! With `FANOUT_MOCK_LOG` set, every request is printed on stderr.
 //!
 //! Built on axum: a small, well-kept server on the tokio runtime the engine
 //! already uses, whose streaming bodies make slow streams and dropped
@@ -76,17 +77,46 @@ impl Shared {
         let mut inner = self.lock();
         let chosen = pick_conversation(&inner.script, raw);
         request.conversation = chosen;
+        let request_body = request.body.clone();
         inner.requests.push(request);
         let Some(index) = chosen else {
             return (None, 0);
         };
-        let cursor = inner.cursors[index];
-        let turn = inner.script.conversations[index].turns.get(cursor).cloned();
+        let conversation = &inner.script.conversations[index];
+        let position = if conversation.by_depth {
+            assistant_messages(&request_body)
+        } else {
+            inner.cursors[index]
+        };
+        let turn = conversation.turns.get(position).cloned().map(|turn| {
+            match (turn, working_directory(raw)) {
+                (Turn::Reply(reply), Some(cwd)) => Turn::Reply(reply.with_cwd(&cwd)),
+                (turn, _) => turn,
+            }
+        });
         inner.cursors[index] += 1;
         let first_id = inner.next_tool_id;
         inner.next_tool_id += 16;
         (turn, first_id)
     }
+}
+
+fn assistant_messages(body: &Value) -> usize {
+    body["messages"]
+        .as_array()
+        .map_or(0, |m| m.iter().filter(|m| m["role"] == "assistant").count())
+}
+
+/// The working directory Claude Code names in its system prompt.
+fn working_directory(raw: &str) -> Option<String> {
+    const MARKERS: [&str; 2] = ["Primary working directory: ", "Working directory: "];
+    let start = MARKERS
+        .iter()
+        .find_map(|m| raw.find(m).map(|i| i + m.len()))?;
+    let rest = &raw[start..];
+    // The body is JSON: the path ends at an escaped newline or a quote.
+    let end = rest.find(['\\', '"', '\n']).unwrap_or(rest.len());
+    Some(rest[..end].trim().to_owned()).filter(|p| !p.is_empty())
 }
 
 fn pick_conversation(script: &Script, body: &str) -> Option<usize> {
@@ -174,6 +204,9 @@ async fn ok() -> StatusCode {
 fn record(method: &Method, uri: &Uri, body: &Bytes) -> (RecordedRequest, String) {
     let raw = String::from_utf8_lossy(body).into_owned();
     let parsed = serde_json::from_str(&raw).unwrap_or_else(|_| Value::String(raw.clone()));
+    if std::env::var_os("FANOUT_MOCK_LOG").is_some() {
+        eprintln!("mock-llm: {method} {uri} {raw}");
+    }
     let request = RecordedRequest {
         method: method.to_string(),
         path: uri.path().to_owned(),

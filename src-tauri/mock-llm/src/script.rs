@@ -18,6 +18,12 @@ pub struct Script {
 pub struct Conversation {
     #[serde(default)]
     pub marker: Option<String>,
+    /// Pick the turn by how many assistant messages the request already holds,
+    /// not by arrival order: then any number of parallel sessions each walk the
+    /// same conversation. (A fault would repeat on every retry, so use it for
+    /// replies only.)
+    #[serde(default)]
+    pub by_depth: bool,
     pub turns: Vec<Turn>,
 }
 
@@ -91,6 +97,23 @@ impl Turn {
 }
 
 impl Reply {
+    /// Replaces `{cwd}` in the text and in every string of the tool inputs.
+    pub fn with_cwd(mut self, cwd: &str) -> Reply {
+        fn fill(value: &mut Value, cwd: &str) {
+            match value {
+                Value::String(s) => *s = s.replace("{cwd}", cwd),
+                Value::Array(items) => items.iter_mut().for_each(|v| fill(v, cwd)),
+                Value::Object(map) => map.values_mut().for_each(|v| fill(v, cwd)),
+                _ => {}
+            }
+        }
+        self.text = self.text.map(|t| t.replace("{cwd}", cwd));
+        for call in &mut self.tool_uses {
+            fill(&mut call.input, cwd);
+        }
+        self
+    }
+
     pub fn new() -> Reply {
         Reply {
             input_tokens: default_input_tokens(),
@@ -106,6 +129,7 @@ impl Script {
         Script {
             conversations: vec![Conversation {
                 marker: None,
+                by_depth: false,
                 turns,
             }],
         }
@@ -115,9 +139,21 @@ impl Script {
     pub fn keyed(mut self, marker: impl Into<String>, turns: Vec<Turn>) -> Script {
         self.conversations.push(Conversation {
             marker: Some(marker.into()),
+            by_depth: false,
             turns,
         });
         self
+    }
+
+    /// One conversation that every session walks on its own (see [`Conversation::by_depth`]).
+    pub fn per_session(turns: Vec<Turn>) -> Script {
+        Script {
+            conversations: vec![Conversation {
+                marker: None,
+                by_depth: true,
+                turns,
+            }],
+        }
     }
 
     /// Approach generation: one `propose_approaches` tool call with `n` approaches.
@@ -136,7 +172,8 @@ impl Script {
 
     /// "Write a file": a `tool` call (Claude Code's `Write`, or the built-in
     /// agent's `write_file`) with `path` and `content`, then a closing text.
-    /// Keyed by `marker` when given, so parallel sessions each write their file.
+    /// `{cwd}` in the path becomes the session's working directory as Claude
+    /// Code states it in its system prompt, so one script serves many worktrees.
     pub fn write_file(tool: WriteTool, path: &str, content: &str) -> Vec<Turn> {
         let input = match tool {
             WriteTool::ClaudeCode => json!({ "file_path": path, "content": content }),

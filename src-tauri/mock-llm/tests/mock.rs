@@ -154,3 +154,34 @@ fn a_bad_script_file_is_explained() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("not a valid mock script"), "{stderr}");
 }
+
+#[tokio::test]
+async fn per_session_scripts_follow_each_conversation_and_fill_in_cwd() {
+    let script = Script::per_session(vec![
+        Turn::tool("Write", json!({"file_path": "{cwd}/a.txt", "content": "x"})),
+        Turn::text("done in {cwd}"),
+    ]);
+    let server = MockServer::start(script).await.expect("mock starts");
+    let url = format!("{}/v1/messages", server.url());
+    let first = |dir: &str| {
+        json!({"model": "m", "system": [{"type": "text", "text": format!("Env:\nPrimary working directory: {dir}\nPlatform: linux")}],
+                                    "messages": [{"role": "user", "content": "go"}]})
+    };
+    let (_, a) = post(&url, first("/w/one")).await;
+    let (_, b) = post(&url, first("/w/two")).await;
+    assert!(
+        a.contains("/w/one/a.txt"),
+        "{{cwd}} is this session's directory: {a}"
+    );
+    assert!(
+        b.contains("/w/two/a.txt"),
+        "a second session starts at the first turn too: {b}"
+    );
+    let mut second = first("/w/one");
+    second["messages"] = json!([{"role": "user", "content": "go"}, {"role": "assistant", "content": "called"}, {"role": "user", "content": "result"}]);
+    let (_, c) = post(&url, second).await;
+    assert!(
+        c.contains("done in /w/one"),
+        "one assistant message so far: the second turn: {c}"
+    );
+}

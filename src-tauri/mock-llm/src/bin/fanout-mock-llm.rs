@@ -1,5 +1,7 @@
 //! `fanout-mock-llm [--script FILE.json | --approaches N | --write PATH CONTENT [--tool write_file|Write]]`
 //!
+//! `--write` serves every session on its own (parallel sessions each write),
+//! and `{cwd}` in PATH becomes each Claude Code session's working directory.
 //! Serves the mock on 127.0.0.1 (ephemeral port), prints
 //! `LISTENING http://127.0.0.1:PORT` on stdout and runs until killed.
 
@@ -39,7 +41,7 @@ fn parse(args: &[String]) -> Result<Script, String> {
                 (Some("--tool"), Some("Write")) | (None, _) => WriteTool::ClaudeCode,
                 _ => return Err(USAGE.to_owned()),
             };
-            Ok(Script::sequential(Script::write_file(tool, path, content)))
+            Ok(Script::per_session(Script::write_file(tool, path, content)))
         }
         Some(_) => Err(USAGE.to_owned()),
     }
