@@ -64,6 +64,31 @@ pub enum Planner {
     },
 }
 
+impl Planner {
+    /// The API when an Anthropic key is set (keyring or `ANTHROPIC_API_KEY`,
+    /// base URL from `ANTHROPIC_BASE_URL` when set), else Claude Code one-shot.
+    /// Blocking: it may ask the keyring.
+    pub fn choose(claude: PathBuf, workdir: PathBuf) -> Planner {
+        let provider = crate::secrets::Provider::Anthropic;
+        let api = crate::secrets::get_key(provider).ok().and_then(|(key, _)| {
+            let mut config = crate::llm::LlmConfig::new(provider, key);
+            if let Ok(url) = std::env::var("ANTHROPIC_BASE_URL") {
+                config.base_url = url;
+            }
+            LlmClient::new(config).ok()
+        });
+        match api {
+            Some(client) => Planner::Api(client),
+            None => Planner::ClaudeCli {
+                executable: claude,
+                workdir,
+                timeout: Duration::from_secs(300),
+                env: Vec::new(),
+            },
+        }
+    }
+}
+
 pub async fn generate(
     planner: &Planner,
     request: &PlanRequest,

@@ -4,6 +4,7 @@
 //! keyring works, the key round-trips through it. One test, so no other test
 //! of this binary races on the environment variable.
 
+use fanout_engine::approaches::Planner;
 use fanout_engine::secrets::{delete_key, get_key, set_key, ApiKey, KeySource, Provider};
 
 #[test]
@@ -49,4 +50,16 @@ fn keys_come_from_the_keyring_or_the_environment_and_never_leak() {
     std::env::remove_var(provider.env_var());
     let error = get_key(provider).expect_err("no key anywhere");
     assert_eq!(error.code(), "secrets.missing", "{error}");
+
+    // Approach planning picks the API only when an Anthropic key is there.
+    let choose = || Planner::choose("claude".into(), std::env::temp_dir());
+    std::env::set_var("ANTHROPIC_API_KEY", "sk-ant-env");
+    assert!(matches!(choose(), Planner::Api(_)), "a key means the API");
+    std::env::remove_var("ANTHROPIC_API_KEY");
+    if get_key(Provider::Anthropic).is_err() {
+        assert!(
+            matches!(choose(), Planner::ClaudeCli { .. }),
+            "no key means Claude Code one-shot"
+        );
+    }
 }
