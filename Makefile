@@ -37,8 +37,11 @@ test-ui: ui
 	cd ui && npm run check
 	cd ui && npm test
 
+# One build for tests and the end-to-end binary: the app under test must serve
+# ui/dist (custom-protocol), and building tauri twice with two feature sets
+# would double the cold build.
 test-rust: ui
-	$(CARGO) test --workspace --locked
+	$(CARGO) test --workspace --locked --features fanout-app/custom-protocol
 
 bench: deps
 	$(CARGO) bench -p fanout-engine
