@@ -43,8 +43,11 @@ claude-code: .cache/claude-code/node_modules/@anthropic-ai/claude-code-linux-x64
 .cache/claude-code/node_modules/@anthropic-ai/claude-code-linux-x64/claude: scripts/install-claude-code.sh
 	@scripts/install-claude-code.sh
 
+# One build for tests and the end-to-end binary: the app under test must serve
+# ui/dist (custom-protocol), and building tauri twice with two feature sets
+# would double the cold build.
 test-rust: ui claude-code
-	$(CARGO) test --workspace --locked
+	$(CARGO) test --workspace --locked --features fanout-app/custom-protocol
 
 bench: deps
 	$(CARGO) bench -p fanout-engine
