@@ -6,7 +6,7 @@
 
 use crate::{
     agent::AgentError, diff::DiffError, experiment::ExperimentError, merge::MergeError,
-    paths::PathsError, process::ProcessError, repo::RepoError, store::StoreError,
+    methodology::MethodologyError, orchestrator::OrchestratorError, paths::PathsError, process::ProcessError, repo::RepoError, store::StoreError,
     worktree::WorktreeError,
 };
 
@@ -30,6 +30,10 @@ pub enum Error {
     Agent(#[from] AgentError),
     #[error(transparent)]
     Process(#[from] ProcessError),
+    #[error(transparent)]
+    Methodology(#[from] MethodologyError),
+    #[error(transparent)]
+    Orchestrator(#[from] OrchestratorError),
 }
 
 impl Error {
@@ -46,6 +50,8 @@ impl Error {
             Error::Experiment(e) => e.code(),
             Error::Agent(e) => e.code(),
             Error::Process(e) => e.code(),
+            Error::Methodology(e) => e.code(),
+            Error::Orchestrator(e) => e.code(),
         }
     }
 }

@@ -13,6 +13,7 @@
 
 mod migrations;
 mod model;
+mod sessions;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use rusqlite::{
 };
 
 pub use migrations::LATEST_VERSION;
+pub use sessions::{ProcessId, SessionRow};
 pub use model::{
     CheckResult, Experiment, ExperimentStatus, MergeRecord, NewEvent, StoredEvent, Variant,
     VariantStatus,
