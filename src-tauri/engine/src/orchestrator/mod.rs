@@ -713,26 +713,23 @@ impl VariantRun {
             .await;
         while let Some(event) = rx.recv().await {
             inner.writer.event(&exp_id, index, &event).await;
-            self.observe(&event);
+            let changed = self.observe(&event);
             inner.publish(&self.experiment_id, index, UpdateKind::Event { event });
-            self.publish();
+            if changed {
+                self.publish();
+            }
         }
         let outcome = session.wait().await;
         control.detach();
-        let session_id = outcome.session_id.clone();
-        let _ = inner
-            .writer
-            .call({
-                let id = exp_id.clone();
-                move |s| {
-                    s.record_group(&id, index, None)?;
-                    match session_id {
-                        Some(session_id) => s.set_session_id(&id, index, &session_id),
-                        None => Ok(()),
-                    }
-                }
-            })
-            .await;
+        // The group stays recorded after the session (for diagnosis); every
+        // later signal checks its start time first, so a reused pid is safe.
+        if let Some(session_id) = outcome.session_id.clone() {
+            let id = exp_id.clone();
+            let _ = inner
+                .writer
+                .call(move |s| s.set_session_id(&id, index, &session_id))
+                .await;
+        }
         self.variant.exit_code = outcome.exit_code;
         if !outcome.succeeded() {
             let stopped = outcome.status == agent::SessionStatus::Cancelled
@@ -772,8 +769,10 @@ impl VariantRun {
         };
     }
 
-    /// Folds an event into the live progress and the variant's record.
-    fn observe(&mut self, event: &SessionEvent) {
+    /// Folds an event into the live progress and the variant's record;
+    /// returns whether the progress changed.
+    fn observe(&mut self, event: &SessionEvent) -> bool {
+        let before = self.progress.clone();
         let p = &mut self.progress;
         match event {
             SessionEvent::Init { .. } => p.activity = Some("started".into()),
@@ -815,6 +814,7 @@ impl VariantRun {
         if v.input_tokens.is_none() && (p.input_tokens > 0 || p.output_tokens > 0) {
             (v.input_tokens, v.output_tokens) = (Some(p.input_tokens), Some(p.output_tokens));
         }
+        *p != before
     }
 
     async fn commit(&mut self, experiment: &Experiment) -> Result<(), Error> {
@@ -986,7 +986,6 @@ fn recover(store: &mut Store, me: ProcessId) -> Result<Vec<(String, u32)>, Store
         variant.status = VariantStatus::Interrupted;
         variant.finished_at = Some(now_rfc3339());
         store.update_variant(&variant)?;
-        store.record_group(&row.experiment_id, row.index, None)?;
         marked.push((row.experiment_id, row.index));
     }
     Ok(marked)
