@@ -23,6 +23,10 @@ use crate::store::VariantStatus;
 /// The default interval: 30 updates per second per variant at most.
 pub const UI_INTERVAL: Duration = Duration::from_nanos(1_000_000_000 / 30);
 
+/// Events kept per variant for a subscriber that does not read; older ones
+/// are dropped from its view (never from the store) and counted as missed.
+pub const MAX_PENDING_EVENTS: usize = 10_000;
+
 /// One thing that happened to one variant.
 #[derive(Debug, Clone, Serialize)]
 pub struct Update {
@@ -83,6 +87,7 @@ pub struct Coalescer {
 
 impl Coalescer {
     pub fn push(&mut self, update: Update) {
+        let missed = &mut self.missed;
         let batch = self
             .pending
             .entry((update.experiment_id.clone(), update.variant))
@@ -94,8 +99,22 @@ impl Coalescer {
             });
         match update.kind {
             UpdateKind::Progress(progress) => batch.progress = Some(progress),
-            UpdateKind::Event { event } => batch.events.push(event),
+            UpdateKind::Event { event } => {
+                // A subscriber that stopped reading must not make Fanout hold
+                // a session's whole transcript: it reloads from the store.
+                if batch.events.len() == MAX_PENDING_EVENTS {
+                    // Half at once keeps dropping cheap.
+                    batch.events.drain(..MAX_PENDING_EVENTS / 2);
+                    *missed += (MAX_PENDING_EVENTS / 2) as u64;
+                }
+                batch.events.push(event);
+            }
         }
+    }
+
+    /// Whether a tick would carry anything.
+    pub fn has_news(&self) -> bool {
+        !self.pending.is_empty() || self.missed > 0
     }
 
     pub fn missed(&mut self, count: u64) {
@@ -115,8 +134,10 @@ impl Coalescer {
 }
 
 /// Spawns a task that turns `updates` into at most one [`Tick`] per
-/// `interval` (so at most one batch per variant per interval). The last tick
-/// comes when the orchestrator is gone; the task ends when the receiver is dropped.
+/// `interval` (so at most one batch per variant per interval). A subscriber
+/// slower than that gets fewer, larger ticks: the task keeps draining the
+/// broadcast meanwhile, so it does not fall behind it. The last tick comes
+/// when the orchestrator is gone; the task ends when the receiver is dropped.
 pub fn coalesce(
     mut updates: broadcast::Receiver<Update>,
     interval: Duration,
@@ -126,17 +147,19 @@ pub fn coalesce(
         let mut coalescer = Coalescer::default();
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut due = false;
         loop {
             tokio::select! {
-                // The tick first: a flood of updates must not starve the repaint.
+                // Sending first: a flood of updates must not starve the repaint.
                 biased;
-                _ = ticker.tick() => {
-                    if let Some(tick) = coalescer.take() {
-                        if tx.send(tick).await.is_err() {
-                            return;
-                        }
+                permit = tx.reserve(), if due && coalescer.has_news() => match permit {
+                    Ok(permit) => {
+                        permit.send(coalescer.take().unwrap_or_default());
+                        due = false;
                     }
-                }
+                    Err(_) => return,
+                },
+                _ = ticker.tick(), if !due => due = true,
                 update = updates.recv() => match update {
                     Ok(update) => coalescer.push(update),
                     Err(broadcast::error::RecvError::Lagged(n)) => coalescer.missed(n),
@@ -146,7 +169,9 @@ pub fn coalesce(
         }
         if let Some(tick) = coalescer.take() {
             // Even the last tick keeps the pace.
-            ticker.tick().await;
+            if !due {
+                ticker.tick().await;
+            }
             let _ = tx.send(tick).await;
         }
     });
