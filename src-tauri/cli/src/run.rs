@@ -7,8 +7,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use fanout_engine::agent::AgentKind;
-use fanout_engine::experiment::{select_variant, short_id, ApproachSpec, Engine, ExperimentView, NewExperiment};
-use fanout_engine::orchestrator::{self, coalesce, Config, Executables, Orchestrator, Progress, VariantResult};
+use fanout_engine::experiment::{
+    select_variant, short_id, ApproachSpec, Engine, ExperimentView, NewExperiment,
+};
+use fanout_engine::orchestrator::{
+    self, coalesce, Config, Executables, Orchestrator, Progress, VariantResult,
+};
 use fanout_engine::report::format_duration;
 use fanout_engine::store::VariantStatus;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -57,7 +61,10 @@ pub fn run(args: RunArgs, json_out: bool) -> Result<(), Failure> {
         return Err(Failure::Message(format!(
             "-n {n} does not match the {} approaches in {}. Drop -n or edit the file.",
             approaches.len(),
-            args.approaches.as_deref().unwrap_or(Path::new("")).display()
+            args.approaches
+                .as_deref()
+                .unwrap_or(Path::new(""))
+                .display()
         )));
     }
     for approach in &mut approaches {
@@ -96,7 +103,12 @@ pub fn run(args: RunArgs, json_out: bool) -> Result<(), Failure> {
     finish(&engine, &id, json_out)
 }
 
-pub fn follow_up(experiment: &str, variant: &str, text: &str, json_out: bool) -> Result<(), Failure> {
+pub fn follow_up(
+    experiment: &str,
+    variant: &str,
+    text: &str,
+    json_out: bool,
+) -> Result<(), Failure> {
     let engine = crate::engine()?;
     let view = engine.experiment(experiment)?;
     let index = select_variant(&view, variant)?.index;
@@ -116,14 +128,24 @@ pub fn follow_up(experiment: &str, variant: &str, text: &str, json_out: bool) ->
 pub fn cancel(experiment: &str, variant: Option<&str>, json_out: bool) -> Result<(), Failure> {
     let mut engine = crate::engine()?;
     let view = engine.experiment(experiment)?;
-    let index = variant.map(|v| select_variant(&view, v).map(|v| v.index)).transpose()?;
+    let index = variant
+        .map(|v| select_variant(&view, v).map(|v| v.index))
+        .transpose()?;
     let grace = Config::default().grace;
-    let cancelled = orchestrator::cancel_elsewhere(engine.store(), &view.experiment.id, index, grace)?;
+    let cancelled =
+        orchestrator::cancel_elsewhere(engine.store(), &view.experiment.id, index, grace)?;
     if json_out {
-        println!("{}", json!({ "experiment": view.experiment.id, "cancelled": cancelled }));
+        println!(
+            "{}",
+            json!({ "experiment": view.experiment.id, "cancelled": cancelled })
+        );
     } else {
         let list: Vec<String> = cancelled.iter().map(u32::to_string).collect();
-        println!("Cancelled variant(s) {} of experiment {}.", list.join(", "), short_id(&view.experiment.id));
+        println!(
+            "Cancelled variant(s) {} of experiment {}.",
+            list.join(", "),
+            short_id(&view.experiment.id)
+        );
     }
     Ok(())
 }
@@ -149,7 +171,10 @@ pub fn report(experiment: &str, output: Option<&Path>, json_out: bool) -> Result
 
 fn read_approaches(file: &Path) -> Result<Vec<ApproachSpec>, Failure> {
     let text = std::fs::read_to_string(file).map_err(|e| {
-        Failure::Message(format!("Could not read the approaches file {}: {e}. Check the path.", file.display()))
+        Failure::Message(format!(
+            "Could not read the approaches file {}: {e}. Check the path.",
+            file.display()
+        ))
     })?;
     let parsed: ApproachFile = serde_json::from_str(&text).map_err(|e| {
         Failure::Message(format!(
@@ -176,7 +201,9 @@ where
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Failure::Message(format!("Could not start Fanout's runtime: {e}. Try again.")))?;
+        .map_err(|e| {
+            Failure::Message(format!("Could not start Fanout's runtime: {e}. Try again."))
+        })?;
     let database = engine.paths().database();
     runtime.block_on(async {
         let orch = Orchestrator::open(&database, config).await?;
@@ -203,9 +230,17 @@ where
 struct Display;
 
 impl Display {
-    fn start(view: &ExperimentView, orch: &Orchestrator, json_out: bool) -> tokio::task::JoinHandle<()> {
+    fn start(
+        view: &ExperimentView,
+        orch: &Orchestrator,
+        json_out: bool,
+    ) -> tokio::task::JoinHandle<()> {
         let mut ticks = coalesce(orch.subscribe(), DISPLAY_INTERVAL);
-        let names: HashMap<u32, String> = view.variants.iter().map(|v| (v.index, v.name.clone())).collect();
+        let names: HashMap<u32, String> = view
+            .variants
+            .iter()
+            .map(|v| (v.index, v.name.clone()))
+            .collect();
         let live = !json_out && std::io::stdout().is_terminal();
         tokio::spawn(async move {
             let multi = MultiProgress::new();
@@ -213,14 +248,31 @@ impl Display {
             let mut last: HashMap<u32, VariantStatus> = HashMap::new();
             while let Some(tick) = ticks.recv().await {
                 for batch in tick.batches {
-                    let Some(progress) = batch.progress else { continue };
+                    let Some(progress) = batch.progress else {
+                        continue;
+                    };
                     let name = names.get(&batch.variant).cloned().unwrap_or_default();
                     if live {
-                        let bar = bars.entry(batch.variant).or_insert_with(|| new_bar(&multi, batch.variant, &name));
+                        let bar = bars
+                            .entry(batch.variant)
+                            .or_insert_with(|| new_bar(&multi, batch.variant, &name));
                         show(bar, &progress);
                     } else if last.insert(batch.variant, progress.status) != Some(progress.status) {
-                        let line = format!("variant {} {name}: {}{}", batch.variant, progress.status, progress.error.as_deref().map(|e| format!(" — {e}")).unwrap_or_default());
-                        if json_out { eprintln!("{line}") } else { println!("{line}") }
+                        let line = format!(
+                            "variant {} {name}: {}{}",
+                            batch.variant,
+                            progress.status,
+                            progress
+                                .error
+                                .as_deref()
+                                .map(|e| format!(" — {e}"))
+                                .unwrap_or_default()
+                        );
+                        if json_out {
+                            eprintln!("{line}")
+                        } else {
+                            println!("{line}")
+                        }
                     }
                 }
             }
@@ -251,11 +303,18 @@ fn show(bar: &ProgressBar, p: &Progress) {
     let message = format!(
         "{:<11} {:>8} {:>9}  {}",
         p.status.as_str(),
-        p.turns.map_or(format!("{} tools", p.tool_calls), |t| format!("{t} turns")),
+        p.turns
+            .map_or(format!("{} tools", p.tool_calls), |t| format!("{t} turns")),
         p.cost_usd.map_or("–".to_owned(), |c| format!("${c:.4}")),
         p.error.as_deref().or(p.activity.as_deref()).unwrap_or("")
     );
-    if matches!(p.status, VariantStatus::Succeeded | VariantStatus::Failed | VariantStatus::Cancelled | VariantStatus::Interrupted) {
+    if matches!(
+        p.status,
+        VariantStatus::Succeeded
+            | VariantStatus::Failed
+            | VariantStatus::Cancelled
+            | VariantStatus::Interrupted
+    ) {
         bar.finish_with_message(message);
     } else {
         bar.set_message(message);
@@ -279,7 +338,10 @@ fn finish(engine: &Engine, id: &str, json_out: bool) -> Result<(), Failure> {
         let mut doc = json!(view.experiment);
         doc["variants"] = json!(view.variants);
         doc["results"] = json!(results);
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "null".into()));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "null".into())
+        );
     } else {
         print_table(&results);
     }
@@ -294,7 +356,10 @@ fn finish(engine: &Engine, id: &str, json_out: bool) -> Result<(), Failure> {
 }
 
 fn print_table(results: &[VariantResult]) {
-    println!("\n  # {:<20} {:<11} {:>10} {:>6} {:>9} {:>6} {:>11} {:<8}", "approach", "status", "time", "turns", "cost", "files", "+/-", "check");
+    println!(
+        "\n  # {:<20} {:<11} {:>10} {:>6} {:>9} {:>6} {:>11} {:<8}",
+        "approach", "status", "time", "turns", "cost", "files", "+/-", "check"
+    );
     for r in results {
         println!(
             "  {} {:<20} {:<11} {:>10} {:>6} {:>9} {:>6} {:>11} {:<8}",

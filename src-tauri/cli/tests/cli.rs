@@ -389,13 +389,30 @@ fn run_three_variants_with_the_fake_agent_then_report() {
     .unwrap();
     let out = cli.run_with_fake(
         &[
-            "--json", "run", "--repo", s(&fx.root), "--task", "add a greeting",
-            "--approaches", s(&file), "--agent", "claude-code", "--max-parallel", "2",
-            "--check", "test -f fake-output.txt", "--worktree-root", s(&fx.sibling("wt")),
+            "--json",
+            "run",
+            "--repo",
+            s(&fx.root),
+            "--task",
+            "add a greeting",
+            "--approaches",
+            s(&file),
+            "--agent",
+            "claude-code",
+            "--max-parallel",
+            "2",
+            "--check",
+            "test -f fake-output.txt",
+            "--worktree-root",
+            s(&fx.sibling("wt")),
         ],
         "success",
     );
-    assert!(out.status.success(), "fanout run failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "fanout run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
     let results = doc["results"].as_array().expect("results are listed");
     assert_eq!(results.len(), 3);
@@ -410,10 +427,20 @@ fn run_three_variants_with_the_fake_agent_then_report() {
 
     let report = fx.sibling("out").join("report.md");
     let out = cli.run(&["report", id, "-o", s(&report)]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = std::fs::read_to_string(&report).expect("the report file was written");
-    assert!(text.contains("| # | Approach | Status"), "the comparison table: {text}");
-    assert!(text.contains("## 2. recursive") && text.contains("> Done: wrote fake-output.txt"), "approaches and summaries: {text}");
+    assert!(
+        text.contains("| # | Approach | Status"),
+        "the comparison table: {text}"
+    );
+    assert!(
+        text.contains("## 2. recursive") && text.contains("> Done: wrote fake-output.txt"),
+        "approaches and summaries: {text}"
+    );
 }
 
 #[test]
@@ -421,7 +448,10 @@ fn run_without_approaches_says_how_to_give_them() {
     let cli = Cli::new();
     let fx = Fixture::new();
     let err = cli.fails(&["run", "--repo", s(&fx.root), "--task", "t", "-n", "3"]);
-    assert!(err.contains("--approaches"), "the error says what to pass: {err}");
+    assert!(
+        err.contains("--approaches"),
+        "the error says what to pass: {err}"
+    );
 }
 
 #[test]

@@ -6,8 +6,8 @@
 
 use crate::{
     agent::AgentError, diff::DiffError, experiment::ExperimentError, merge::MergeError,
-    methodology::MethodologyError, orchestrator::OrchestratorError, paths::PathsError, process::ProcessError, repo::RepoError, store::StoreError,
-    worktree::WorktreeError,
+    methodology::MethodologyError, orchestrator::OrchestratorError, paths::PathsError,
+    process::ProcessError, repo::RepoError, store::StoreError, worktree::WorktreeError,
 };
 
 #[derive(Debug, thiserror::Error)]

@@ -124,7 +124,11 @@ pub struct PromptParts<'a> {
 
 /// The prompt of a first session.
 pub fn session_prompt(parts: PromptParts<'_>) -> String {
-    let mut prompt = format!("# Task\n\n{}\n\n# Your approach: {}\n", parts.task.trim(), parts.approach.trim());
+    let mut prompt = format!(
+        "# Task\n\n{}\n\n# Your approach: {}\n",
+        parts.task.trim(),
+        parts.approach.trim()
+    );
     if !parts.description.trim().is_empty() {
         prompt.push_str(&format!("\n{}\n", parts.description.trim()));
     }
@@ -181,7 +185,10 @@ mod tests {
     #[test]
     fn arguments_become_the_task() {
         assert_eq!(
-            expand("---\nx: y\n---\nDo $ARGUMENTS now; $ARGUMENTS!", " fix it \n"),
+            expand(
+                "---\nx: y\n---\nDo $ARGUMENTS now; $ARGUMENTS!",
+                " fix it \n"
+            ),
             "Do fix it now; fix it!"
         );
     }
@@ -203,7 +210,10 @@ mod tests {
             "Work only in the current directory",
             "summary",
         ] {
-            assert!(prompt.contains(needle), "the prompt mentions {needle:?}: {prompt}");
+            assert!(
+                prompt.contains(needle),
+                "the prompt mentions {needle:?}: {prompt}"
+            );
         }
     }
 }

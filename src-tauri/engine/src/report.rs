@@ -41,7 +41,9 @@ pub fn render(
         exp.status
     );
     out.push_str("## Results\n\n");
-    out.push_str("| # | Approach | Status | Time | Turns | Tokens in/out | Cost | Files | +/− | Check |\n");
+    out.push_str(
+        "| # | Approach | Status | Time | Turns | Tokens in/out | Cost | Files | +/− | Check |\n",
+    );
     out.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
     for r in rows {
         let _ = writeln!(
@@ -68,7 +70,16 @@ pub fn render(
     out.push('\n');
     for (v, r) in view.variants.iter().zip(rows) {
         let _ = writeln!(out, "## {}. {}\n", v.index, heading(&v.name));
-        let _ = writeln!(out, "Branch `{}`, agent {}{}.\n", v.branch, v.agent, v.model.as_ref().map(|m| format!(" ({m})")).unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "Branch `{}`, agent {}{}.\n",
+            v.branch,
+            v.agent,
+            v.model
+                .as_ref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default()
+        );
         if !v.description.trim().is_empty() {
             let _ = writeln!(out, "{}\n", v.description.trim());
         }
@@ -76,7 +87,11 @@ pub fn render(
             let _ = writeln!(out, "**Guidelines**\n\n{}\n", v.guidelines.trim());
         }
         out.push_str("**Summary**\n\n");
-        let _ = writeln!(out, "{}\n", r.summary.as_deref().map_or("_No summary._".into(), quote));
+        let _ = writeln!(
+            out,
+            "{}\n",
+            r.summary.as_deref().map_or("_No summary._".into(), quote)
+        );
         if let Some(error) = &r.error {
             let _ = writeln!(out, "**Error**: {}\n", cell(error));
         }
@@ -85,7 +100,9 @@ pub fn render(
                 out,
                 "**Check** `{}`: {} in {}\n\n```text\n{}\n```\n",
                 check.command.replace('`', "'"),
-                check.exit_code.map_or("no exit code".into(), |c| format!("exit {c}")),
+                check
+                    .exit_code
+                    .map_or("no exit code".into(), |c| format!("exit {c}")),
                 format_duration(check.duration_ms),
                 check.output_tail.replace("```", "'''")
             );
@@ -117,7 +134,12 @@ pub fn render(
 /// Text made safe for one table cell: one line, no table or inline syntax.
 pub fn cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for ch in text.split_whitespace().collect::<Vec<_>>().join(" ").chars() {
+    for ch in text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+    {
         match ch {
             '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '~' => {
                 out.push('\\');
@@ -149,7 +171,9 @@ fn check_cell(r: &VariantResult) -> String {
     match (&r.check, r.check_passed) {
         (None, _) => "–".into(),
         (Some(_), Some(true)) => "passed".into(),
-        (Some(c), _) => c.exit_code.map_or("failed".into(), |code| format!("failed ({code})")),
+        (Some(c), _) => c
+            .exit_code
+            .map_or("failed".into(), |code| format!("failed ({code})")),
     }
 }
 

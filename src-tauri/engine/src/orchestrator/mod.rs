@@ -257,7 +257,10 @@ impl Orchestrator {
     pub async fn retry(&self, experiment: &str, index: u32) -> Result<Variant, Error> {
         let view = self.load(experiment).await?;
         let mut variant = idle_variant(&view, index)?;
-        let (worktree, base) = (variant.worktree.clone(), view.experiment.base_commit.clone());
+        let (worktree, base) = (
+            variant.worktree.clone(),
+            view.experiment.base_commit.clone(),
+        );
         tokio::task::spawn_blocking(move || worktree::reset_to(&worktree, &base))
             .await
             .map_err(join_error)??;
@@ -341,7 +344,11 @@ impl Orchestrator {
     }
 
     /// Queues the jobs, runs them at most `max_parallel` at once, waits for all.
-    async fn launch(&self, experiment: Experiment, jobs: Vec<Job>) -> Result<ExperimentView, Error> {
+    async fn launch(
+        &self,
+        experiment: Experiment,
+        jobs: Vec<Job>,
+    ) -> Result<ExperimentView, Error> {
         let inner = &self.inner;
         let experiment = Arc::new(experiment);
         let permits = Arc::new(Semaphore::new(
@@ -367,7 +374,8 @@ impl Orchestrator {
                 .await??;
             let (inner, experiment, permits) = (inner.clone(), experiment.clone(), permits.clone());
             tasks.spawn(async move {
-                let variant = run_variant(&inner, &experiment, job, &permits, &registration.control).await;
+                let variant =
+                    run_variant(&inner, &experiment, job, &permits, &registration.control).await;
                 drop(registration);
                 variant
             });
@@ -437,7 +445,11 @@ impl Inner {
 
     async fn save(&self, variant: &Variant) {
         let v = variant.clone();
-        match self.writer.call(move |store| store.update_variant(&v)).await {
+        match self
+            .writer
+            .call(move |store| store.update_variant(&v))
+            .await
+        {
             Ok(Ok(())) => {}
             Ok(Err(error)) => {
                 tracing::error!(%error, variant = variant.index, "saving the variant failed")
@@ -690,7 +702,9 @@ impl VariantRun {
         let config = &inner.config;
         let (agent, spec, launch) = prepare(config, experiment, &self.variant, &prompting).await?;
         if control.is_cancelled() || self.cancel_requested_elsewhere().await {
-            return Ok(cancelled("The variant was cancelled before its agent started."));
+            return Ok(cancelled(
+                "The variant was cancelled before its agent started.",
+            ));
         }
         let (exp_id, index) = (self.variant.experiment_id.clone(), self.variant.index);
         inner.writer.record(&exp_id, index, "launch", launch).await;
@@ -735,7 +749,9 @@ impl VariantRun {
             let stopped = outcome.status == agent::SessionStatus::Cancelled
                 || control.is_cancelled()
                 || self.cancel_requested_elsewhere().await;
-            let reason = outcome.reason.unwrap_or_else(|| "The session failed.".into());
+            let reason = outcome
+                .reason
+                .unwrap_or_else(|| "The session failed.".into());
             return Ok(if stopped {
                 cancelled(&reason)
             } else {
@@ -808,7 +824,9 @@ impl VariantRun {
                 (v.input_tokens, v.output_tokens) = (Some(*input_tokens), Some(*output_tokens));
                 v.turns = *turns;
             }
-            SessionEvent::ToolResult { .. } | SessionEvent::Log { .. } | SessionEvent::Raw { .. } => {}
+            SessionEvent::ToolResult { .. }
+            | SessionEvent::Log { .. }
+            | SessionEvent::Raw { .. } => {}
         }
         let v = &mut self.variant;
         if v.input_tokens.is_none() && (p.input_tokens > 0 || p.output_tokens > 0) {
@@ -820,9 +838,10 @@ impl VariantRun {
     async fn commit(&mut self, experiment: &Experiment) -> Result<(), Error> {
         let worktree = self.variant.worktree.clone();
         let message = commit_message(experiment, &self.variant);
-        let commit = tokio::task::spawn_blocking(move || worktree::auto_commit(&worktree, &message))
-            .await
-            .map_err(join_error)??;
+        let commit =
+            tokio::task::spawn_blocking(move || worktree::auto_commit(&worktree, &message))
+                .await
+                .map_err(join_error)??;
         if let Some(commit) = commit {
             self.variant.head_commit = Some(commit);
         }
@@ -843,7 +862,10 @@ impl VariantRun {
         control.detach();
         let (exp_id, index) = (self.variant.experiment_id.clone(), self.variant.index);
         let payload = serde_json::to_value(&run.result).unwrap_or_default();
-        self.inner.writer.record(&exp_id, index, "check", payload).await;
+        self.inner
+            .writer
+            .record(&exp_id, index, "check", payload)
+            .await;
         let failure = run.failure(config.check_timeout);
         self.variant.check = Some(run.result.clone());
         match failure {
@@ -887,9 +909,10 @@ async fn prepare(
             }),
             None,
         ),
-        Prompting::FollowUp { text, session_id } => {
-            (methodology::follow_up_prompt(text), Some(session_id.clone()))
-        }
+        Prompting::FollowUp { text, session_id } => (
+            methodology::follow_up_prompt(text),
+            Some(session_id.clone()),
+        ),
     };
     let mut spec = SessionSpec::new(&variant.worktree, prompt);
     spec.methodology = Some(methodology.text.clone());
@@ -953,7 +976,11 @@ fn describe_tool(name: &str, input: &serde_json::Value) -> String {
 
 /// The first line of `text`, at most 60 characters.
 fn first_words(text: &str) -> String {
-    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
     if line.chars().count() <= 60 {
         line.to_owned()
     } else {
@@ -965,7 +992,10 @@ fn first_words(text: &str) -> String {
 fn recover(store: &mut Store, me: ProcessId) -> Result<Vec<(String, u32)>, StoreError> {
     let mut marked = Vec::new();
     for row in store.active_sessions()? {
-        if row.owner.is_some_and(|owner| owner == me || procfs::is_alive(owner)) {
+        if row
+            .owner
+            .is_some_and(|owner| owner == me || procfs::is_alive(owner))
+        {
             continue;
         }
         if let Some(group) = row.group {

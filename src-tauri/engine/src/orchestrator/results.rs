@@ -89,7 +89,14 @@ mod tests {
             duration_ms(Some("2026-01-01T00:00:00Z"), Some("2026-01-01T00:01:02.5Z")),
             Some(62_500)
         );
-        assert_eq!(duration_ms(Some("2026-01-01T00:00:00Z"), None), None, "still running");
-        assert_eq!(duration_ms(Some("garbage"), Some("2026-01-01T00:00:00Z")), None);
+        assert_eq!(
+            duration_ms(Some("2026-01-01T00:00:00Z"), None),
+            None,
+            "still running"
+        );
+        assert_eq!(
+            duration_ms(Some("garbage"), Some("2026-01-01T00:00:00Z")),
+            None
+        );
     }
 }

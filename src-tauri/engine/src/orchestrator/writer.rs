@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::OrchestratorError;
 use crate::events::SessionEvent;
 use crate::experiment::now_rfc3339;
-use crate::store::{NewEvent, Store};
+use crate::store::{SerializedEvent, Store};
 
 /// Most events written in one transaction.
 const MAX_BATCH: usize = 4096;
@@ -26,7 +26,7 @@ const QUEUE: usize = 16 * 1024;
 type Call = Box<dyn FnOnce(&mut Store) + Send>;
 
 enum Op {
-    Event(NewEvent),
+    Event(SerializedEvent),
     Call(Call),
 }
 
@@ -53,10 +53,11 @@ impl StoreWriter {
 
     /// Queues one session event of a variant for the store.
     pub async fn event(&self, experiment_id: &str, variant: u32, event: &SessionEvent) {
-        let payload = serde_json::to_value(event).unwrap_or_else(|e| {
+        let payload = serde_json::to_string(event).unwrap_or_else(|e| {
             serde_json::json!({ "type": "raw", "line": format!("unserializable event: {e}") })
+                .to_string()
         });
-        self.record(experiment_id, variant, event.kind(), payload)
+        self.send(experiment_id, variant, event.kind(), payload)
             .await;
     }
 
@@ -68,7 +69,12 @@ impl StoreWriter {
         kind: &str,
         payload: serde_json::Value,
     ) {
-        let event = NewEvent {
+        self.send(experiment_id, variant, kind, payload.to_string())
+            .await;
+    }
+
+    async fn send(&self, experiment_id: &str, variant: u32, kind: &str, payload: String) {
+        let event = SerializedEvent {
             experiment_id: experiment_id.to_owned(),
             variant,
             time: now_rfc3339(),
@@ -110,7 +116,7 @@ impl StoreWriter {
 }
 
 fn write_loop(mut store: Store, mut rx: mpsc::Receiver<Op>, lost: &AtomicU64) {
-    let mut batch: Vec<NewEvent> = Vec::with_capacity(MAX_BATCH);
+    let mut batch: Vec<SerializedEvent> = Vec::with_capacity(MAX_BATCH);
     while let Some(op) = rx.blocking_recv() {
         let mut next = Some(op);
         while let Some(op) = next.take() {
@@ -133,7 +139,7 @@ fn write_loop(mut store: Store, mut rx: mpsc::Receiver<Op>, lost: &AtomicU64) {
     }
 }
 
-fn write_batch(store: &mut Store, batch: &mut Vec<NewEvent>, lost: &AtomicU64) {
+fn write_batch(store: &mut Store, batch: &mut Vec<SerializedEvent>, lost: &AtomicU64) {
     if batch.is_empty() {
         return;
     }

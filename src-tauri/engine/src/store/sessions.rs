@@ -113,7 +113,9 @@ impl Store {
         self.variant_id(experiment_id, index)?;
         Ok(self
             .conn
-            .prepare_cached(&format!("{SELECT} WHERE v.experiment_id = ?1 AND v.idx = ?2"))?
+            .prepare_cached(&format!(
+                "{SELECT} WHERE v.experiment_id = ?1 AND v.idx = ?2"
+            ))?
             .query_row(params![experiment_id, index], session_from_row)
             .optional()?
             .ok_or_else(|| StoreError::VariantNotFound {
