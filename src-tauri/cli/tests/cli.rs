@@ -462,3 +462,111 @@ fn cancel_with_nothing_running_is_a_clear_error() {
     let err = cli.fails(&["cancel", &id]);
     assert!(err.contains("nothing to cancel"), "{err}");
 }
+
+/// Processes whose working directory is inside `dir`: agents left behind.
+fn processes_in(dir: &Path) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+                .filter(|pid| {
+                    std::fs::read_link(format!("/proc/{pid}/cwd"))
+                        .is_ok_and(|cwd| cwd.starts_with(dir))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn cancel_from_another_process_stops_a_running_fanout_run() {
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    let file = fx.sibling("plan").join("approaches.json");
+    std::fs::write(
+        &file,
+        r#"{"approaches": [{"name": "one"}, {"name": "two"}]}"#,
+    )
+    .unwrap();
+    let worktrees = fx.sibling("wt");
+    let child = Command::new(env!("CARGO_BIN_EXE_fanout"))
+        .args([
+            "--json",
+            "run",
+            "--repo",
+            s(&fx.root),
+            "--task",
+            "hang forever",
+            "--approaches",
+            s(&file),
+            "--timeout",
+            "120",
+            "--worktree-root",
+            s(&worktrees),
+        ])
+        .env("FANOUT_HOME", cli.home.path())
+        .env("FANOUT_CLAUDE_BIN", fake_claude())
+        .env("FANOUT_FAKE_MODE", "hang")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("fanout run starts");
+    let mut child = KillOnDrop(Some(child));
+    let mut id = None;
+    for _ in 0..500 {
+        let list = cli.json(&["list"]);
+        if let Some(found) = list["experiments"]
+            .as_array()
+            .and_then(|l| l.first())
+            .and_then(|e| e["id"].as_str())
+        {
+            let show = cli.json(&["show", found]);
+            let running = show["variants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|v| v["status"] == "running");
+            if running && processes_in(&worktrees).len() >= 2 {
+                id = Some(found.to_owned());
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let id = id.expect("both agents started");
+    let cancelled = cli.json(&["cancel", &id]);
+    assert_eq!(cancelled["cancelled"], serde_json::json!([1, 2]));
+    let out = child
+        .0
+        .take()
+        .unwrap()
+        .wait_with_output()
+        .expect("fanout run ends");
+    let doc: Value =
+        serde_json::from_slice(&out.stdout).expect("the run still prints its JSON document");
+    for v in doc["variants"].as_array().unwrap() {
+        assert_eq!(
+            v["status"], "cancelled",
+            "the owning run records the cancel: {v}"
+        );
+    }
+    assert_eq!(out.status.code(), Some(1), "no variant succeeded");
+    assert!(
+        processes_in(&worktrees).is_empty(),
+        "no agent is left: {:?}",
+        processes_in(&worktrees)
+    );
+}
+
+/// A failing test must not leave its `fanout run` (and its agents) behind.
+struct KillOnDrop(Option<std::process::Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

@@ -725,6 +725,11 @@ impl VariantRun {
                 move |s| s.record_group(&id, index, group)
             })
             .await;
+        // A `fanout cancel` that ran before the group was recorded could not
+        // signal it; its request is in the store by now.
+        if self.cancel_requested_elsewhere().await {
+            control.cancel();
+        }
         while let Some(event) = rx.recv().await {
             inner.writer.event(&exp_id, index, &event).await;
             let changed = self.observe(&event);

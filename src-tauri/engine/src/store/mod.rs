@@ -211,14 +211,22 @@ impl Store {
             None => StoreError::from(e),
         };
         conn.busy_timeout(BUSY_TIMEOUT).map_err(at_open)?;
-        let found = migrations::user_version(&conn).map_err(at_open)?;
+        // Both reads in one transaction: another Fanout process creating the
+        // same new database must not be seen half-way (tables, no version yet).
+        let (found, tables) = {
+            let tx = conn.transaction().map_err(at_open)?;
+            let found = migrations::user_version(&tx).map_err(at_open)?;
+            let tables = has_tables(&tx).map_err(at_open)?;
+            tx.commit().map_err(at_open)?;
+            (found, tables)
+        };
         if found > LATEST_VERSION {
             return Err(StoreError::TooNew {
                 found,
                 supported: LATEST_VERSION,
             });
         }
-        if found == 0 && has_tables(&conn).map_err(at_open)? {
+        if found == 0 && tables {
             return Err(StoreError::Foreign {
                 path: path.unwrap_or_default(),
             });

@@ -111,8 +111,7 @@ impl Store {
     /// The session record of one variant (all `None` before its first run).
     pub fn session(&self, experiment_id: &str, index: u32) -> Result<SessionRow, StoreError> {
         self.variant_id(experiment_id, index)?;
-        Ok(self
-            .conn
+        self.conn
             .prepare_cached(&format!(
                 "{SELECT} WHERE v.experiment_id = ?1 AND v.idx = ?2"
             ))?
@@ -121,7 +120,7 @@ impl Store {
             .ok_or_else(|| StoreError::VariantNotFound {
                 experiment_id: experiment_id.to_string(),
                 index,
-            })?)
+            })
     }
 
     /// The session records of every variant of every experiment that is
