@@ -5,6 +5,7 @@
 //! failed, 2 for usage errors (clap's own exit code).
 
 mod output;
+mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -102,6 +103,59 @@ enum Command {
     },
     /// Undo the experiment's last merge, while nothing was committed on top.
     UndoMerge { experiment: String },
+    /// Create an experiment and run one agent per approach, live.
+    Run {
+        #[arg(long)]
+        repo: PathBuf,
+        /// What the agents should do.
+        #[arg(long)]
+        task: String,
+        /// How many variants (with --approaches: must match the file).
+        #[arg(short = 'n', required_unless_present = "approaches")]
+        n: Option<usize>,
+        /// The approaches, as `fanout plan --json` prints them.
+        #[arg(long, value_name = "FILE.json")]
+        approaches: Option<PathBuf>,
+        /// claude-code, codex or command.
+        #[arg(long, default_value = "claude-code")]
+        agent: String,
+        /// The command agent's template, with {prompt}, {prompt_file}, {workdir}.
+        #[arg(long, required_if_eq("agent", "command"))]
+        agent_command: Option<String>,
+        #[arg(long)]
+        model: Option<String>,
+        /// Sessions at once (default: all).
+        #[arg(long)]
+        max_parallel: Option<usize>,
+        /// A command run in each worktree after its agent succeeded, e.g. `cargo test`.
+        #[arg(long)]
+        check: Option<String>,
+        /// Per-session timeout in seconds.
+        #[arg(long, default_value_t = 1800)]
+        timeout: u64,
+        #[arg(long)]
+        include_uncommitted: bool,
+        #[arg(long)]
+        worktree_root: Option<PathBuf>,
+    },
+    /// Send a finished variant's agent a new instruction (resumes its session).
+    FollowUp {
+        experiment: String,
+        variant: String,
+        text: String,
+    },
+    /// Cancel a running experiment's variants (all, or one), from any terminal.
+    Cancel {
+        experiment: String,
+        variant: Option<String>,
+    },
+    /// The experiment's Markdown report.
+    Report {
+        experiment: String,
+        /// Write it to this file instead of stdout.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+    },
     /// Remove the experiment's worktrees and branches.
     Clean {
         experiment: String,
@@ -119,10 +173,77 @@ fn parse_strategy(s: &str) -> Result<Strategy, String> {
         .map_err(|_| format!("unknown strategy {s:?}: use squash or merge"))
 }
 
+/// Why a command failed: the engine's error, or the command line's own sentence.
+pub enum Failure {
+    Engine(Error),
+    Message(String),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        Failure::Engine(e)
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Engine(e) => e.fmt(f),
+            Failure::Message(m) => f.write_str(m),
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let out = Out::new(cli.json);
-    match run(cli.command, &out) {
+    let json_out = cli.json;
+    let result = match cli.command {
+        Command::Run {
+            repo,
+            task,
+            n,
+            approaches,
+            agent,
+            agent_command,
+            model,
+            max_parallel,
+            check,
+            timeout,
+            include_uncommitted,
+            worktree_root,
+        } => run::run(
+            run::RunArgs {
+                repo,
+                task,
+                n,
+                approaches,
+                agent,
+                agent_command,
+                model,
+                max_parallel,
+                check,
+                timeout,
+                include_uncommitted,
+                worktree_root,
+            },
+            json_out,
+        ),
+        Command::FollowUp {
+            experiment,
+            variant,
+            text,
+        } => run::follow_up(&experiment, &variant, &text, json_out),
+        Command::Cancel {
+            experiment,
+            variant,
+        } => run::cancel(&experiment, variant.as_deref(), json_out),
+        Command::Report { experiment, output } => {
+            run::report(&experiment, output.as_deref(), json_out)
+        }
+        command => run(command, &out).map_err(Failure::from),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");
@@ -217,6 +338,10 @@ fn run(command: Command, out: &Out) -> Result<(), Error> {
             keep,
             force,
         } => out.cleaned(&engine()?.clean(&experiment, keep.as_deref(), force)?),
+        Command::Run { .. }
+        | Command::FollowUp { .. }
+        | Command::Cancel { .. }
+        | Command::Report { .. } => unreachable!("dispatched in main"),
     }
 }
 

@@ -356,3 +356,217 @@ fn merge_refuses_over_uncommitted_user_edits() {
         "the user's edit is intact"
     );
 }
+
+fn fake_claude() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/agents/fake-claude")
+}
+
+impl Cli {
+    fn run_with_fake(&self, args: &[&str], mode: &str) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_fanout"))
+            .args(args)
+            .env("FANOUT_HOME", self.home.path())
+            .env("FANOUT_CLAUDE_BIN", fake_claude())
+            .env("FANOUT_FAKE_MODE", mode)
+            .output()
+            .expect("run fanout")
+    }
+}
+
+#[test]
+fn run_three_variants_with_the_fake_agent_then_report() {
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    let file = fx.sibling("plan").join("approaches.json");
+    std::fs::write(
+        &file,
+        r#"{"approaches": [
+            {"name": "iterative", "description": "a loop", "guidelines": "keep it short"},
+            {"name": "recursive", "description": "recursion", "guidelines": "mind the stack"},
+            {"name": "table", "description": "a lookup table", "guidelines": "precompute"}
+        ]}"#,
+    )
+    .unwrap();
+    let out = cli.run_with_fake(
+        &[
+            "--json",
+            "run",
+            "--repo",
+            s(&fx.root),
+            "--task",
+            "add a greeting",
+            "--approaches",
+            s(&file),
+            "--agent",
+            "claude-code",
+            "--max-parallel",
+            "2",
+            "--check",
+            "test -f fake-output.txt",
+            "--worktree-root",
+            s(&fx.sibling("wt")),
+        ],
+        "success",
+    );
+    assert!(
+        out.status.success(),
+        "fanout run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    let results = doc["results"].as_array().expect("results are listed");
+    assert_eq!(results.len(), 3);
+    for r in results {
+        assert_eq!(r["status"], "succeeded", "{r}");
+        assert_eq!(r["files_changed"], 1, "the fake's file is on the branch");
+        assert_eq!(r["check_passed"], true, "the check ran in each worktree");
+        assert_eq!(r["summary"], "Done: wrote fake-output.txt");
+    }
+    assert_eq!(doc["variants"].as_array().unwrap().len(), 3);
+    let id = doc["id"].as_str().expect("the experiment id");
+
+    let report = fx.sibling("out").join("report.md");
+    let out = cli.run(&["report", id, "-o", s(&report)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&report).expect("the report file was written");
+    assert!(
+        text.contains("| # | Approach | Status"),
+        "the comparison table: {text}"
+    );
+    assert!(
+        text.contains("## 2. recursive") && text.contains("> Done: wrote fake-output.txt"),
+        "approaches and summaries: {text}"
+    );
+}
+
+#[test]
+fn run_without_approaches_says_how_to_give_them() {
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    let err = cli.fails(&["run", "--repo", s(&fx.root), "--task", "t", "-n", "3"]);
+    assert!(
+        err.contains("--approaches"),
+        "the error says what to pass: {err}"
+    );
+}
+
+#[test]
+fn cancel_with_nothing_running_is_a_clear_error() {
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    let id = experiment_with_changes(&cli, &fx);
+    let err = cli.fails(&["cancel", &id]);
+    assert!(err.contains("nothing to cancel"), "{err}");
+}
+
+/// Processes whose working directory is inside `dir`: agents left behind.
+fn processes_in(dir: &Path) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+                .filter(|pid| {
+                    std::fs::read_link(format!("/proc/{pid}/cwd"))
+                        .is_ok_and(|cwd| cwd.starts_with(dir))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn cancel_from_another_process_stops_a_running_fanout_run() {
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    let file = fx.sibling("plan").join("approaches.json");
+    std::fs::write(
+        &file,
+        r#"{"approaches": [{"name": "one"}, {"name": "two"}]}"#,
+    )
+    .unwrap();
+    let worktrees = fx.sibling("wt");
+    let child = Command::new(env!("CARGO_BIN_EXE_fanout"))
+        .args([
+            "--json",
+            "run",
+            "--repo",
+            s(&fx.root),
+            "--task",
+            "hang forever",
+            "--approaches",
+            s(&file),
+            "--timeout",
+            "120",
+            "--worktree-root",
+            s(&worktrees),
+        ])
+        .env("FANOUT_HOME", cli.home.path())
+        .env("FANOUT_CLAUDE_BIN", fake_claude())
+        .env("FANOUT_FAKE_MODE", "hang")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("fanout run starts");
+    let mut child = KillOnDrop(Some(child));
+    let mut id = None;
+    for _ in 0..500 {
+        let list = cli.json(&["list"]);
+        if let Some(found) = list["experiments"]
+            .as_array()
+            .and_then(|l| l.first())
+            .and_then(|e| e["id"].as_str())
+        {
+            let show = cli.json(&["show", found]);
+            let running = show["variants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|v| v["status"] == "running");
+            if running && processes_in(&worktrees).len() >= 2 {
+                id = Some(found.to_owned());
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let id = id.expect("both agents started");
+    let cancelled = cli.json(&["cancel", &id]);
+    assert_eq!(cancelled["cancelled"], serde_json::json!([1, 2]));
+    let out = child
+        .0
+        .take()
+        .unwrap()
+        .wait_with_output()
+        .expect("fanout run ends");
+    let doc: Value =
+        serde_json::from_slice(&out.stdout).expect("the run still prints its JSON document");
+    for v in doc["variants"].as_array().unwrap() {
+        assert_eq!(
+            v["status"], "cancelled",
+            "the owning run records the cancel: {v}"
+        );
+    }
+    assert_eq!(out.status.code(), Some(1), "no variant succeeded");
+    assert!(
+        processes_in(&worktrees).is_empty(),
+        "no agent is left: {:?}",
+        processes_in(&worktrees)
+    );
+}
+
+/// A failing test must not leave its `fanout run` (and its agents) behind.
+struct KillOnDrop(Option<std::process::Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

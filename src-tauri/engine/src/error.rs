@@ -6,8 +6,9 @@
 
 use crate::{
     agent::AgentError, approaches::ApproachError, diff::DiffError, experiment::ExperimentError,
-    llm::LlmError, merge::MergeError, paths::PathsError, process::ProcessError, repo::RepoError,
-    secrets::SecretsError, store::StoreError, worktree::WorktreeError,
+    llm::LlmError, merge::MergeError, methodology::MethodologyError, orchestrator::OrchestratorError,
+    paths::PathsError, process::ProcessError, repo::RepoError, secrets::SecretsError,
+    store::StoreError, worktree::WorktreeError,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +37,10 @@ pub enum Error {
     Secrets(#[from] SecretsError),
     #[error(transparent)]
     Approaches(#[from] ApproachError),
+    #[error(transparent)]
+    Methodology(#[from] MethodologyError),
+    #[error(transparent)]
+    Orchestrator(#[from] OrchestratorError),
 }
 
 impl Error {
@@ -55,6 +60,8 @@ impl Error {
             Error::Llm(e) => e.code(),
             Error::Secrets(e) => e.code(),
             Error::Approaches(e) => e.code(),
+            Error::Methodology(e) => e.code(),
+            Error::Orchestrator(e) => e.code(),
         }
     }
 }

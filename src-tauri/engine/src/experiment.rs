@@ -594,7 +594,8 @@ fn merge_target(view: &ExperimentView, target: Option<&str>) -> Result<String, E
         .ok_or(ExperimentError::NoTargetBranch)
 }
 
-fn commit_message(exp: &Experiment, v: &Variant) -> String {
+/// The message of a variant's auto-commit: the task and the approach.
+pub(crate) fn commit_message(exp: &Experiment, v: &Variant) -> String {
     format!(
         "fanout: {} (variant {}: {})\n\nTask: {}\n",
         first_line(&exp.task, 60),

@@ -8,7 +8,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::StoreError;
 
-pub(super) const MIGRATIONS: &[&str] = &[V1_CORE, V2_MERGES];
+pub(super) const MIGRATIONS: &[&str] = &[V1_CORE, V2_MERGES, V3_SESSIONS];
 
 /// The newest schema this build of Fanout knows.
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -89,6 +89,23 @@ CREATE TABLE merges (
 CREATE INDEX merges_by_experiment ON merges(experiment_id, id);
 
 CREATE INDEX experiments_by_created ON experiments(created_at);
+";
+
+// One row per variant that ran: the agent's session id (what a follow-up
+// resumes), the Fanout process that owns the run (crash recovery leaves the
+// variants of a live owner alone), the agent's process group with its start
+// time (so `fanout cancel` in another process signals the right group, never
+// a recycled pid), and a cancel request for runs owned by another process.
+const V3_SESSIONS: &str = "
+CREATE TABLE sessions (
+    variant_id       INTEGER PRIMARY KEY REFERENCES variants(id) ON DELETE CASCADE,
+    session_id       TEXT,
+    owner_pid        INTEGER,
+    owner_start      INTEGER,
+    pgid             INTEGER,
+    pgid_start       INTEGER,
+    cancel_requested INTEGER NOT NULL DEFAULT 0
+);
 ";
 
 pub(super) fn user_version(conn: &Connection) -> rusqlite::Result<u32> {

@@ -13,6 +13,7 @@
 
 mod migrations;
 mod model;
+mod sessions;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -25,9 +26,10 @@ use rusqlite::{
 
 pub use migrations::LATEST_VERSION;
 pub use model::{
-    CheckResult, Experiment, ExperimentStatus, MergeRecord, NewEvent, StoredEvent, Variant,
-    VariantStatus,
+    CheckResult, EventRecord, Experiment, ExperimentStatus, MergeRecord, NewEvent, SerializedEvent,
+    StoredEvent, Variant, VariantStatus,
 };
+pub use sessions::{ProcessId, SessionRow};
 
 /// How long a write waits for another connection's write to finish.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -209,14 +211,22 @@ impl Store {
             None => StoreError::from(e),
         };
         conn.busy_timeout(BUSY_TIMEOUT).map_err(at_open)?;
-        let found = migrations::user_version(&conn).map_err(at_open)?;
+        // Both reads in one transaction: another Fanout process creating the
+        // same new database must not be seen half-way (tables, no version yet).
+        let (found, tables) = {
+            let tx = conn.transaction().map_err(at_open)?;
+            let found = migrations::user_version(&tx).map_err(at_open)?;
+            let tables = has_tables(&tx).map_err(at_open)?;
+            tx.commit().map_err(at_open)?;
+            (found, tables)
+        };
         if found > LATEST_VERSION {
             return Err(StoreError::TooNew {
                 found,
                 supported: LATEST_VERSION,
             });
         }
-        if found == 0 && has_tables(&conn).map_err(at_open)? {
+        if found == 0 && tables {
             return Err(StoreError::Foreign {
                 path: path.unwrap_or_default(),
             });
@@ -397,7 +407,7 @@ impl Store {
     /// Appends a batch of events in one transaction, numbering each variant's
     /// events on from its last stored one. Nothing is stored if any event
     /// names a variant that does not exist.
-    pub fn append_events(&mut self, events: &[NewEvent]) -> Result<(), StoreError> {
+    pub fn append_events<E: EventRecord>(&mut self, events: &[E]) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());
         }
@@ -416,7 +426,7 @@ impl Store {
             // (experiment, index) -> (variant row id, last seq given out).
             let mut last: HashMap<(&str, u32), (i64, i64)> = HashMap::new();
             for event in events {
-                let key = (event.experiment_id.as_str(), event.variant);
+                let key = (event.experiment_id(), event.variant());
                 let (variant_id, seq) = match last.get_mut(&key) {
                     Some(entry) => entry,
                     None => {
@@ -425,8 +435,8 @@ impl Store {
                             .optional()?;
                         let Some((variant_id, max)) = found else {
                             return Err(StoreError::VariantNotFound {
-                                experiment_id: event.experiment_id.clone(),
-                                index: event.variant,
+                                experiment_id: event.experiment_id().to_owned(),
+                                index: event.variant(),
                             });
                         };
                         last.entry(key).or_insert((variant_id, max.unwrap_or(0)))
@@ -436,9 +446,9 @@ impl Store {
                 insert.execute(params![
                     *variant_id,
                     *seq,
-                    event.time,
-                    event.kind,
-                    event.payload.to_string(),
+                    event.time(),
+                    event.kind(),
+                    event.payload_json().as_ref(),
                 ])?;
             }
         }

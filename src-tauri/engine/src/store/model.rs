@@ -233,6 +233,63 @@ pub struct NewEvent {
     pub payload: serde_json::Value,
 }
 
+/// A [`NewEvent`] whose payload is already JSON text: the orchestrator
+/// serializes on the sessions' threads so the single writer only inserts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SerializedEvent {
+    pub experiment_id: String,
+    pub variant: u32,
+    pub time: String,
+    pub kind: String,
+    /// A JSON document.
+    pub payload: String,
+}
+
+/// What [`super::Store::append_events`] needs of an event.
+pub trait EventRecord {
+    fn experiment_id(&self) -> &str;
+    fn variant(&self) -> u32;
+    fn time(&self) -> &str;
+    fn kind(&self) -> &str;
+    fn payload_json(&self) -> std::borrow::Cow<'_, str>;
+}
+
+impl EventRecord for NewEvent {
+    fn experiment_id(&self) -> &str {
+        &self.experiment_id
+    }
+    fn variant(&self) -> u32 {
+        self.variant
+    }
+    fn time(&self) -> &str {
+        &self.time
+    }
+    fn kind(&self) -> &str {
+        &self.kind
+    }
+    fn payload_json(&self) -> std::borrow::Cow<'_, str> {
+        self.payload.to_string().into()
+    }
+}
+
+impl EventRecord for SerializedEvent {
+    fn experiment_id(&self) -> &str {
+        &self.experiment_id
+    }
+    fn variant(&self) -> u32 {
+        self.variant
+    }
+    fn time(&self) -> &str {
+        &self.time
+    }
+    fn kind(&self) -> &str {
+        &self.kind
+    }
+    fn payload_json(&self) -> std::borrow::Cow<'_, str> {
+        self.payload.as_str().into()
+    }
+}
+
 /// An event as stored: `seq` counts from 1 within its variant, without gaps.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct StoredEvent {

@@ -1,0 +1,391 @@
+//! `fanout run`, `follow-up`, `cancel` and `report`: running agents from the
+//! command line, with a live display and a results table at the end.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use fanout_engine::agent::AgentKind;
+use fanout_engine::experiment::{
+    select_variant, short_id, ApproachSpec, Engine, ExperimentView, NewExperiment,
+};
+use fanout_engine::orchestrator::{
+    self, coalesce, Config, Executables, Orchestrator, Progress, VariantResult,
+};
+use fanout_engine::report::format_duration;
+use fanout_engine::store::VariantStatus;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use crate::Failure;
+
+/// How often the live display redraws.
+const DISPLAY_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Everything `fanout run` was given.
+pub struct RunArgs {
+    pub repo: PathBuf,
+    pub task: String,
+    pub n: Option<usize>,
+    pub approaches: Option<PathBuf>,
+    pub agent: String,
+    pub agent_command: Option<String>,
+    pub model: Option<String>,
+    pub max_parallel: Option<usize>,
+    pub check: Option<String>,
+    pub timeout: u64,
+    pub include_uncommitted: bool,
+    pub worktree_root: Option<PathBuf>,
+}
+
+/// The file `fanout plan --json` prints.
+#[derive(serde::Deserialize)]
+struct ApproachFile {
+    approaches: Vec<ApproachSpec>,
+}
+
+pub fn run(args: RunArgs, json_out: bool) -> Result<(), Failure> {
+    let kind: AgentKind = args.agent.parse().map_err(fanout_engine::Error::from)?;
+    let mut approaches = match &args.approaches {
+        Some(file) => read_approaches(file)?,
+        // Approach generation plugs in here: ask for `n` approaches of the task.
+        None => {
+            return Err(Failure::Message(format!(
+                "Generating approaches is not available yet: pass --approaches <file.json> with {{\"approaches\": [{{\"name\", \"description\", \"guidelines\"}}]}} (what `fanout plan --json` prints){}.",
+                args.n.map(|n| format!(" holding {n} approaches")).unwrap_or_default()
+            )))
+        }
+    };
+    if let Some(n) = args.n.filter(|n| *n != approaches.len()) {
+        return Err(Failure::Message(format!(
+            "-n {n} does not match the {} approaches in {}. Drop -n or edit the file.",
+            approaches.len(),
+            args.approaches
+                .as_deref()
+                .unwrap_or(Path::new(""))
+                .display()
+        )));
+    }
+    for approach in &mut approaches {
+        approach.model = approach.model.take().or_else(|| args.model.clone());
+    }
+    let mut engine = crate::engine()?;
+    let view = engine.create_experiment(NewExperiment {
+        repo: args.repo,
+        task: args.task,
+        approaches,
+        include_uncommitted: args.include_uncommitted,
+        worktree_root: args.worktree_root,
+        default_agent: kind.as_str().to_owned(),
+    })?;
+    let config = Config {
+        max_parallel: args.max_parallel,
+        timeout: Duration::from_secs(args.timeout.max(1)),
+        check: args.check,
+        agent_command: args.agent_command,
+        executables: Executables::from_env(),
+        ..Config::default()
+    };
+    let id = view.experiment.id.clone();
+    if !json_out {
+        println!(
+            "Experiment {} ({} variants) on base {}",
+            short_id(&id),
+            view.variants.len(),
+            &view.experiment.base_commit[..8]
+        );
+    }
+    drive(&engine, config, &view, json_out, |orch| {
+        let id = id.clone();
+        async move { orch.run(&id).await.map(|_| ()) }
+    })?;
+    finish(&engine, &id, json_out)
+}
+
+pub fn follow_up(
+    experiment: &str,
+    variant: &str,
+    text: &str,
+    json_out: bool,
+) -> Result<(), Failure> {
+    let engine = crate::engine()?;
+    let view = engine.experiment(experiment)?;
+    let index = select_variant(&view, variant)?.index;
+    let config = Config {
+        executables: Executables::from_env(),
+        ..Config::default()
+    };
+    let text = text.to_owned();
+    let id = view.experiment.id.clone();
+    drive(&engine, config, &view, json_out, |orch| {
+        let id = id.clone();
+        async move { orch.follow_up(&id, index, &text).await.map(|_| ()) }
+    })?;
+    finish(&engine, &id, json_out)
+}
+
+pub fn cancel(experiment: &str, variant: Option<&str>, json_out: bool) -> Result<(), Failure> {
+    let mut engine = crate::engine()?;
+    let view = engine.experiment(experiment)?;
+    let index = variant
+        .map(|v| select_variant(&view, v).map(|v| v.index))
+        .transpose()?;
+    let grace = Config::default().grace;
+    let cancelled =
+        orchestrator::cancel_elsewhere(engine.store(), &view.experiment.id, index, grace)?;
+    if json_out {
+        println!(
+            "{}",
+            json!({ "experiment": view.experiment.id, "cancelled": cancelled })
+        );
+    } else {
+        let list: Vec<String> = cancelled.iter().map(u32::to_string).collect();
+        println!(
+            "Cancelled variant(s) {} of experiment {}.",
+            list.join(", "),
+            short_id(&view.experiment.id)
+        );
+    }
+    Ok(())
+}
+
+pub fn report(experiment: &str, output: Option<&Path>, json_out: bool) -> Result<(), Failure> {
+    let markdown = crate::engine()?.report(experiment)?;
+    match output {
+        Some(path) => {
+            std::fs::write(path, &markdown).map_err(|e| {
+                Failure::Message(format!("Could not write the report to {}: {e}. Check that the folder exists and is writable.", path.display()))
+            })?;
+            if json_out {
+                println!("{}", json!({ "path": path }));
+            } else {
+                println!("Report written to {}.", path.display());
+            }
+        }
+        None if json_out => println!("{}", json!({ "markdown": markdown })),
+        None => print!("{markdown}"),
+    }
+    Ok(())
+}
+
+fn read_approaches(file: &Path) -> Result<Vec<ApproachSpec>, Failure> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        Failure::Message(format!(
+            "Could not read the approaches file {}: {e}. Check the path.",
+            file.display()
+        ))
+    })?;
+    let parsed: ApproachFile = serde_json::from_str(&text).map_err(|e| {
+        Failure::Message(format!(
+            "The approaches file {} is not in the expected format ({e}). It must be {{\"approaches\": [{{\"name\": …, \"description\": …, \"guidelines\": …}}]}}, as `fanout plan --json` prints.",
+            file.display()
+        ))
+    })?;
+    Ok(parsed.approaches)
+}
+
+/// Runs `work` on a fresh orchestrator with the live display; Ctrl-C cancels
+/// every session and waits until they are gone.
+fn drive<F, Fut>(
+    engine: &Engine,
+    config: Config,
+    view: &ExperimentView,
+    json_out: bool,
+    work: F,
+) -> Result<(), Failure>
+where
+    F: FnOnce(Orchestrator) -> Fut,
+    Fut: std::future::Future<Output = Result<(), fanout_engine::Error>>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Failure::Message(format!("Could not start Fanout's runtime: {e}. Try again."))
+        })?;
+    let database = engine.paths().database();
+    runtime.block_on(async {
+        let orch = Orchestrator::open(&database, config).await?;
+        orch.recover().await?;
+        let display = Display::start(view, &orch, json_out);
+        let work = work(orch.clone());
+        tokio::pin!(work);
+        let result = tokio::select! {
+            result = &mut work => result,
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("Cancelling: stopping every agent…");
+                orch.cancel_all();
+                work.await
+            }
+        };
+        drop(orch);
+        let _ = display.await;
+        result
+    })?;
+    Ok(())
+}
+
+/// The live display: indicatif lines on a terminal, plain status lines otherwise.
+struct Display;
+
+impl Display {
+    fn start(
+        view: &ExperimentView,
+        orch: &Orchestrator,
+        json_out: bool,
+    ) -> tokio::task::JoinHandle<()> {
+        let mut ticks = coalesce(orch.subscribe(), DISPLAY_INTERVAL);
+        let names: HashMap<u32, String> = view
+            .variants
+            .iter()
+            .map(|v| (v.index, v.name.clone()))
+            .collect();
+        let live = !json_out && std::io::stdout().is_terminal();
+        tokio::spawn(async move {
+            let multi = MultiProgress::new();
+            let mut bars: HashMap<u32, ProgressBar> = HashMap::new();
+            let mut last: HashMap<u32, VariantStatus> = HashMap::new();
+            while let Some(tick) = ticks.recv().await {
+                for batch in tick.batches {
+                    let Some(progress) = batch.progress else {
+                        continue;
+                    };
+                    let name = names.get(&batch.variant).cloned().unwrap_or_default();
+                    if live {
+                        let bar = bars
+                            .entry(batch.variant)
+                            .or_insert_with(|| new_bar(&multi, batch.variant, &name));
+                        show(bar, &progress);
+                    } else if last.insert(batch.variant, progress.status) != Some(progress.status) {
+                        let line = format!(
+                            "variant {} {name}: {}{}",
+                            batch.variant,
+                            progress.status,
+                            progress
+                                .error
+                                .as_deref()
+                                .map(|e| format!(" — {e}"))
+                                .unwrap_or_default()
+                        );
+                        if json_out {
+                            eprintln!("{line}")
+                        } else {
+                            println!("{line}")
+                        }
+                    }
+                }
+            }
+            for bar in bars.values() {
+                if !bar.is_finished() {
+                    bar.abandon();
+                }
+            }
+        })
+    }
+}
+
+fn new_bar(multi: &MultiProgress, index: u32, name: &str) -> ProgressBar {
+    let bar = multi.add(ProgressBar::new_spinner());
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} {spinner} {elapsed:>5} {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_prefix(format!("{index} {:<20}", truncate(name, 20)));
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+fn show(bar: &ProgressBar, p: &Progress) {
+    if p.status == VariantStatus::Running && p.tool_calls == 0 && p.activity.is_none() {
+        bar.reset_elapsed();
+    }
+    let message = format!(
+        "{:<11} {:>8} {:>9}  {}",
+        p.status.as_str(),
+        p.turns
+            .map_or(format!("{} tools", p.tool_calls), |t| format!("{t} turns")),
+        p.cost_usd.map_or("–".to_owned(), |c| format!("${c:.4}")),
+        p.error.as_deref().or(p.activity.as_deref()).unwrap_or("")
+    );
+    if matches!(
+        p.status,
+        VariantStatus::Succeeded
+            | VariantStatus::Failed
+            | VariantStatus::Cancelled
+            | VariantStatus::Interrupted
+    ) {
+        bar.finish_with_message(message);
+    } else {
+        bar.set_message(message);
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        format!("{}…", text.chars().take(max - 1).collect::<String>())
+    }
+}
+
+/// Prints the results (a table, or the experiment with variants and results
+/// as one JSON document); fails when no variant succeeded.
+fn finish(engine: &Engine, id: &str, json_out: bool) -> Result<(), Failure> {
+    let view = engine.experiment(id)?;
+    let results = orchestrator::results(&view);
+    if json_out {
+        let mut doc = json!(view.experiment);
+        doc["variants"] = json!(view.variants);
+        doc["results"] = json!(results);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "null".into())
+        );
+    } else {
+        print_table(&results);
+    }
+    if results.iter().any(|r| r.status == VariantStatus::Succeeded) {
+        Ok(())
+    } else {
+        Err(Failure::Message(format!(
+            "No variant of experiment {} succeeded. See each variant's error above, then retry or follow up.",
+            short_id(id)
+        )))
+    }
+}
+
+fn print_table(results: &[VariantResult]) {
+    println!(
+        "\n  # {:<20} {:<11} {:>10} {:>6} {:>9} {:>6} {:>11} {:<8}",
+        "approach", "status", "time", "turns", "cost", "files", "+/-", "check"
+    );
+    for r in results {
+        println!(
+            "  {} {:<20} {:<11} {:>10} {:>6} {:>9} {:>6} {:>11} {:<8}",
+            r.index,
+            truncate(&r.name, 20),
+            r.status.as_str(),
+            r.duration_ms.map_or("–".into(), format_duration),
+            r.turns.map_or("–".into(), |t| t.to_string()),
+            r.cost_usd.map_or("–".into(), |c| format!("${c:.4}")),
+            r.files_changed.map_or("–".into(), |f| f.to_string()),
+            match (r.lines_added, r.lines_removed) {
+                (Some(a), Some(d)) => format!("+{a}/-{d}"),
+                _ => "–".into(),
+            },
+            match r.check_passed {
+                None => "–",
+                Some(true) => "passed",
+                Some(false) => "failed",
+            }
+        );
+    }
+    for r in results {
+        if let Some(error) = &r.error {
+            println!("\n  {}: {error}", r.index);
+        } else if let Some(summary) = &r.summary {
+            println!("\n  {}: {}", r.index, summary.lines().next().unwrap_or(""));
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The orchestrator's one writer to the store.
+//!
+//! A SQLite connection is `Send` but not `Sync`, and every write is a
+//! transaction: one thread owns a [`Store`] and takes work from a bounded
+//! channel, in order. Events that arrive together are written together, one
+//! transaction per batch; any other store work ([`StoreWriter::call`]) runs
+//! between batches, after every event sent before it. A full channel makes
+//! sessions wait (their agents' pipes fill and the agents slow down) rather
+//! than letting memory grow.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::OrchestratorError;
+use crate::events::SessionEvent;
+use crate::experiment::now_rfc3339;
+use crate::store::{SerializedEvent, Store};
+
+/// Most events written in one transaction.
+const MAX_BATCH: usize = 4096;
+/// Operations waiting for the writer before senders wait.
+const QUEUE: usize = 16 * 1024;
+
+type Call = Box<dyn FnOnce(&mut Store) + Send>;
+
+enum Op {
+    Event(SerializedEvent),
+    Call(Call),
+}
+
+/// A handle on the writer thread; cheap to clone. The thread ends when the
+/// last handle is dropped, after writing everything sent.
+#[derive(Clone)]
+pub struct StoreWriter {
+    tx: mpsc::Sender<Op>,
+    lost: Arc<AtomicU64>,
+}
+
+impl StoreWriter {
+    /// Starts the writer thread over `store`.
+    pub fn spawn(store: Store) -> Result<StoreWriter, OrchestratorError> {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let lost = Arc::new(AtomicU64::new(0));
+        let counter = lost.clone();
+        std::thread::Builder::new()
+            .name("fanout-store-writer".into())
+            .spawn(move || write_loop(store, rx, &counter))
+            .map_err(|source| OrchestratorError::WriterThread { source })?;
+        Ok(StoreWriter { tx, lost })
+    }
+
+    /// Queues one session event of a variant for the store.
+    pub async fn event(&self, experiment_id: &str, variant: u32, event: &SessionEvent) {
+        let payload = serde_json::to_string(event).unwrap_or_else(|e| {
+            serde_json::json!({ "type": "raw", "line": format!("unserializable event: {e}") })
+                .to_string()
+        });
+        self.send(experiment_id, variant, event.kind(), payload)
+            .await;
+    }
+
+    /// Queues an event of Fanout's own (a launch record, a check result).
+    pub async fn record(
+        &self,
+        experiment_id: &str,
+        variant: u32,
+        kind: &str,
+        payload: serde_json::Value,
+    ) {
+        self.send(experiment_id, variant, kind, payload.to_string())
+            .await;
+    }
+
+    async fn send(&self, experiment_id: &str, variant: u32, kind: &str, payload: String) {
+        let event = SerializedEvent {
+            experiment_id: experiment_id.to_owned(),
+            variant,
+            time: now_rfc3339(),
+            kind: kind.to_owned(),
+            payload,
+        };
+        if self.tx.send(Op::Event(event)).await.is_err() {
+            self.lost.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Runs `f` on the writer's store after everything queued before it.
+    pub async fn call<T, F>(&self, f: F) -> Result<T, OrchestratorError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> T + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let op = Op::Call(Box::new(move |store| {
+            let _ = reply.send(f(store));
+        }));
+        self.tx
+            .send(op)
+            .await
+            .map_err(|_| OrchestratorError::WriterGone)?;
+        answer.await.map_err(|_| OrchestratorError::WriterGone)
+    }
+
+    /// Waits until every event queued so far is in the store.
+    pub async fn flush(&self) -> Result<(), OrchestratorError> {
+        self.call(|_| ()).await
+    }
+
+    /// Events that could not be stored (the database refused them); logged
+    /// one by one, counted here so a caller can tell the user.
+    pub fn lost_events(&self) -> u64 {
+        self.lost.load(Ordering::Relaxed)
+    }
+}
+
+fn write_loop(mut store: Store, mut rx: mpsc::Receiver<Op>, lost: &AtomicU64) {
+    let mut batch: Vec<SerializedEvent> = Vec::with_capacity(MAX_BATCH);
+    while let Some(op) = rx.blocking_recv() {
+        let mut next = Some(op);
+        while let Some(op) = next.take() {
+            match op {
+                Op::Event(event) => {
+                    batch.push(event);
+                    if batch.len() >= MAX_BATCH {
+                        write_batch(&mut store, &mut batch, lost);
+                    }
+                    next = rx.try_recv().ok();
+                }
+                Op::Call(call) => {
+                    write_batch(&mut store, &mut batch, lost);
+                    call(&mut store);
+                    next = rx.try_recv().ok();
+                }
+            }
+        }
+        write_batch(&mut store, &mut batch, lost);
+    }
+}
+
+fn write_batch(store: &mut Store, batch: &mut Vec<SerializedEvent>, lost: &AtomicU64) {
+    if batch.is_empty() {
+        return;
+    }
+    if let Err(error) = store.append_events(batch) {
+        // A whole batch fails together; one event of a deleted variant must not
+        // take its neighbours down with it, so retry them one by one.
+        tracing::warn!(%error, events = batch.len(), "storing a batch of events failed; storing them one by one");
+        for event in batch.iter() {
+            if let Err(error) = store.append_events(std::slice::from_ref(event)) {
+                tracing::error!(%error, experiment = %event.experiment_id, variant = event.variant, "an event could not be stored");
+                lost.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    batch.clear();
+}
