@@ -19,9 +19,11 @@ export function go(route: Route) {
   nav.route = route;
 }
 
-export const session = $state<{ repo: RepoInfo | null; focusPathTick: number }>({
+export const session = $state<{ repo: RepoInfo | null; focusPathTick: number; launchRepo: string | null }>({
   repo: null,
   focusPathTick: 0,
+  // Set once from the command line; Home opens it like a typed path, errors included.
+  launchRepo: null,
 });
 
 /** Ctrl+O: go home and put the cursor in the path field. */
