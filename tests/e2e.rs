@@ -17,7 +17,7 @@ mod harness;
 use std::path::Path;
 
 use git::{write, Repo};
-use harness::{tid, App};
+use harness::{text_of, tid, App};
 
 const HOSTILE_NAME: &str = "<img src=x onerror=alert(1)>.txt";
 const HOSTILE_SCRIPT: &str = "<script>window.__pwned=1</script>";
@@ -80,7 +80,8 @@ async fn full_flow(app: &mut App, repo: &Repo) {
     app.click(&tid("launch")).await;
 
     let cards = app.count(&tid("variant-card"), 3).await;
-    let third = cards[2].text().await.expect("third card's text");
+    app.shot("variants").await;
+    let third = text_of(&cards[2]).await.expect("third card's text");
     assert!(
         third.contains("Trait object") && !third.contains("Macro"),
         "the edited name is the one launched: {third}"
@@ -90,7 +91,6 @@ async fn full_flow(app: &mut App, repo: &Repo) {
     let wt = worktree_of(app, 1).await;
     let wt2 = worktree_of(app, 2).await;
     assert!(trees.contains(&wt) && trees.contains(&wt2), "the cards show git's worktrees");
-    app.shot("variants").await;
 
     // Acting as two agents: variant 1 (the winner) and variant 2 edit on disk.
     write(Path::new(&wt), "src/lib.rs", WINNER_LIB);
@@ -150,7 +150,7 @@ async fn worktree_of(app: &App, index: u32) -> String {
 async fn branch_of(app: &App, index: u32) -> String {
     let card = format!("{}[data-index=\"{index}\"]", tid("variant-card"));
     let branch = app.el(&format!("{card} dd.mono")).await;
-    branch.text().await.expect("read the branch")
+    text_of(&branch).await.expect("read the branch")
 }
 
 async fn compare(app: &mut App) {
@@ -164,14 +164,16 @@ async fn compare(app: &mut App) {
         let row1 = row1.clone();
         async move {
             let row = c.find(fantoccini::Locator::Css(&row1)).await?;
-            let text = row.text().await?;
+            let text = text_of(&row).await?;
             Ok((!text.contains("counting")).then_some(text))
         }
     })
     .await;
+    // The first file's diff shows without a click.
+    app.text_contains(&tid("diff-rows"), "hello, {name}").await;
     let cells = app.all(&format!("{row1} td.numeric")).await;
     assert_eq!(
-        cells[0].text().await.expect("files cell"),
+        text_of(&cells[0]).await.expect("files cell"),
         "2",
         "variant 1 changed src/lib.rs and the hostile file"
     );
@@ -182,7 +184,7 @@ async fn compare(app: &mut App) {
     app.click(&hostile_file).await;
     let rows = app.text_contains(&tid("diff-rows"), HOSTILE_SCRIPT).await;
     assert!(rows.contains(HOSTILE_SVELTE), "the Svelte-like text is shown as typed: {rows}");
-    let listed = app.el(&hostile_file).await.text().await.expect("file row text");
+    let listed = text_of(&app.el(&hostile_file).await).await.expect("file row text");
     assert!(listed.contains(HOSTILE_NAME), "the hostile name is listed literally: {listed}");
     app.shot("diff-unified").await;
 
@@ -229,6 +231,7 @@ async fn merge_undo_merge(app: &mut App, repo: &Repo, base: &str, winner_branch:
     app.shot("merge-preview").await;
     app.click(&tid("merge-confirm")).await;
     let commit = merged_commit(app).await;
+    app.text_contains(&tid("header-head"), &commit[..8]).await;
     app.shot("merge-result").await;
     assert_squash_merged(repo, base, &commit, winner_branch).await;
 
@@ -238,6 +241,7 @@ async fn merge_undo_merge(app: &mut App, repo: &Repo, base: &str, winner_branch:
     assert_eq!(repo.read(HOSTILE_NAME), None, "undo removes the merged file from the checkout");
     assert_eq!(repo.read("src/lib.rs").as_deref(), Some("pub fn greet() -> &'static str {\n    \"hello\"\n}\n"));
     assert_eq!(repo.status().await, "", "undo leaves a clean checkout");
+    app.text_contains(&tid("header-head"), &base[..8]).await;
     app.shot("merge-undone").await;
 
     app.click(&format!("{} button.close", tid("merge-dialog"))).await;

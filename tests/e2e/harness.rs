@@ -245,6 +245,8 @@ impl App {
         let client = connect(port, app_binary, &[]).await;
 
         let shots = target_dir().join("e2e-screenshots");
+        // Screens from an older run would pass for this run's.
+        let _ = std::fs::remove_dir_all(&shots);
         std::fs::create_dir_all(&shots).expect("create target/e2e-screenshots");
         App {
             client,
@@ -277,6 +279,15 @@ impl App {
     /// Saves a screenshot as target/e2e-screenshots/NN-name.png.
     pub async fn shot(&mut self, name: &str) {
         self.shot_no += 1;
+        // WebKit returns the last painted frame: let the DOM just changed paint first.
+        self.client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];\
+                 requestAnimationFrame(() => requestAnimationFrame(() => done(null)));",
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("wait for a paint before screenshot {name}: {e}"));
         let png = self
             .client
             .screenshot()
@@ -369,7 +380,7 @@ impl App {
             let (css, needle) = (css.clone(), needle.clone());
             async move {
                 for el in c.find_all(Locator::Css(&css)).await? {
-                    let text = el.text().await?;
+                    let text = text_of(&el).await?;
                     if text.contains(&needle) {
                         return Ok(Some(text));
                     }
@@ -416,6 +427,13 @@ impl App {
         })
         .await;
     }
+}
+
+/// An element's rendered text (`innerText`). WebKitWebDriver's own "element
+/// text" leaves out text clipped by `overflow: hidden`, such as an ellipsized
+/// name the user can read in full.
+pub async fn text_of(el: &Element) -> Result<String, CmdError> {
+    Ok(el.prop("innerText").await?.unwrap_or_default())
 }
 
 /// The CSS selector of a data-testid.
