@@ -23,7 +23,8 @@ const HOSTILE_NAME: &str = "<img src=x onerror=alert(1)>.txt";
 const HOSTILE_SCRIPT: &str = "<script>window.__pwned=1</script>";
 const HOSTILE_SVELTE: &str = "{@html \"<b>x</b>\"}";
 
-const WINNER_LIB: &str = "pub fn greet(name: &str) -> String {\n    format!(\"hello, {name}\")\n}\n";
+const WINNER_LIB: &str =
+    "pub fn greet(name: &str) -> String {\n    format!(\"hello, {name}\")\n}\n";
 const OTHER_LIB: &str = "pub fn greet() -> &'static str {\n    \"hello, world\"\n}\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,8 +75,15 @@ async fn full_flow(app: &mut App, repo: &Repo) {
     for (el, name) in names.iter().zip(["Plain function", "Builder", "Macro"]) {
         el.send_keys(name).await.expect("type an approach name");
     }
-    app.type_into(&format!("{}:nth-child(3) {}", tid("approach-card"), tid("approach-name")), "Trait object")
-        .await;
+    app.type_into(
+        &format!(
+            "{}:nth-child(3) {}",
+            tid("approach-card"),
+            tid("approach-name")
+        ),
+        "Trait object",
+    )
+    .await;
     app.shot("new-experiment").await;
     app.click(&tid("launch")).await;
 
@@ -90,7 +98,10 @@ async fn full_flow(app: &mut App, repo: &Repo) {
     assert_eq!(trees.len(), 3, "one worktree per approach: {trees:?}");
     let wt = worktree_of(app, 1).await;
     let wt2 = worktree_of(app, 2).await;
-    assert!(trees.contains(&wt) && trees.contains(&wt2), "the cards show git's worktrees");
+    assert!(
+        trees.contains(&wt) && trees.contains(&wt2),
+        "the cards show git's worktrees"
+    );
 
     // Acting as two agents: variant 1 (the winner) and variant 2 edit on disk.
     write(Path::new(&wt), "src/lib.rs", WINNER_LIB);
@@ -100,17 +111,27 @@ async fn full_flow(app: &mut App, repo: &Repo) {
         &format!("{HOSTILE_SCRIPT}\n{HOSTILE_SVELTE}\n"),
     );
     write(Path::new(&wt2), "src/lib.rs", OTHER_LIB);
-    write(Path::new(&wt2), "docs/notes.md", "# Notes\n\nKept it simple.\n");
+    write(
+        Path::new(&wt2),
+        "docs/notes.md",
+        "# Notes\n\nKept it simple.\n",
+    );
 
     app.click(&tid("commit-all")).await;
     app.count(&tid("commit-result"), 3).await;
-    app.text_contains(&format!("{}[data-index=\"3\"]", tid("variant-card")), "Nothing to commit")
-        .await;
+    app.text_contains(
+        &format!("{}[data-index=\"3\"]", tid("variant-card")),
+        "Nothing to commit",
+    )
+    .await;
     let branches = repo.fanout_branches().await;
     assert_eq!(branches.len(), 3, "one branch per approach: {branches:?}");
     let winner_branch = branch_of(app, 1).await;
     let winner_tip = repo.git(&["rev-parse", &winner_branch]).await;
-    assert_ne!(winner_tip, base, "Commit all committed variant 1's edits on its branch");
+    assert_ne!(
+        winner_tip, base,
+        "Commit all committed variant 1's edits on its branch"
+    );
     assert_eq!(
         repo.git(&["rev-parse", &format!("{winner_tip}^")]).await,
         base,
@@ -183,14 +204,26 @@ async fn compare(app: &mut App) {
     let hostile_file = format!("{}[data-path=\"{}\"]", tid("diff-file"), HOSTILE_NAME);
     app.click(&hostile_file).await;
     let rows = app.text_contains(&tid("diff-rows"), HOSTILE_SCRIPT).await;
-    assert!(rows.contains(HOSTILE_SVELTE), "the Svelte-like text is shown as typed: {rows}");
-    let listed = text_of(&app.el(&hostile_file).await).await.expect("file row text");
-    assert!(listed.contains(HOSTILE_NAME), "the hostile name is listed literally: {listed}");
+    assert!(
+        rows.contains(HOSTILE_SVELTE),
+        "the Svelte-like text is shown as typed: {rows}"
+    );
+    let listed = text_of(&app.el(&hostile_file).await)
+        .await
+        .expect("file row text");
+    assert!(
+        listed.contains(HOSTILE_NAME),
+        "the hostile name is listed literally: {listed}"
+    );
     app.shot("diff-unified").await;
 
     let toggle = app.testid("diff-view-toggle").await;
     let before = toggle.attr("data-view").await.expect("data-view");
-    assert_eq!(before.as_deref(), Some("unified"), "a fresh profile starts unified");
+    assert_eq!(
+        before.as_deref(),
+        Some("unified"),
+        "a fresh profile starts unified"
+    );
     app.click(&tid("diff-view-toggle")).await;
     app.el(&format!("{}[data-view=\"split\"]", tid("diff-view-toggle")))
         .await;
@@ -198,8 +231,11 @@ async fn compare(app: &mut App) {
     app.text_contains(&tid("diff-rows"), HOSTILE_SCRIPT).await;
     app.shot("diff-split").await;
     app.click(&tid("diff-view-toggle")).await;
-    app.el(&format!("{}[data-view=\"unified\"]", tid("diff-view-toggle")))
-        .await;
+    app.el(&format!(
+        "{}[data-view=\"unified\"]",
+        tid("diff-view-toggle")
+    ))
+    .await;
 
     // Variant against variant: 1 and 2 both changed src/lib.rs, and each added a file.
     app.click(&tid("compare-mode-pair")).await;
@@ -208,7 +244,12 @@ async fn compare(app: &mut App) {
     let files = app.count(&tid("diff-file"), 3).await;
     let mut paths = Vec::new();
     for f in files {
-        paths.push(f.attr("data-path").await.expect("data-path").unwrap_or_default());
+        paths.push(
+            f.attr("data-path")
+                .await
+                .expect("data-path")
+                .unwrap_or_default(),
+        );
     }
     paths.sort();
     assert_eq!(
@@ -236,15 +277,28 @@ async fn merge_undo_merge(app: &mut App, repo: &Repo, base: &str, winner_branch:
     assert_squash_merged(repo, base, &commit, winner_branch).await;
 
     app.click(&tid("merge-undo")).await;
-    app.text_contains(&tid("merge-result"), "Merge undone").await;
-    assert_eq!(repo.head().await, base, "undo puts main back at its old head");
-    assert_eq!(repo.read(HOSTILE_NAME), None, "undo removes the merged file from the checkout");
-    assert_eq!(repo.read("src/lib.rs").as_deref(), Some("pub fn greet() -> &'static str {\n    \"hello\"\n}\n"));
+    app.text_contains(&tid("merge-result"), "Merge undone")
+        .await;
+    assert_eq!(
+        repo.head().await,
+        base,
+        "undo puts main back at its old head"
+    );
+    assert_eq!(
+        repo.read(HOSTILE_NAME),
+        None,
+        "undo removes the merged file from the checkout"
+    );
+    assert_eq!(
+        repo.read("src/lib.rs").as_deref(),
+        Some("pub fn greet() -> &'static str {\n    \"hello\"\n}\n")
+    );
     assert_eq!(repo.status().await, "", "undo leaves a clean checkout");
     app.text_contains(&tid("header-head"), &base[..8]).await;
     app.shot("merge-undone").await;
 
-    app.click(&format!("{} button.close", tid("merge-dialog"))).await;
+    app.click(&format!("{} button.close", tid("merge-dialog")))
+        .await;
     app.click(&open).await;
     app.text_contains(&tid("merge-preview"), "src/lib.rs").await;
     app.click(&tid("merge-confirm")).await;
@@ -264,16 +318,30 @@ async fn merged_commit(app: &App) -> String {
 /// main has one new commit on top of `base`, with the winner's tree, and the
 /// user's checkout shows it and is clean.
 async fn assert_squash_merged(repo: &Repo, base: &str, commit: &str, winner_branch: &str) {
-    assert_eq!(repo.head().await, commit, "main moved to the commit the app reported");
+    assert_eq!(
+        repo.head().await,
+        commit,
+        "main moved to the commit the app reported"
+    );
     let parents = repo.git(&["rev-list", "--parents", "-n1", commit]).await;
     let parents: Vec<&str> = parents.split_whitespace().skip(1).collect();
-    assert_eq!(parents, [base], "a squash has exactly one parent: the old head");
     assert_eq!(
-        repo.git(&["rev-parse", &format!("{commit}^{{tree}}")]).await,
-        repo.git(&["rev-parse", &format!("{winner_branch}^{{tree}}")]).await,
+        parents,
+        [base],
+        "a squash has exactly one parent: the old head"
+    );
+    assert_eq!(
+        repo.git(&["rev-parse", &format!("{commit}^{{tree}}")])
+            .await,
+        repo.git(&["rev-parse", &format!("{winner_branch}^{{tree}}")])
+            .await,
         "the squash carries the winner's tree"
     );
-    assert_eq!(repo.read("src/lib.rs").as_deref(), Some(WINNER_LIB), "the checkout has the merged source");
+    assert_eq!(
+        repo.read("src/lib.rs").as_deref(),
+        Some(WINNER_LIB),
+        "the checkout has the merged source"
+    );
     assert_eq!(
         repo.read(HOSTILE_NAME),
         Some(format!("{HOSTILE_SCRIPT}\n{HOSTILE_SVELTE}\n")),
@@ -289,13 +357,18 @@ async fn cleanup(app: &mut App, repo: &Repo, winner_branch: &str) {
     app.click(&tid("cleanup-confirm")).await;
     app.testid("cleanup-result").await;
     app.shot("cleanup-result").await;
-    assert_eq!(repo.linked_worktrees().await, Vec::<String>::new(), "every worktree is removed");
+    assert_eq!(
+        repo.linked_worktrees().await,
+        Vec::<String>::new(),
+        "every worktree is removed"
+    );
     assert_eq!(
         repo.fanout_branches().await,
         [winner_branch],
         "only the winner's branch is kept, as the dialog offered"
     );
-    app.click(&format!("{} button.primary", tid("cleanup-dialog"))).await;
+    app.click(&format!("{} button.primary", tid("cleanup-dialog")))
+        .await;
 }
 
 /// Nothing from files or diffs ran: no script, no image, no HTML from text.
@@ -303,11 +376,17 @@ async fn hostile_text_stayed_text(app: &App, scripts_at_start: &serde_json::Valu
     let pwned = app.js("return typeof window.__pwned").await;
     assert_eq!(pwned, "undefined", "the file's <script> never ran");
     let scripts = app.js("return document.scripts.length").await;
-    assert_eq!(&scripts, scripts_at_start, "no script element was added to the page");
+    assert_eq!(
+        &scripts, scripts_at_start,
+        "no script element was added to the page"
+    );
     let injected = app
         .js("return document.querySelectorAll('img[src=\"x\"], b').length")
         .await;
-    assert_eq!(injected, 0, "no <img> or <b> was made from the file's name or text");
+    assert_eq!(
+        injected, 0,
+        "no <img> or <b> was made from the file's name or text"
+    );
     match app.client.get_alert_text().await {
         Err(e) if e.is_no_such_alert() => {}
         other => panic!("no alert may be open (onerror=alert must not run): {other:?}"),
@@ -319,7 +398,8 @@ async fn hostile_text_stayed_text(app: &App, scripts_at_start: &serde_json::Valu
 async fn merge_refuses_over_uncommitted_work(app: &mut App, repo: &Repo) {
     open_repo(app, repo).await;
     app.click(&tid("nav-new")).await;
-    app.type_into(&tid("task-input"), "Shout the greeting").await;
+    app.type_into(&tid("task-input"), "Shout the greeting")
+        .await;
     let names = app.count(&tid("approach-name"), 3).await;
     for (el, name) in names.iter().zip(["Upper", "Exclaim", "Both"]) {
         el.send_keys(name).await.expect("type an approach name");
@@ -328,10 +408,17 @@ async fn merge_refuses_over_uncommitted_work(app: &mut App, repo: &Repo) {
     app.count(&tid("variant-card"), 3).await;
     let wt = worktree_of(app, 1).await;
     write(Path::new(&wt), "README.md", "# GREETER\n\nSAYS HELLO.\n");
-    app.click(&format!("{}[data-index=\"1\"] {}", tid("variant-card"), tid("commit-variant")))
-        .await;
-    app.text_contains(&format!("{}[data-index=\"1\"]", tid("variant-card")), "Committed")
-        .await;
+    app.click(&format!(
+        "{}[data-index=\"1\"] {}",
+        tid("variant-card"),
+        tid("commit-variant")
+    ))
+    .await;
+    app.text_contains(
+        &format!("{}[data-index=\"1\"]", tid("variant-card")),
+        "Committed",
+    )
+    .await;
 
     let users_edit = "# greeter\n\nSays hello. (my local note)\n";
     write(&repo.root, "README.md", users_edit);
@@ -341,15 +428,30 @@ async fn merge_refuses_over_uncommitted_work(app: &mut App, repo: &Repo) {
     app.click(&format!("{}[data-index=\"1\"]", tid("merge-open")))
         .await;
     let refusal = app.text_contains(&tid("merge-blocked"), "README.md").await;
-    assert!(refusal.contains("uncommitted"), "the refusal says why: {refusal}");
+    assert!(
+        refusal.contains("uncommitted"),
+        "the refusal says why: {refusal}"
+    );
     let confirm = app.testid("merge-confirm").await;
     assert!(
-        !confirm.is_enabled().await.expect("read merge-confirm state"),
+        !confirm
+            .is_enabled()
+            .await
+            .expect("read merge-confirm state"),
         "confirm is disabled while the merge would overwrite the user's edit"
     );
     app.shot("merge-refused").await;
     assert_eq!(repo.head().await, head, "HEAD did not move");
-    assert_eq!(repo.read("README.md").as_deref(), Some(users_edit), "the user's edit is intact");
-    assert_eq!(repo.status().await, " M README.md", "only the user's own edit is pending");
-    app.click(&format!("{} button.close", tid("merge-dialog"))).await;
+    assert_eq!(
+        repo.read("README.md").as_deref(),
+        Some(users_edit),
+        "the user's edit is intact"
+    );
+    assert_eq!(
+        repo.status().await,
+        " M README.md",
+        "only the user's own edit is pending"
+    );
+    app.click(&format!("{} button.close", tid("merge-dialog")))
+        .await;
 }

@@ -85,7 +85,11 @@ impl Repo {
     /// The names of the branches under fanout/.
     pub async fn fanout_branches(&self) -> Vec<String> {
         let out = self
-            .git(&["for-each-ref", "--format=%(refname:short)", "refs/heads/fanout/"])
+            .git(&[
+                "for-each-ref",
+                "--format=%(refname:short)",
+                "refs/heads/fanout/",
+            ])
             .await;
         out.lines().map(str::to_string).collect()
     }

@@ -117,10 +117,18 @@ fn find_tauri_driver() -> PathBuf {
 fn start_xvfb(log: File) -> (Group, String) {
     let mut cmd = Command::new("Xvfb");
     // -displayfd 1: Xvfb picks a free display and writes its number to stdout.
-    cmd.args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log);
+    cmd.args([
+        "-displayfd",
+        "1",
+        "-screen",
+        "0",
+        "1280x800x24",
+        "-nolisten",
+        "tcp",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(log);
     let mut group = Group::spawn("Xvfb", cmd);
     let stdout = group.child.stdout.take().expect("Xvfb's stdout is piped");
     let mut line = String::new();
@@ -366,7 +374,9 @@ impl App {
     /// Replaces an input's text with `text`, as typed.
     pub async fn type_into(&self, css: &str, text: &str) {
         let el = self.el(css).await;
-        el.clear().await.unwrap_or_else(|e| panic!("clear {css}: {e}"));
+        el.clear()
+            .await
+            .unwrap_or_else(|e| panic!("clear {css}: {e}"));
         el.send_keys(text)
             .await
             .unwrap_or_else(|e| panic!("type into {css}: {e}"));
