@@ -20,6 +20,8 @@ use tokio::net::TcpStream;
 /// How long any one thing may take to appear before the test fails.
 pub const WAIT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(100);
+/// The longest a screenshot waits for the window to stop changing.
+const SETTLE: Duration = Duration::from_secs(3);
 const NATIVE_DRIVER: &str = "/usr/bin/WebKitWebDriver";
 const INSTALL_HINT: &str = "run scripts/install-e2e-deps.sh";
 
@@ -287,22 +289,32 @@ impl App {
     /// Saves a screenshot as target/e2e-screenshots/NN-name.png.
     pub async fn shot(&mut self, name: &str) {
         self.shot_no += 1;
-        // WebKit returns the last painted frame: let the DOM just changed paint first.
-        self.client
-            .execute_async(
-                "const done = arguments[arguments.length - 1];\
-                 requestAnimationFrame(() => requestAnimationFrame(() => done(null)));",
-                vec![],
-            )
-            .await
-            .unwrap_or_else(|e| panic!("wait for a paint before screenshot {name}: {e}"));
-        let png = self
-            .client
-            .screenshot()
-            .await
-            .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+        let png = self.settled_screenshot(name).await;
         let path = self.shots.join(format!("{:02}-{name}.png", self.shot_no));
         std::fs::write(&path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    }
+
+    /// WebKit under Xvfb composites late: a screenshot right after a DOM
+    /// change can show the frame before it. Take captures until three in a
+    /// row agree (bounded: a blinking caret may never let them), so a screen
+    /// shows what the test just checked.
+    async fn settled_screenshot(&self, name: &str) -> Vec<u8> {
+        let deadline = Instant::now() + SETTLE;
+        let mut last = Vec::new();
+        let mut same = 0;
+        loop {
+            let png = self
+                .client
+                .screenshot()
+                .await
+                .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+            same = if png == last { same + 1 } else { 0 };
+            last = png;
+            if same >= 2 || Instant::now() >= deadline {
+                return last;
+            }
+            tokio::time::sleep(POLL).await;
+        }
     }
 
     /// Polls `probe` until it yields a value; fails after WAIT saying `what`
