@@ -6,7 +6,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 APP := target/release/fanout-app
 
-.PHONY: run test bench deps ui app cli test-rust test-ui clean
+.PHONY: run test bench deps ui app cli claude-code test-rust test-ui clean
 
 deps: .cache/deps-ok ui/node_modules/.package-lock.json
 
@@ -37,8 +37,17 @@ test-ui: ui
 	cd ui && npm run check
 	cd ui && npm test
 
-test-rust: ui
-	$(CARGO) test --workspace --locked
+# The real Claude Code CLI test (engine test real_claude) needs the CLI from npm.
+claude-code: .cache/claude-code/node_modules/@anthropic-ai/claude-code-linux-x64/claude
+
+.cache/claude-code/node_modules/@anthropic-ai/claude-code-linux-x64/claude: scripts/install-claude-code.sh
+	@scripts/install-claude-code.sh
+
+# One build for tests and the end-to-end binary: the app under test must serve
+# ui/dist (custom-protocol), and building tauri twice with two feature sets
+# would double the cold build.
+test-rust: ui claude-code
+	$(CARGO) test --workspace --locked --features fanout-app/custom-protocol
 
 bench: deps
 	$(CARGO) bench -p fanout-engine

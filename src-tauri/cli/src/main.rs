@@ -179,15 +179,10 @@ fn run(command: Command, out: &Out) -> Result<(), Error> {
                 let diff = engine.file_diff(&experiment, &variant, against, &path, &opts)?;
                 return out.file_diff(&path, &diff);
             }
-            let files = engine.changed_files(&experiment, &variant, against)?;
             if stat {
-                return out.stat(&files);
+                return out.stat(&engine.changed_files(&experiment, &variant, against)?);
             }
-            let mut diffs = Vec::with_capacity(files.len());
-            for f in &files {
-                diffs.push(engine.file_diff(&experiment, &variant, against, &f.path, &opts)?);
-            }
-            out.full_diff(&files, &diffs)
+            out.full_diff(&engine.render_all(&experiment, &variant, against, &opts)?)
         }
         Command::Similarity { experiment } => {
             let engine = engine()?;

@@ -143,12 +143,11 @@ impl Out {
         )
     }
 
-    pub fn full_diff(&self, files: &[FileChange], diffs: &[FileDiff]) -> Res {
+    pub fn full_diff(&self, files: &[(FileChange, FileDiff)]) -> Res {
         self.emit(
             || {
                 let files: Vec<Value> = files
                     .iter()
-                    .zip(diffs)
                     .map(|(f, d)| json!({ "file": f, "diff": d }))
                     .collect();
                 json!({ "files": files })
@@ -157,7 +156,7 @@ impl Out {
                 if files.is_empty() {
                     println!("No changes.");
                 }
-                for (f, d) in files.iter().zip(diffs) {
+                for (f, d) in files {
                     print_file_diff(&f.path, d);
                 }
             },

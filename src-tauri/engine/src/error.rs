@@ -5,9 +5,9 @@
 //! machine-readable [`Error::code`] and print its sentence.
 
 use crate::{
-    agent::AgentError, diff::DiffError, experiment::ExperimentError, merge::MergeError,
-    paths::PathsError, process::ProcessError, repo::RepoError, store::StoreError,
-    worktree::WorktreeError,
+    agent::AgentError, approaches::ApproachError, diff::DiffError, experiment::ExperimentError,
+    llm::LlmError, merge::MergeError, paths::PathsError, process::ProcessError, repo::RepoError,
+    secrets::SecretsError, store::StoreError, worktree::WorktreeError,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +30,12 @@ pub enum Error {
     Agent(#[from] AgentError),
     #[error(transparent)]
     Process(#[from] ProcessError),
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+    #[error(transparent)]
+    Approaches(#[from] ApproachError),
 }
 
 impl Error {
@@ -46,6 +52,9 @@ impl Error {
             Error::Experiment(e) => e.code(),
             Error::Agent(e) => e.code(),
             Error::Process(e) => e.code(),
+            Error::Llm(e) => e.code(),
+            Error::Secrets(e) => e.code(),
+            Error::Approaches(e) => e.code(),
         }
     }
 }

@@ -317,6 +317,20 @@ impl Engine {
         Ok(diff::file_diff(&repo, &from, &to, path, opts)?)
     }
 
+    /// Every changed file with its rendered diff, for a whole-variant view.
+    pub fn render_all(
+        &self,
+        id_or_prefix: &str,
+        variant: &str,
+        against: Option<&str>,
+        opts: &DiffOptions,
+    ) -> Result<Vec<(FileChange, FileDiff)>, Error> {
+        let view = self.experiment(id_or_prefix)?;
+        let (from, to) = diff_ends(&view, variant, against)?;
+        let repo = repo::open(&view.experiment.repo_root)?;
+        Ok(diff::render_all(&repo, &from, &to, opts)?)
+    }
+
     /// The N×N similarity of the variants' changes relative to the base.
     pub fn similarity(&self, id_or_prefix: &str) -> Result<Vec<Vec<f64>>, Error> {
         let view = self.experiment(id_or_prefix)?;

@@ -6,15 +6,18 @@
 //! every error becomes a stable `code` and a sentence saying what to do.
 
 pub mod agent;
+pub mod approaches;
 pub mod diff;
 pub mod error;
 pub mod events;
 pub mod experiment;
+pub mod llm;
 pub mod merge;
 pub mod paths;
 pub mod process;
 pub mod recent;
 pub mod repo;
+pub mod secrets;
 pub mod slug;
 pub mod store;
 pub mod worktree;

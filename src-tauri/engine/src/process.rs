@@ -186,9 +186,19 @@ pub struct ProcessOutcome {
 pub struct Canceller(Arc<Notify>);
 
 impl Canceller {
+    /// A canceller for work that is not a child process (the built-in API agent).
+    pub(crate) fn detached() -> Canceller {
+        Canceller(Arc::new(Notify::new()))
+    }
+
     pub fn cancel(&self) {
         // notify_one keeps a permit when the owner is not waiting yet, so no cancel is lost.
         self.0.notify_one();
+    }
+
+    /// Resolves once [`Canceller::cancel`] was called; for the one owner of a detached canceller.
+    pub(crate) async fn cancelled(&self) {
+        self.0.notified().await;
     }
 }
 

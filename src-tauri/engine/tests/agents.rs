@@ -8,7 +8,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::Fixture;
+use common::{assert_group_gone, Fixture};
 use fanout_engine::agent::{
     self, claude_code, codex::CodexParser, Agent, AgentKind, ClaudeCode, Codex, CommandAgent,
     PermissionProfile, SessionOutcome, SessionSpec, SessionStatus,
@@ -50,40 +50,6 @@ async fn run(agent: &dyn Agent, spec: &SessionSpec) -> (Vec<SessionEvent>, Sessi
         events.push(event);
     }
     (events, session.wait().await)
-}
-
-/// Live (non-zombie) processes whose process group is `pgid`, from /proc.
-fn group_members(pgid: u32) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                return false;
-            };
-            let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-                return false;
-            };
-            let fields: Vec<&str> = rest.split_whitespace().collect();
-            fields.first() != Some(&"Z") && fields.get(2) == Some(&pgid.to_string().as_str())
-        })
-        .collect()
-}
-
-async fn assert_group_gone(pgid: u32) {
-    for _ in 0..40 {
-        if group_members(pgid).is_empty() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "processes of group {pgid} outlived the session: {:?}",
-        group_members(pgid)
-    );
 }
 
 // ---- Claude Code stream-json parser, on real recordings ----

@@ -1,9 +1,12 @@
 //! Child processes: lines, bounds, cancellation, timeouts, leaked pipes and
 //! leftover process groups, all with real processes.
 
+mod common;
+
 use std::path::Path;
 use std::time::Duration;
 
+use common::{assert_group_gone, group_members};
 use fanout_engine::process::{self, OutputLine, ProcessEnd, ProcessError, ProcessSpec, Stream};
 
 fn sh(script: &str) -> ProcessSpec {
@@ -12,43 +15,6 @@ fn sh(script: &str) -> ProcessSpec {
         .arg(script)
         .grace(Duration::from_millis(500))
         .leak_grace(Duration::from_millis(300))
-}
-
-/// Live (non-zombie) processes whose process group is `pgid`, from /proc.
-fn group_members(pgid: u32) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                return false;
-            };
-            // Fields after the command name (which may hold spaces) start after the last ')'.
-            let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-                return false;
-            };
-            let fields: Vec<&str> = rest.split_whitespace().collect();
-            fields.first() != Some(&"Z") && fields.get(2) == Some(&pgid.to_string().as_str())
-        })
-        .collect()
-}
-
-/// Waits (briefly, asynchronously) for SIGKILLed processes to disappear, then
-/// asserts none is left in the group.
-async fn assert_group_gone(pgid: u32) {
-    for _ in 0..40 {
-        if group_members(pgid).is_empty() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "processes of group {pgid} outlived their child: {:?}",
-        group_members(pgid)
-    );
 }
 
 async fn collect(

@@ -8,6 +8,7 @@
 //! it started are gone. Events are sent before the outcome is available, so a
 //! caller that drains its channel until it closes has seen them all.
 
+pub mod api;
 pub mod claude_code;
 pub mod codex;
 pub mod command;
@@ -26,13 +27,14 @@ use crate::process::{
     self, Canceller, OutputLine, ProcessEnd, ProcessError, ProcessOutcome, ProcessSpec,
 };
 
+pub use api::ApiAgent;
 pub use claude_code::ClaudeCode;
 pub use codex::Codex;
 pub use command::CommandAgent;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
-    #[error("Unknown agent `{name}`. Choose one of: claude_code, codex, command.")]
+    #[error("Unknown agent `{name}`. Choose one of: claude_code, codex, command, api.")]
     UnknownKind { name: String },
     #[error(
         "Unknown permission profile `{name}`. Choose one of: edits, edits_and_commands, bypass."
@@ -47,6 +49,10 @@ pub enum AgentError {
         #[source]
         source: std::io::Error,
     },
+    #[error("The built-in agent cannot start: {detail}")]
+    Api { detail: String },
+    #[error(transparent)]
+    Secrets(#[from] crate::secrets::SecretsError),
     #[error(transparent)]
     Process(#[from] ProcessError),
 }
@@ -59,6 +65,8 @@ impl AgentError {
             AgentError::EmptyTemplate => "agent.empty_template",
             AgentError::BadTemplate { .. } => "agent.bad_template",
             AgentError::PromptFile { .. } => "agent.prompt_file",
+            AgentError::Api { .. } => "agent.api",
+            AgentError::Secrets(e) => e.code(),
             AgentError::Process(e) => e.code(),
         }
     }
@@ -71,6 +79,8 @@ pub enum AgentKind {
     ClaudeCode,
     Codex,
     Command,
+    /// The built-in agent over a model API.
+    Api,
 }
 
 impl AgentKind {
@@ -79,6 +89,7 @@ impl AgentKind {
             AgentKind::ClaudeCode => "claude_code",
             AgentKind::Codex => "codex",
             AgentKind::Command => "command",
+            AgentKind::Api => "api",
         }
     }
 }
@@ -98,6 +109,7 @@ impl FromStr for AgentKind {
             "claude_code" | "claude" => Ok(AgentKind::ClaudeCode),
             "codex" => Ok(AgentKind::Codex),
             "command" | "custom" => Ok(AgentKind::Command),
+            "api" | "builtin" | "built_in" => Ok(AgentKind::Api),
             _ => Err(AgentError::UnknownKind {
                 name: name.to_owned(),
             }),
@@ -239,7 +251,9 @@ pub trait Agent: Send + Sync {
 }
 
 /// Builds the backend for `kind`; `command` is the template for [`AgentKind::Command`],
-/// `executable` overrides the program of the CLI backends.
+/// `executable` overrides the program of the CLI backends. [`AgentKind::Api`]
+/// uses Anthropic with the key from [`crate::secrets::get_key`] and
+/// `ANTHROPIC_BASE_URL` when set (blocking: it may ask the keyring).
 pub fn backend(
     kind: AgentKind,
     executable: Option<PathBuf>,
@@ -251,6 +265,15 @@ pub fn backend(
         }
         AgentKind::Codex => Box::new(executable.map_or_else(Codex::default, Codex::new)),
         AgentKind::Command => Box::new(CommandAgent::new(command.unwrap_or_default())?),
+        AgentKind::Api => {
+            let provider = crate::secrets::Provider::Anthropic;
+            let (key, _) = crate::secrets::get_key(provider)?;
+            let mut config = crate::llm::LlmConfig::new(provider, key);
+            if let Ok(url) = std::env::var("ANTHROPIC_BASE_URL") {
+                config.base_url = url;
+            }
+            Box::new(ApiAgent::new(config))
+        }
     })
 }
 
@@ -263,7 +286,8 @@ pub struct Session {
 }
 
 impl Session {
-    /// The agent's pid, which is also its process group id.
+    /// The agent's pid, which is also its process group id; 0 for the built-in
+    /// agent, which runs inside Fanout (never signal group 0: it is Fanout's own).
     pub fn pid(&self) -> u32 {
         self.pid
     }

@@ -114,3 +114,40 @@ impl Fixture {
         path
     }
 }
+
+/// Live (non-zombie) processes whose process group is `pgid`, from /proc.
+pub fn group_members(pgid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            // Fields after the command name (which may hold spaces) start after the last ')'.
+            let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+                return false;
+            };
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            fields.first() != Some(&"Z") && fields.get(2) == Some(&pgid.to_string().as_str())
+        })
+        .collect()
+}
+
+/// Waits (briefly, asynchronously) for killed processes to disappear, then
+/// asserts none is left in the group.
+pub async fn assert_group_gone(pgid: u32) {
+    for _ in 0..40 {
+        if group_members(pgid).is_empty() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "processes of group {pgid} outlived their session: {:?}",
+        group_members(pgid)
+    );
+}
