@@ -6,6 +6,8 @@ import { invoke } from "@tauri-apps/api/core";
 export interface AppInfo {
   name: string;
   version: string;
+  /** A repository given on the command line (`fanout-app /some/repo`), to open first. */
+  launch_repo: string | null;
 }
 
 export interface RepoInfo {

@@ -2,7 +2,7 @@
 // Kept in module-level runes so a screen's state survives navigating away.
 import type { RepoInfo } from "./api";
 import { blankApproach, type ApproachDraft } from "./approaches";
-import { errorMessage } from "./api";
+import { errorMessage, repoInspect } from "./api";
 import { loadDiffView, saveDiffView, type DiffView } from "./prefs";
 
 export type ExperimentTab = "variants" | "compare" | "merge";
@@ -19,10 +19,27 @@ export function go(route: Route) {
   nav.route = route;
 }
 
-export const session = $state<{ repo: RepoInfo | null; focusPathTick: number }>({
+export const session = $state<{ repo: RepoInfo | null; focusPathTick: number; launchRepo: string | null }>({
   repo: null,
   focusPathTick: 0,
+  // Set once from the command line; Home opens it like a typed path, errors included.
+  launchRepo: null,
 });
+
+/**
+ * Re-reads the open repository after Fanout changed it (a merge, an undo), so
+ * the header's HEAD and dirty count are not stale. A failure keeps the last
+ * state: the action itself already reported its own outcome.
+ */
+export async function refreshRepo(root: string) {
+  if (session.repo?.root !== root) return;
+  try {
+    const fresh = await repoInspect(root);
+    if (session.repo?.root === root) session.repo = fresh;
+  } catch {
+    // The next explicit open shows the error in full.
+  }
+}
 
 /** Ctrl+O: go home and put the cursor in the path field. */
 export function focusPathInput() {

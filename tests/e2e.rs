@@ -1,0 +1,457 @@
+//! The real desktop app, end to end: the release UI (ui/dist) in the real
+//! WebKitGTK window, driven through WebDriver (tauri-driver in front of
+//! WebKitWebDriver) under a virtual display. Agents are played by the test,
+//! which writes files into the variants' worktrees as an agent would; git
+//! then says whether the app did what it showed.
+//!
+//! Needs: `scripts/install-e2e-deps.sh` (Xvfb, WebKitWebDriver, tauri-driver)
+//! and a binary that serves ui/dist:
+//! `(cd ui && npm run build) && cargo test --features custom-protocol --test e2e`.
+//! Screenshots land in target/e2e-screenshots/, logs in target/e2e-logs/.
+
+#[path = "e2e/git.rs"]
+mod git;
+#[path = "e2e/harness.rs"]
+mod harness;
+
+use std::path::Path;
+
+use git::{write, Repo};
+use harness::{text_of, tid, App};
+
+const HOSTILE_NAME: &str = "<img src=x onerror=alert(1)>.txt";
+const HOSTILE_SCRIPT: &str = "<script>window.__pwned=1</script>";
+const HOSTILE_SVELTE: &str = "{@html \"<b>x</b>\"}";
+
+const WINNER_LIB: &str =
+    "pub fn greet(name: &str) -> String {\n    format!(\"hello, {name}\")\n}\n";
+const OTHER_LIB: &str = "pub fn greet() -> &'static str {\n    \"hello, world\"\n}\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "custom-protocol"),
+    ignore = "the app must serve ui/dist: run with --features custom-protocol (make test does)"
+)]
+async fn the_real_window_opens_compares_merges_and_refuses_to_clobber() {
+    let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/dist/index.html");
+    assert!(
+        dist.is_file(),
+        "ui/dist is not built, so the app would show nothing: run `cd ui && npm ci && npm run build`"
+    );
+    let mut app = App::start(env!("CARGO_BIN_EXE_fanout-app")).await;
+    let scripts_at_start = app.js("return document.scripts.length").await;
+
+    let repo = Repo::new("greeter").await;
+    full_flow(&mut app, &repo).await;
+    hostile_text_stayed_text(&app, &scripts_at_start).await;
+
+    let dirty = Repo::new("dirty-greeter").await;
+    merge_refuses_over_uncommitted_work(&mut app, &dirty).await;
+
+    // `fanout-app /some/repo` opens that repository at start.
+    let path = repo.root.display().to_string();
+    app.relaunch(&[&path]).await;
+    app.text_contains(&tid("repo-root"), &path).await;
+    app.shot("launched-with-repo").await;
+
+    app.close().await;
+}
+
+/// Open → new experiment → agents' edits → commit → compare → squash merge →
+/// undo → merge again → cleanup → history.
+async fn full_flow(app: &mut App, repo: &Repo) {
+    app.testid("repo-path-input").await;
+    app.shot("home").await;
+    let base = repo.head().await;
+
+    open_repo(app, repo).await;
+    app.shot("repo-open").await;
+
+    // New experiment with hand-written approaches; one name edited after typing.
+    app.click(&tid("start-experiment")).await;
+    app.type_into(&tid("task-input"), "Greet the user by name")
+        .await;
+    let names = app.count(&tid("approach-name"), 3).await;
+    for (el, name) in names.iter().zip(["Plain function", "Builder", "Macro"]) {
+        el.send_keys(name).await.expect("type an approach name");
+    }
+    app.type_into(
+        &format!(
+            "{}:nth-child(3) {}",
+            tid("approach-card"),
+            tid("approach-name")
+        ),
+        "Trait object",
+    )
+    .await;
+    app.shot("new-experiment").await;
+    app.click(&tid("launch")).await;
+
+    let cards = app.count(&tid("variant-card"), 3).await;
+    app.shot("variants").await;
+    let third = text_of(&cards[2]).await.expect("third card's text");
+    assert!(
+        third.contains("Trait object") && !third.contains("Macro"),
+        "the edited name is the one launched: {third}"
+    );
+    let trees = repo.linked_worktrees().await;
+    assert_eq!(trees.len(), 3, "one worktree per approach: {trees:?}");
+    let wt = worktree_of(app, 1).await;
+    let wt2 = worktree_of(app, 2).await;
+    assert!(
+        trees.contains(&wt) && trees.contains(&wt2),
+        "the cards show git's worktrees"
+    );
+
+    // Acting as two agents: variant 1 (the winner) and variant 2 edit on disk.
+    write(Path::new(&wt), "src/lib.rs", WINNER_LIB);
+    write(
+        Path::new(&wt),
+        HOSTILE_NAME,
+        &format!("{HOSTILE_SCRIPT}\n{HOSTILE_SVELTE}\n"),
+    );
+    write(Path::new(&wt2), "src/lib.rs", OTHER_LIB);
+    write(
+        Path::new(&wt2),
+        "docs/notes.md",
+        "# Notes\n\nKept it simple.\n",
+    );
+
+    app.click(&tid("commit-all")).await;
+    app.count(&tid("commit-result"), 3).await;
+    app.text_contains(
+        &format!("{}[data-index=\"3\"]", tid("variant-card")),
+        "Nothing to commit",
+    )
+    .await;
+    let branches = repo.fanout_branches().await;
+    assert_eq!(branches.len(), 3, "one branch per approach: {branches:?}");
+    let winner_branch = branch_of(app, 1).await;
+    let winner_tip = repo.git(&["rev-parse", &winner_branch]).await;
+    assert_ne!(
+        winner_tip, base,
+        "Commit all committed variant 1's edits on its branch"
+    );
+    assert_eq!(
+        repo.git(&["rev-parse", &format!("{winner_tip}^")]).await,
+        base,
+        "the variant's commit sits on the experiment's base"
+    );
+    app.shot("committed").await;
+
+    compare(app).await;
+    merge_undo_merge(app, repo, &base, &winner_branch).await;
+    cleanup(app, repo, &winner_branch).await;
+
+    app.click(&tid("nav-history")).await;
+    app.text_contains(&tid("history-item"), "Greet the user by name")
+        .await;
+    app.shot("history").await;
+}
+
+async fn open_repo(app: &mut App, repo: &Repo) {
+    let path = repo.root.display().to_string();
+    app.click(&tid("nav-home")).await;
+    app.type_into(&tid("repo-path-input"), &path).await;
+    app.click(&tid("repo-open")).await;
+    app.text_contains(&tid("repo-root"), &path).await;
+}
+
+/// The worktree a variant card shows (its full path is the title).
+async fn worktree_of(app: &App, index: u32) -> String {
+    let card = format!("{}[data-index=\"{index}\"]", tid("variant-card"));
+    let dd = app.el(&format!("{card} dd[title]")).await;
+    dd.attr("title")
+        .await
+        .expect("read the worktree path")
+        .expect("the worktree dd has a title")
+}
+
+/// The branch a variant card shows.
+async fn branch_of(app: &App, index: u32) -> String {
+    let card = format!("{}[data-index=\"{index}\"]", tid("variant-card"));
+    let branch = app.el(&format!("{card} dd.mono")).await;
+    text_of(&branch).await.expect("read the branch")
+}
+
+async fn compare(app: &mut App) {
+    app.click(&tid("tab-compare")).await;
+    app.testid("results-table").await;
+    app.count(&tid("result-row"), 3).await;
+    // Variant 1 changed two files: the counts come from the engine's diff.
+    let row1 = format!("{}[data-index=\"1\"]", tid("result-row"));
+    app.until("variant 1's file count", || {
+        let c = app.client.clone();
+        let row1 = row1.clone();
+        async move {
+            let row = c.find(fantoccini::Locator::Css(&row1)).await?;
+            let text = text_of(&row).await?;
+            Ok((!text.contains("counting")).then_some(text))
+        }
+    })
+    .await;
+    // The first file's diff shows without a click.
+    app.text_contains(&tid("diff-rows"), "hello, {name}").await;
+    let cells = app.all(&format!("{row1} td.numeric")).await;
+    assert_eq!(
+        text_of(&cells[0]).await.expect("files cell"),
+        "2",
+        "variant 1 changed src/lib.rs and the hostile file"
+    );
+    app.shot("results").await;
+
+    app.click(&format!("{row1} {}", tid("result-open"))).await;
+    let hostile_file = format!("{}[data-path=\"{}\"]", tid("diff-file"), HOSTILE_NAME);
+    app.click(&hostile_file).await;
+    let rows = app.text_contains(&tid("diff-rows"), HOSTILE_SCRIPT).await;
+    assert!(
+        rows.contains(HOSTILE_SVELTE),
+        "the Svelte-like text is shown as typed: {rows}"
+    );
+    let listed = text_of(&app.el(&hostile_file).await)
+        .await
+        .expect("file row text");
+    assert!(
+        listed.contains(HOSTILE_NAME),
+        "the hostile name is listed literally: {listed}"
+    );
+    app.shot("diff-unified").await;
+
+    let toggle = app.testid("diff-view-toggle").await;
+    let before = toggle.attr("data-view").await.expect("data-view");
+    assert_eq!(
+        before.as_deref(),
+        Some("unified"),
+        "a fresh profile starts unified"
+    );
+    app.click(&tid("diff-view-toggle")).await;
+    app.el(&format!("{}[data-view=\"split\"]", tid("diff-view-toggle")))
+        .await;
+    app.el(".split-row").await;
+    app.text_contains(&tid("diff-rows"), HOSTILE_SCRIPT).await;
+    app.shot("diff-split").await;
+    app.click(&tid("diff-view-toggle")).await;
+    app.el(&format!(
+        "{}[data-view=\"unified\"]",
+        tid("diff-view-toggle")
+    ))
+    .await;
+
+    // Variant against variant: 1 and 2 both changed src/lib.rs, and each added a file.
+    app.click(&tid("compare-mode-pair")).await;
+    app.select(&tid("compare-a"), "1").await;
+    app.select(&tid("compare-b"), "2").await;
+    let files = app.count(&tid("diff-file"), 3).await;
+    let mut paths = Vec::new();
+    for f in files {
+        paths.push(
+            f.attr("data-path")
+                .await
+                .expect("data-path")
+                .unwrap_or_default(),
+        );
+    }
+    paths.sort();
+    assert_eq!(
+        paths,
+        [HOSTILE_NAME, "docs/notes.md", "src/lib.rs"],
+        "A against B lists the files either side changed"
+    );
+    app.click(&format!("{}[data-path=\"src/lib.rs\"]", tid("diff-file")))
+        .await;
+    app.text_contains(&tid("diff-rows"), "hello, world").await;
+    app.shot("compare-pair").await;
+}
+
+async fn merge_undo_merge(app: &mut App, repo: &Repo, base: &str, winner_branch: &str) {
+    app.click(&tid("tab-merge")).await;
+    let open = format!("{}[data-index=\"1\"]", tid("merge-open"));
+    app.click(&open).await;
+    app.text_contains(&tid("merge-preview"), "src/lib.rs").await;
+    app.select(&tid("merge-strategy"), "squash").await;
+    app.shot("merge-preview").await;
+    app.click(&tid("merge-confirm")).await;
+    let commit = merged_commit(app).await;
+    app.text_contains(&tid("header-head"), &commit[..8]).await;
+    app.shot("merge-result").await;
+    assert_squash_merged(repo, base, &commit, winner_branch).await;
+
+    app.click(&tid("merge-undo")).await;
+    app.text_contains(&tid("merge-result"), "Merge undone")
+        .await;
+    assert_eq!(
+        repo.head().await,
+        base,
+        "undo puts main back at its old head"
+    );
+    assert_eq!(
+        repo.read(HOSTILE_NAME),
+        None,
+        "undo removes the merged file from the checkout"
+    );
+    assert_eq!(
+        repo.read("src/lib.rs").as_deref(),
+        Some("pub fn greet() -> &'static str {\n    \"hello\"\n}\n")
+    );
+    assert_eq!(repo.status().await, "", "undo leaves a clean checkout");
+    app.text_contains(&tid("header-head"), &base[..8]).await;
+    app.shot("merge-undone").await;
+
+    app.click(&format!("{} button.close", tid("merge-dialog")))
+        .await;
+    app.click(&open).await;
+    app.text_contains(&tid("merge-preview"), "src/lib.rs").await;
+    app.click(&tid("merge-confirm")).await;
+    let again = merged_commit(app).await;
+    assert_squash_merged(repo, base, &again, winner_branch).await;
+}
+
+async fn merged_commit(app: &App) -> String {
+    let result = app.testid("merge-result").await;
+    result
+        .attr("data-commit")
+        .await
+        .expect("read data-commit")
+        .expect("merge-result names its commit")
+}
+
+/// main has one new commit on top of `base`, with the winner's tree, and the
+/// user's checkout shows it and is clean.
+async fn assert_squash_merged(repo: &Repo, base: &str, commit: &str, winner_branch: &str) {
+    assert_eq!(
+        repo.head().await,
+        commit,
+        "main moved to the commit the app reported"
+    );
+    let parents = repo.git(&["rev-list", "--parents", "-n1", commit]).await;
+    let parents: Vec<&str> = parents.split_whitespace().skip(1).collect();
+    assert_eq!(
+        parents,
+        [base],
+        "a squash has exactly one parent: the old head"
+    );
+    assert_eq!(
+        repo.git(&["rev-parse", &format!("{commit}^{{tree}}")])
+            .await,
+        repo.git(&["rev-parse", &format!("{winner_branch}^{{tree}}")])
+            .await,
+        "the squash carries the winner's tree"
+    );
+    assert_eq!(
+        repo.read("src/lib.rs").as_deref(),
+        Some(WINNER_LIB),
+        "the checkout has the merged source"
+    );
+    assert_eq!(
+        repo.read(HOSTILE_NAME),
+        Some(format!("{HOSTILE_SCRIPT}\n{HOSTILE_SVELTE}\n")),
+        "the checkout has the merged new file"
+    );
+    assert_eq!(repo.status().await, "", "the merge leaves a clean checkout");
+}
+
+async fn cleanup(app: &mut App, repo: &Repo, winner_branch: &str) {
+    app.click(&tid("cleanup-open")).await;
+    app.testid("cleanup-keep-winner").await;
+    app.shot("cleanup").await;
+    app.click(&tid("cleanup-confirm")).await;
+    app.testid("cleanup-result").await;
+    app.shot("cleanup-result").await;
+    assert_eq!(
+        repo.linked_worktrees().await,
+        Vec::<String>::new(),
+        "every worktree is removed"
+    );
+    assert_eq!(
+        repo.fanout_branches().await,
+        [winner_branch],
+        "only the winner's branch is kept, as the dialog offered"
+    );
+    app.click(&format!("{} button.primary", tid("cleanup-dialog")))
+        .await;
+}
+
+/// Nothing from files or diffs ran: no script, no image, no HTML from text.
+async fn hostile_text_stayed_text(app: &App, scripts_at_start: &serde_json::Value) {
+    let pwned = app.js("return typeof window.__pwned").await;
+    assert_eq!(pwned, "undefined", "the file's <script> never ran");
+    let scripts = app.js("return document.scripts.length").await;
+    assert_eq!(
+        &scripts, scripts_at_start,
+        "no script element was added to the page"
+    );
+    let injected = app
+        .js("return document.querySelectorAll('img[src=\"x\"], b').length")
+        .await;
+    assert_eq!(
+        injected, 0,
+        "no <img> or <b> was made from the file's name or text"
+    );
+    match app.client.get_alert_text().await {
+        Err(e) if e.is_no_such_alert() => {}
+        other => panic!("no alert may be open (onerror=alert must not run): {other:?}"),
+    }
+}
+
+/// The user has an uncommitted edit in a file the merge touches: the dialog
+/// names it, confirm stays disabled, and nothing changes.
+async fn merge_refuses_over_uncommitted_work(app: &mut App, repo: &Repo) {
+    open_repo(app, repo).await;
+    app.click(&tid("nav-new")).await;
+    app.type_into(&tid("task-input"), "Shout the greeting")
+        .await;
+    let names = app.count(&tid("approach-name"), 3).await;
+    for (el, name) in names.iter().zip(["Upper", "Exclaim", "Both"]) {
+        el.send_keys(name).await.expect("type an approach name");
+    }
+    app.click(&tid("launch")).await;
+    app.count(&tid("variant-card"), 3).await;
+    let wt = worktree_of(app, 1).await;
+    write(Path::new(&wt), "README.md", "# GREETER\n\nSAYS HELLO.\n");
+    app.click(&format!(
+        "{}[data-index=\"1\"] {}",
+        tid("variant-card"),
+        tid("commit-variant")
+    ))
+    .await;
+    app.text_contains(
+        &format!("{}[data-index=\"1\"]", tid("variant-card")),
+        "Committed",
+    )
+    .await;
+
+    let users_edit = "# greeter\n\nSays hello. (my local note)\n";
+    write(&repo.root, "README.md", users_edit);
+    let head = repo.head().await;
+
+    app.click(&tid("tab-merge")).await;
+    app.click(&format!("{}[data-index=\"1\"]", tid("merge-open")))
+        .await;
+    let refusal = app.text_contains(&tid("merge-blocked"), "README.md").await;
+    assert!(
+        refusal.contains("uncommitted"),
+        "the refusal says why: {refusal}"
+    );
+    let confirm = app.testid("merge-confirm").await;
+    assert!(
+        !confirm
+            .is_enabled()
+            .await
+            .expect("read merge-confirm state"),
+        "confirm is disabled while the merge would overwrite the user's edit"
+    );
+    app.shot("merge-refused").await;
+    assert_eq!(repo.head().await, head, "HEAD did not move");
+    assert_eq!(
+        repo.read("README.md").as_deref(),
+        Some(users_edit),
+        "the user's edit is intact"
+    );
+    assert_eq!(
+        repo.status().await,
+        " M README.md",
+        "only the user's own edit is pending"
+    );
+    app.click(&format!("{} button.close", tid("merge-dialog")))
+        .await;
+}
