@@ -46,7 +46,14 @@ claude-code: .cache/claude-code/node_modules/@anthropic-ai/claude-code-linux-x64
 # One build for tests and the end-to-end binary: the app under test must serve
 # ui/dist (custom-protocol), and building tauri twice with two feature sets
 # would double the cold build.
-test-rust: ui claude-code
+# tauri-driver, WebKitWebDriver and Xvfb for the end-to-end test in the real window.
+e2e-deps: .cache/e2e-deps-ok
+
+.cache/e2e-deps-ok: scripts/install-e2e-deps.sh
+	@scripts/install-e2e-deps.sh
+	@mkdir -p .cache && touch $@
+
+test-rust: ui claude-code e2e-deps
 	$(CARGO) test --workspace --locked --features fanout-app/custom-protocol
 
 bench: deps
