@@ -104,6 +104,20 @@ enum Command {
     /// Undo the experiment's last merge, while nothing was committed on top.
     UndoMerge { experiment: String },
     /// Create an experiment and run one agent per approach, live.
+    /// Ask an LLM for N distinct approaches to a task (edit them, then `run --approaches`).
+    Plan {
+        #[arg(long)]
+        repo: PathBuf,
+        /// What the agents should do.
+        #[arg(long)]
+        task: String,
+        /// How many approaches (1 to 8).
+        #[arg(short = 'n', default_value_t = 3)]
+        n: usize,
+        /// A wish for the approaches ("one functional", "no new crates"); repeat for more.
+        #[arg(long = "hint")]
+        hints: Vec<String>,
+    },
     Run {
         #[arg(long)]
         repo: PathBuf,
@@ -199,6 +213,13 @@ fn main() -> ExitCode {
     let out = Out::new(cli.json);
     let json_out = cli.json;
     let result = match cli.command {
+        Command::Plan {
+            repo,
+            task,
+            n,
+            hints,
+        } => run::generate(&repo, &task, n, hints)
+            .and_then(|approaches| out.plan(&approaches).map_err(Failure::from)),
         Command::Run {
             repo,
             task,
@@ -338,7 +359,8 @@ fn run(command: Command, out: &Out) -> Result<(), Error> {
             keep,
             force,
         } => out.cleaned(&engine()?.clean(&experiment, keep.as_deref(), force)?),
-        Command::Run { .. }
+        Command::Plan { .. }
+        | Command::Run { .. }
         | Command::FollowUp { .. }
         | Command::Cancel { .. }
         | Command::Report { .. } => unreachable!("dispatched in main"),

@@ -1,7 +1,7 @@
 //! Printing results: a sentence or a table for humans, or one JSON document.
 
 use fanout_engine::diff::{FileChange, FileDiff, FileStatus, Hunk, LineKind};
-use fanout_engine::experiment::{short_id, CommitResult, ExperimentView};
+use fanout_engine::experiment::{short_id, ApproachSpec, CommitResult, ExperimentView};
 use fanout_engine::merge::{MergeOutcome, MergePreview};
 use fanout_engine::repo::RepoInfo;
 use fanout_engine::store::{Experiment, MergeRecord};
@@ -66,6 +66,23 @@ impl Out {
                     &exp.base_commit[..8]
                 );
                 variants_table(view, false);
+            },
+        )
+    }
+
+    pub fn plan(&self, approaches: &[ApproachSpec]) -> Res {
+        self.emit(
+            || json!({ "approaches": approaches }),
+            || {
+                for (i, a) in approaches.iter().enumerate() {
+                    println!("{}. {}", i + 1, a.name);
+                    if !a.description.is_empty() {
+                        println!("   {}", a.description);
+                    }
+                    for line in a.guidelines.lines().filter(|l| !l.trim().is_empty()) {
+                        println!("   - {}", line.trim().trim_start_matches("- "));
+                    }
+                }
             },
         )
     }

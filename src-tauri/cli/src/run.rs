@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use fanout_engine::agent::AgentKind;
+use fanout_engine::approaches::{self, PlanRequest, Planner};
 use fanout_engine::experiment::{
     select_variant, short_id, ApproachSpec, Engine, ExperimentView, NewExperiment,
 };
@@ -49,13 +50,7 @@ pub fn run(args: RunArgs, json_out: bool) -> Result<(), Failure> {
     let kind: AgentKind = args.agent.parse().map_err(fanout_engine::Error::from)?;
     let mut approaches = match &args.approaches {
         Some(file) => read_approaches(file)?,
-        // Approach generation plugs in here: ask for `n` approaches of the task.
-        None => {
-            return Err(Failure::Message(format!(
-                "Generating approaches is not available yet: pass --approaches <file.json> with {{\"approaches\": [{{\"name\", \"description\", \"guidelines\"}}]}} (what `fanout plan --json` prints){}.",
-                args.n.map(|n| format!(" holding {n} approaches")).unwrap_or_default()
-            )))
-        }
+        None => generate(&args.repo, &args.task, args.n.unwrap_or(3), Vec::new())?,
     };
     if let Some(n) = args.n.filter(|n| *n != approaches.len()) {
         return Err(Failure::Message(format!(
@@ -167,6 +162,33 @@ pub fn report(experiment: &str, output: Option<&Path>, json_out: bool) -> Result
         None => print!("{markdown}"),
     }
     Ok(())
+}
+
+/// Asks an LLM for `n` distinct approaches to the task: the API when an
+/// Anthropic key is set, otherwise a one-shot `claude -p` in the repository.
+pub fn generate(
+    repo: &Path,
+    task: &str,
+    n: usize,
+    hints: Vec<String>,
+) -> Result<Vec<ApproachSpec>, Failure> {
+    let root = fanout_engine::repo::inspect(repo)?.root;
+    let claude = Executables::from_env()
+        .claude
+        .unwrap_or_else(|| PathBuf::from("claude"));
+    let planner = Planner::choose(claude, root);
+    let request = PlanRequest {
+        task: task.to_string(),
+        n,
+        hints,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Message(format!("Could not start the async runtime: {e}.")))?;
+    Ok(runtime
+        .block_on(approaches::generate(&planner, &request))
+        .map_err(fanout_engine::Error::from)?)
 }
 
 fn read_approaches(file: &Path) -> Result<Vec<ApproachSpec>, Failure> {

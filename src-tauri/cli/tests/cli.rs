@@ -570,3 +570,125 @@ impl Drop for KillOnDrop {
         }
     }
 }
+
+/// `fanout` with a fake `claude -p --output-format json` that answers with the
+/// given approaches JSON, and no API key, so generation goes through the CLI.
+fn run_with_fake_planner(cli: &Cli, args: &[&str], answer: &str) -> (Output, String) {
+    let dir = cli.home.path().join("planner");
+    std::fs::create_dir_all(&dir).unwrap();
+    let answer_file = dir.join("answer.json");
+    let log = dir.join("prompts.log");
+    std::fs::write(&answer_file, answer).unwrap();
+    let planner =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/agents/fake-claude-plan");
+    let out = Command::new(env!("CARGO_BIN_EXE_fanout"))
+        .args(args)
+        .env("FANOUT_HOME", cli.home.path())
+        .env("FANOUT_CLAUDE_BIN", &planner)
+        .env("FANOUT_FAKE_PLAN_ANSWERS", &answer_file)
+        .env("FANOUT_FAKE_PLAN_LOG", &log)
+        .env("FANOUT_FAKE_MODE", "success")
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("OPENAI_API_KEY")
+        .output()
+        .expect("run fanout");
+    let prompts = std::fs::read_to_string(&log).unwrap_or_default();
+    (out, prompts)
+}
+
+const THREE_APPROACHES: &str = r#"{"approaches": [
+  {"name": "Token bucket", "description": "Refill tokens at a fixed rate.", "guidelines": "- keep it small"},
+  {"name": "Sliding window", "description": "Count requests in a moving window.", "guidelines": "- use a deque"},
+  {"name": "Leaky bucket", "description": "Drain a queue at a fixed rate.", "guidelines": "- no threads"}
+]}"#;
+
+#[test]
+fn plan_prints_the_generated_approaches_in_the_run_format() {
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    let (out, prompts) = run_with_fake_planner(
+        &cli,
+        &[
+            "--json",
+            "plan",
+            "--repo",
+            s(&fx.root),
+            "--task",
+            "Add a rate limiter",
+            "-n",
+            "3",
+            "--hint",
+            "no new crates",
+        ],
+        THREE_APPROACHES,
+    );
+    assert!(
+        out.status.success(),
+        "plan failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let names: Vec<&str> = doc["approaches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Token bucket", "Sliding window", "Leaky bucket"]);
+    assert!(
+        prompts.contains("Add a rate limiter"),
+        "the task reaches the model: {prompts}"
+    );
+    assert!(
+        prompts.contains("no new crates"),
+        "the user's hint reaches the model: {prompts}"
+    );
+
+    // What plan --json prints is exactly what run --approaches reads.
+    let file = fx.sibling("plan").join("approaches.json");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let ran = cli.run_with_fake(
+        &[
+            "--json",
+            "run",
+            "--repo",
+            s(&fx.root),
+            "--task",
+            "Add a rate limiter",
+            "--approaches",
+            s(&file),
+        ],
+        "success",
+    );
+    assert!(
+        ran.status.success(),
+        "run failed: {}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+}
+
+#[test]
+fn plan_with_the_wrong_count_fails_with_a_sentence() {
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    let (out, _) = run_with_fake_planner(
+        &cli,
+        &[
+            "plan",
+            "--repo",
+            s(&fx.root),
+            "--task",
+            "Add a rate limiter",
+            "-n",
+            "2",
+        ],
+        THREE_APPROACHES,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a wrong count after the retry is an error"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: ") && err.contains('2'), "{err}");
+}

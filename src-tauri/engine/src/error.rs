@@ -6,9 +6,9 @@
 
 use crate::{
     agent::AgentError, approaches::ApproachError, diff::DiffError, experiment::ExperimentError,
-    llm::LlmError, merge::MergeError, methodology::MethodologyError, orchestrator::OrchestratorError,
-    paths::PathsError, process::ProcessError, repo::RepoError, secrets::SecretsError,
-    store::StoreError, worktree::WorktreeError,
+    llm::LlmError, merge::MergeError, methodology::MethodologyError,
+    orchestrator::OrchestratorError, paths::PathsError, process::ProcessError, repo::RepoError,
+    secrets::SecretsError, store::StoreError, worktree::WorktreeError,
 };
 
 #[derive(Debug, thiserror::Error)]
