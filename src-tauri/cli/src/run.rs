@@ -172,7 +172,9 @@ pub fn generate(
     n: usize,
     hints: Vec<String>,
 ) -> Result<Vec<ApproachSpec>, Failure> {
-    let root = fanout_engine::repo::inspect(repo)?.root;
+    let root = fanout_engine::repo::inspect(repo)
+        .map_err(fanout_engine::Error::from)?
+        .root;
     let claude = Executables::from_env()
         .claude
         .unwrap_or_else(|| PathBuf::from("claude"));

@@ -444,13 +444,27 @@ fn run_three_variants_with_the_fake_agent_then_report() {
 }
 
 #[test]
-fn run_without_approaches_says_how_to_give_them() {
+fn run_without_approaches_and_without_a_planner_says_what_is_missing() {
     let cli = Cli::new();
     let fx = Fixture::new();
-    let err = cli.fails(&["run", "--repo", s(&fx.root), "--task", "t", "-n", "3"]);
+    // No API key and no `claude` to plan with: generation cannot start.
+    let out = Command::new(env!("CARGO_BIN_EXE_fanout"))
+        .args(["run", "--repo", s(&fx.root), "--task", "t", "-n", "3"])
+        .env("FANOUT_HOME", cli.home.path())
+        .env("FANOUT_CLAUDE_BIN", fx.root.join("no-such-claude"))
+        .env_remove("ANTHROPIC_API_KEY")
+        .output()
+        .expect("run fanout");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("--approaches"),
-        "the error says what to pass: {err}"
+        err.contains("not found"),
+        "the error says the planner is missing: {err}"
+    );
+    assert_eq!(
+        fx.git(&["branch", "--list", "fanout/*"]),
+        "",
+        "nothing was created without approaches"
     );
 }
 
