@@ -5,33 +5,9 @@
 # Safe to run again: it only acts on what is missing.
 set -euo pipefail
 
-packages=(webkit2gtk-driver xvfb xauth)
-
-missing=()
-for pkg in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-
-if ((${#missing[@]})); then
-  if [[ ! -f /etc/debian_version ]]; then
-    echo "The end-to-end test needs these system packages (Debian names): ${missing[*]}." >&2
-    echo "This is not Debian or Ubuntu: install their equivalents with your package manager, then run this script again." >&2
-    exit 1
-  fi
-  sudo=""
-  if [[ $(id -u) -ne 0 ]]; then
-    command -v sudo >/dev/null || { echo "Installing ${missing[*]} needs root, and sudo is not available. Install them as root, then run this script again." >&2; exit 1; }
-    sudo="sudo"
-  fi
-  echo "Installing missing packages: ${missing[*]}"
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
-fi
-
-if ! command -v cargo >/dev/null; then
-  echo "Rust is not installed. Install it with rustup (https://rustup.rs), open a new shell, then run this script again." >&2
-  exit 1
-fi
+# The system packages (and the checks for Rust and Node) are install-deps.sh's
+# job; --e2e adds webkit2gtk-driver, xvfb and xauth to its list.
+"$(dirname "${BASH_SOURCE[0]}")/install-deps.sh" --e2e
 
 # tauri-driver 2.x has no --version flag: ask cargo which version it installed.
 if cargo install --list | grep -Eq '^tauri-driver v2\.'; then
