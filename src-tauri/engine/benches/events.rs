@@ -7,12 +7,13 @@
 //! Run: `cargo bench -p fanout-engine --bench events`. Prints its own report;
 //! the target is at least 200,000 events/s.
 
-use std::path::PathBuf;
+mod support;
+
 use std::time::Instant;
 
 use fanout_engine::events::{SessionEvent, Stream};
 use fanout_engine::orchestrator::StoreWriter;
-use fanout_engine::store::{Experiment, ExperimentStatus, Store, Variant, VariantStatus};
+use fanout_engine::store::Store;
 
 const SESSIONS: u32 = 16;
 const EVENTS_PER_SESSION: usize = 10_000;
@@ -30,7 +31,7 @@ fn main() {
         let mut store = Store::open(&path).expect("open store");
         let id = "0197aa00-0000-7000-8000-000000000000";
         store
-            .insert_experiment(&experiment(id), &variants(id))
+            .insert_experiment(&support::experiment(id), &support::variants(id, SESSIONS))
             .expect("insert experiment");
         let writer = StoreWriter::spawn(store).expect("writer");
         let cpu_start = cpu_seconds();
@@ -117,47 +118,4 @@ fn peak_memory() -> Option<String> {
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .map(|v| v.trim().to_owned())
-}
-
-fn experiment(id: &str) -> Experiment {
-    Experiment {
-        id: id.to_string(),
-        slug: "bench".to_string(),
-        repo_root: PathBuf::from("/repo"),
-        task: "bench".to_string(),
-        base_commit: "0".repeat(40),
-        base_ref: None,
-        target_branch: Some("main".to_string()),
-        created_at: "2026-01-01T00:00:00Z".to_string(),
-        status: ExperimentStatus::Running,
-    }
-}
-
-fn variants(id: &str) -> Vec<Variant> {
-    (1..=SESSIONS)
-        .map(|index| Variant {
-            experiment_id: id.to_string(),
-            index,
-            name: format!("Approach {index}"),
-            slug: format!("approach-{index}"),
-            description: String::new(),
-            guidelines: String::new(),
-            agent: "claude_code".to_string(),
-            model: None,
-            branch: format!("fanout/bench/{index}"),
-            worktree: PathBuf::from(format!("/wt/{index}")),
-            status: VariantStatus::Running,
-            started_at: None,
-            finished_at: None,
-            exit_code: None,
-            error: None,
-            summary: None,
-            cost_usd: None,
-            input_tokens: None,
-            output_tokens: None,
-            turns: None,
-            check: None,
-            head_commit: None,
-        })
-        .collect()
 }
