@@ -178,7 +178,7 @@ pub fn generate(
     let claude = Executables::from_env()
         .claude
         .unwrap_or_else(|| PathBuf::from("claude"));
-    let planner = Planner::choose(claude, root);
+    let planner = Planner::choose(claude, root, &Default::default());
     let request = PlanRequest {
         task: task.to_string(),
         n,

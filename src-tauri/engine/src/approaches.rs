@@ -65,18 +65,13 @@ pub enum Planner {
 }
 
 impl Planner {
-    /// The API when an Anthropic key is set (keyring or `ANTHROPIC_API_KEY`,
-    /// base URL from `ANTHROPIC_BASE_URL` when set), else Claude Code one-shot.
-    /// Blocking: it may ask the keyring.
-    pub fn choose(claude: PathBuf, workdir: PathBuf) -> Planner {
-        let provider = crate::secrets::Provider::Anthropic;
-        let api = crate::secrets::get_key(provider).ok().and_then(|(key, _)| {
-            let mut config = crate::llm::LlmConfig::new(provider, key);
-            if let Ok(url) = std::env::var("ANTHROPIC_BASE_URL") {
-                config.base_url = url;
-            }
-            LlmClient::new(config).ok()
-        });
+    /// The API when a key for `api`'s provider is set (keyring or
+    /// environment), else Claude Code one-shot. Blocking: it may ask the keyring.
+    pub fn choose(claude: PathBuf, workdir: PathBuf, api: &crate::llm::ApiEndpoint) -> Planner {
+        let api = api
+            .config()
+            .ok()
+            .and_then(|config| LlmClient::new(config).ok());
         match api {
             Some(client) => Planner::Api(client),
             None => Planner::ClaudeCli {

@@ -8,7 +8,7 @@ use crate::{
     agent::AgentError, approaches::ApproachError, diff::DiffError, experiment::ExperimentError,
     llm::LlmError, merge::MergeError, methodology::MethodologyError,
     orchestrator::OrchestratorError, paths::PathsError, process::ProcessError, repo::RepoError,
-    secrets::SecretsError, store::StoreError, worktree::WorktreeError,
+    secrets::SecretsError, settings::SettingsError, store::StoreError, worktree::WorktreeError,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +36,8 @@ pub enum Error {
     #[error(transparent)]
     Secrets(#[from] SecretsError),
     #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
     Approaches(#[from] ApproachError),
     #[error(transparent)]
     Methodology(#[from] MethodologyError),
@@ -59,6 +61,7 @@ impl Error {
             Error::Process(e) => e.code(),
             Error::Llm(e) => e.code(),
             Error::Secrets(e) => e.code(),
+            Error::Settings(e) => e.code(),
             Error::Approaches(e) => e.code(),
             Error::Methodology(e) => e.code(),
             Error::Orchestrator(e) => e.code(),

@@ -21,6 +21,7 @@ pub mod recent;
 pub mod repo;
 pub mod report;
 pub mod secrets;
+pub mod settings;
 pub mod slug;
 pub mod store;
 pub mod worktree;

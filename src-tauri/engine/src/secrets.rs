@@ -15,9 +15,10 @@ use serde::Serialize;
 
 const SERVICE: &str = "fanout";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Provider {
+    #[default]
     Anthropic,
     OpenAi,
 }

@@ -404,7 +404,7 @@ fn kinds_and_profiles_parse_from_their_names() {
         Err("agent.unknown_profile")
     );
     assert_eq!(
-        agent::backend(AgentKind::Codex, None, None)
+        agent::backend(AgentKind::Codex, None, None, &Default::default())
             .map(|a| a.kind())
             .ok(),
         Some(AgentKind::Codex)

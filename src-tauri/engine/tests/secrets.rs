@@ -52,7 +52,7 @@ fn keys_come_from_the_keyring_or_the_environment_and_never_leak() {
     assert_eq!(error.code(), "secrets.missing", "{error}");
 
     // Approach planning picks the API only when an Anthropic key is there.
-    let choose = || Planner::choose("claude".into(), std::env::temp_dir());
+    let choose = || Planner::choose("claude".into(), std::env::temp_dir(), &Default::default());
     std::env::set_var("ANTHROPIC_API_KEY", "sk-ant-env");
     assert!(matches!(choose(), Planner::Api(_)), "a key means the API");
     std::env::remove_var("ANTHROPIC_API_KEY");

@@ -73,7 +73,7 @@ impl AgentError {
 }
 
 /// Which backend runs a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentKind {
     ClaudeCode,
@@ -118,7 +118,7 @@ impl FromStr for AgentKind {
 }
 
 /// What an agent may do without asking (it cannot ask: sessions run unattended).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PermissionProfile {
     /// Edit files in the worktree.
@@ -252,12 +252,13 @@ pub trait Agent: Send + Sync {
 
 /// Builds the backend for `kind`; `command` is the template for [`AgentKind::Command`],
 /// `executable` overrides the program of the CLI backends. [`AgentKind::Api`]
-/// uses Anthropic with the key from [`crate::secrets::get_key`] and
-/// `ANTHROPIC_BASE_URL` when set (blocking: it may ask the keyring).
+/// reaches `api` with the key from [`crate::secrets::get_key`] (blocking: it
+/// may ask the keyring).
 pub fn backend(
     kind: AgentKind,
     executable: Option<PathBuf>,
     command: Option<&str>,
+    api: &crate::llm::ApiEndpoint,
 ) -> Result<Box<dyn Agent>, AgentError> {
     Ok(match kind {
         AgentKind::ClaudeCode => {
@@ -265,15 +266,7 @@ pub fn backend(
         }
         AgentKind::Codex => Box::new(executable.map_or_else(Codex::default, Codex::new)),
         AgentKind::Command => Box::new(CommandAgent::new(command.unwrap_or_default())?),
-        AgentKind::Api => {
-            let provider = crate::secrets::Provider::Anthropic;
-            let (key, _) = crate::secrets::get_key(provider)?;
-            let mut config = crate::llm::LlmConfig::new(provider, key);
-            if let Ok(url) = std::env::var("ANTHROPIC_BASE_URL") {
-                config.base_url = url;
-            }
-            Box::new(ApiAgent::new(config))
-        }
+        AgentKind::Api => Box::new(ApiAgent::new(api.config()?)),
     })
 }
 

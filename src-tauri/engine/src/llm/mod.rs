@@ -235,6 +235,47 @@ impl LlmConfig {
     }
 }
 
+/// Which model API to use and where, as the settings name it; the key is
+/// looked up when a client is built, never stored here.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct ApiEndpoint {
+    pub provider: Provider,
+    /// Overrides the provider's default (a proxy, a local model server).
+    pub base_url: Option<String>,
+    /// Overrides the provider's default model.
+    pub model: Option<String>,
+}
+
+impl ApiEndpoint {
+    /// The settings' base URL, else `ANTHROPIC_BASE_URL` / `OPENAI_BASE_URL`,
+    /// else the provider's default.
+    fn base_url(&self) -> Option<String> {
+        let env = match self.provider {
+            Provider::Anthropic => "ANTHROPIC_BASE_URL",
+            Provider::OpenAi => "OPENAI_BASE_URL",
+        };
+        self.base_url
+            .clone()
+            .filter(|url| !url.trim().is_empty())
+            .or_else(|| std::env::var(env).ok().filter(|url| !url.trim().is_empty()))
+    }
+
+    /// The client configuration with the key from the keyring or the
+    /// environment. Blocking: it may ask the keyring.
+    pub fn config(&self) -> Result<LlmConfig, crate::secrets::SecretsError> {
+        let (key, _) = crate::secrets::get_key(self.provider)?;
+        let mut config = LlmConfig::new(self.provider, key);
+        if let Some(url) = self.base_url() {
+            config.base_url = url.trim().to_owned();
+        }
+        if let Some(model) = self.model.as_ref().filter(|m| !m.trim().is_empty()) {
+            config.model = model.trim().to_owned();
+        }
+        Ok(config)
+    }
+}
+
 /// A model API client; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct LlmClient {

@@ -146,6 +146,8 @@ pub struct Config {
     pub executables: Executables,
     /// Extra environment for the agents.
     pub env: Vec<(String, String)>,
+    /// The model API of the built-in agent.
+    pub api: crate::llm::ApiEndpoint,
 }
 
 impl Default for Config {
@@ -162,6 +164,7 @@ impl Default for Config {
             agent_command: None,
             executables: Executables::default(),
             env: Vec::new(),
+            api: crate::llm::ApiEndpoint::default(),
         }
     }
 }
@@ -894,7 +897,12 @@ async fn prepare(
 ) -> Result<(Box<dyn Agent>, SessionSpec, serde_json::Value), Error> {
     let kind: AgentKind = variant.agent.parse()?;
     let executable = config.executables.for_kind(kind);
-    let agent = agent::backend(kind, executable.clone(), config.agent_command.as_deref())?;
+    let agent = agent::backend(
+        kind,
+        executable.clone(),
+        config.agent_command.as_deref(),
+        &config.api,
+    )?;
     let (root, setting, task) = (
         experiment.repo_root.clone(),
         config.methodology_path.clone(),

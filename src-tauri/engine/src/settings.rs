@@ -1,0 +1,323 @@
+//! The user's settings: one JSON file in Fanout's data directory
+//! ([`crate::paths::Paths::settings`]). Secrets are not here: API keys live in
+//! the OS keyring ([`crate::secrets`]).
+//!
+//! Every field has a default, so a file written by an older or newer Fanout
+//! still loads; a file that is not valid JSON is an error naming the file and
+//! the line, never silently replaced (the user may have edited it by hand).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::agent::{AgentKind, PermissionProfile};
+use crate::experiment::MAX_VARIANTS;
+use crate::llm::ApiEndpoint;
+use crate::orchestrator::{Config, Executables};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("Fanout could not read its settings file {path}: {source}. Check its permissions.")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("The settings file {path} is not valid ({source}). Fix it by hand, or delete it to start again from the defaults.")]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("Fanout could not save its settings to {path}: {source}. Check that the folder is writable.")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl SettingsError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            SettingsError::Read { .. } => "settings.read",
+            SettingsError::Parse { .. } => "settings.parse",
+            SettingsError::Write { .. } => "settings.write",
+            SettingsError::Invalid(_) => "settings.invalid",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
+/// What the settings screen edits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The `claude` program; `None` finds it on the PATH.
+    pub claude_path: Option<PathBuf>,
+    /// The `codex` program; `None` finds it on the PATH.
+    pub codex_path: Option<PathBuf>,
+    /// The agent new experiments use unless an approach names another.
+    pub default_agent: AgentKind,
+    pub default_model: Option<String>,
+    pub permission: PermissionProfile,
+    /// The template of the custom command agent (`{prompt}`, `{prompt_file}`, `{workdir}`).
+    pub agent_command: Option<String>,
+    /// The built-in agent's model API and approach generation over the API.
+    pub api: ApiEndpoint,
+    /// Sessions at once; `None` runs every variant at once.
+    pub max_parallel: Option<usize>,
+    /// Per session, in minutes.
+    pub timeout_minutes: u64,
+    /// Where worktrees go; `None` is Fanout's data directory.
+    pub worktree_root: Option<PathBuf>,
+    /// The methodology file, relative to the repository; `None` is
+    /// `.claude/commands/ultrathink-task.md`.
+    pub methodology_path: Option<PathBuf>,
+    pub theme: Theme,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            claude_path: None,
+            codex_path: None,
+            default_agent: AgentKind::ClaudeCode,
+            default_model: None,
+            permission: PermissionProfile::default(),
+            agent_command: None,
+            api: ApiEndpoint::default(),
+            max_parallel: None,
+            timeout_minutes: 30,
+            worktree_root: None,
+            methodology_path: None,
+            theme: Theme::System,
+        }
+    }
+}
+
+impl Settings {
+    /// The settings at `path`; the defaults when the file does not exist yet.
+    pub fn load(path: &Path) -> Result<Settings, SettingsError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
+            Err(source) => {
+                return Err(SettingsError::Read {
+                    path: path.to_owned(),
+                    source,
+                })
+            }
+        };
+        serde_json::from_str(&text).map_err(|source| SettingsError::Parse {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// Checks and writes the settings; a crash mid-write leaves the old file,
+    /// since the new one is renamed over it.
+    pub fn save(&self, path: &Path) -> Result<(), SettingsError> {
+        self.validate()?;
+        let write_err = |source| SettingsError::Write {
+            path: path.to_owned(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(write_err)?;
+        }
+        let json = serde_json::to_vec_pretty(self).map_err(|e| {
+            SettingsError::Invalid(format!("The settings could not be encoded: {e}."))
+        })?;
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, json).map_err(write_err)?;
+        std::fs::rename(&tmp, path).map_err(write_err)
+    }
+
+    /// Values a user could type that would break a run later.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if let Some(n) = self.max_parallel {
+            if n == 0 || n > MAX_VARIANTS {
+                return Err(SettingsError::Invalid(format!(
+                    "Max parallel sessions must be between 1 and {MAX_VARIANTS}, not {n}. Leave it empty to run every variant at once."
+                )));
+            }
+        }
+        if self.timeout_minutes == 0 {
+            return Err(SettingsError::Invalid(
+                "The session timeout must be at least one minute.".into(),
+            ));
+        }
+        if let Some(url) = self.api.base_url.as_deref().map(str::trim) {
+            let web = url.starts_with("http://") || url.starts_with("https://");
+            if !url.is_empty() && !web {
+                return Err(SettingsError::Invalid(format!(
+                    "The API base URL `{url}` must start with http:// or https://."
+                )));
+            }
+        }
+        if let Some(root) = &self.worktree_root {
+            if !root.is_absolute() {
+                return Err(SettingsError::Invalid(format!(
+                    "The worktree folder `{}` must be an absolute path.",
+                    root.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The programs to run: the settings' paths, else `FANOUT_CLAUDE_BIN` /
+    /// `FANOUT_CODEX_BIN`, else the names on the PATH.
+    pub fn executables(&self) -> Executables {
+        let env = Executables::from_env();
+        Executables {
+            claude: self.claude_path.clone().or(env.claude),
+            codex: self.codex_path.clone().or(env.codex),
+        }
+    }
+
+    /// How the orchestrator runs an experiment's sessions; `check` is the
+    /// experiment's own check command.
+    pub fn orchestrator_config(&self, check: Option<String>) -> Config {
+        Config {
+            max_parallel: self.max_parallel,
+            timeout: Duration::from_secs(self.timeout_minutes.max(1) * 60),
+            check: check.filter(|c| !c.trim().is_empty()),
+            methodology_path: self.methodology_path.clone(),
+            permission: self.permission,
+            agent_command: self.agent_command.clone(),
+            executables: self.executables(),
+            api: self.api.clone(),
+            ..Config::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_file_gives_the_defaults() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let loaded = Settings::load(&dir.path().join("settings.json")).expect("load");
+        assert_eq!(
+            loaded,
+            Settings::default(),
+            "first start: nothing saved yet"
+        );
+    }
+
+    #[test]
+    fn saved_settings_load_back_and_unknown_fields_are_tolerated() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("nested/settings.json");
+        let settings = Settings {
+            permission: PermissionProfile::EditsAndCommands,
+            max_parallel: Some(3),
+            theme: Theme::Dark,
+            api: ApiEndpoint {
+                base_url: Some("http://127.0.0.1:9".into()),
+                ..ApiEndpoint::default()
+            },
+            ..Settings::default()
+        };
+        settings.save(&path).expect("save");
+        assert_eq!(Settings::load(&path).expect("load"), settings, "round trip");
+
+        // A newer Fanout may have written fields this one does not know.
+        std::fs::write(&path, r#"{"theme":"light","from_the_future":true}"#).expect("write");
+        let loaded = Settings::load(&path).expect("load a file with an unknown field");
+        assert_eq!(loaded.theme, Theme::Light, "known fields are read");
+        assert_eq!(
+            loaded.timeout_minutes, 30,
+            "missing fields take their default"
+        );
+    }
+
+    #[test]
+    fn a_broken_file_is_an_error_naming_it_and_is_left_alone() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("settings.json");
+        std::fs::write(&path, "{ \"theme\": ").expect("write");
+        let err = Settings::load(&path).expect_err("truncated JSON must not load");
+        assert_eq!(err.code(), "settings.parse");
+        assert!(
+            err.to_string().contains("settings.json"),
+            "the message names the file: {err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            "{ \"theme\": ",
+            "the user's file is not overwritten"
+        );
+    }
+
+    #[test]
+    fn invalid_values_are_refused_with_a_sentence() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("settings.json");
+        for (settings, needle) in [
+            (
+                Settings {
+                    max_parallel: Some(0),
+                    ..Settings::default()
+                },
+                "between 1 and",
+            ),
+            (
+                Settings {
+                    api: ApiEndpoint {
+                        base_url: Some("localhost:8080".into()),
+                        ..ApiEndpoint::default()
+                    },
+                    ..Settings::default()
+                },
+                "http://",
+            ),
+            (
+                Settings {
+                    worktree_root: Some("relative/trees".into()),
+                    ..Settings::default()
+                },
+                "absolute",
+            ),
+        ] {
+            let err = settings
+                .save(&path)
+                .expect_err("invalid settings are refused");
+            assert!(err.to_string().contains(needle), "{err}");
+        }
+        assert!(!path.exists(), "nothing was written");
+    }
+
+    #[test]
+    fn the_orchestrator_config_follows_the_settings() {
+        let settings = Settings {
+            claude_path: Some("/opt/claude".into()),
+            max_parallel: Some(2),
+            timeout_minutes: 5,
+            permission: PermissionProfile::Bypass,
+            ..Settings::default()
+        };
+        let config = settings.orchestrator_config(Some("  ".into()));
+        assert_eq!(config.max_parallel, Some(2));
+        assert_eq!(config.timeout, Duration::from_secs(300));
+        assert_eq!(config.permission, PermissionProfile::Bypass);
+        assert_eq!(
+            config.executables.claude.as_deref(),
+            Some(Path::new("/opt/claude")),
+            "the settings' path wins over the PATH"
+        );
+        assert!(config.check.is_none(), "a blank check command is no check");
+    }
+}
