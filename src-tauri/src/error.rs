@@ -1,10 +1,12 @@
-//! Errors as they cross into the UI: `{ code, message }`, so the UI can react
-//! to a kind of failure without matching on text, and always has a sentence.
+//! Errors as they cross into the UI: `{ kind, message }`, so the UI can react
+//! to a kind of failure (the engine's stable code, like `merge.dirty`)
+//! without matching on text, and always has a sentence.
 
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CommandError {
+    #[serde(rename = "kind")]
     pub code: &'static str,
     pub message: String,
 }

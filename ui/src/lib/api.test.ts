@@ -3,7 +3,7 @@ import { BackendError, toBackendError } from "./api";
 
 describe("toBackendError", () => {
   it("keeps the backend's code and sentence", () => {
-    const err = toBackendError({ code: "repo.not_found", message: "/x does not exist." });
+    const err = toBackendError({ kind: "repo.not_found", message: "/x does not exist." });
     expect(err).toBeInstanceOf(BackendError);
     expect(err.code).toBe("repo.not_found");
     expect(err.message).toBe("/x does not exist.");

@@ -1,5 +1,5 @@
 // The one place the UI talks to the backend. Errors cross the boundary as
-// `{ code, message }`; everything else sees a `BackendError` with a sentence.
+// `{ kind, message }`; everything else sees a `BackendError` with a sentence.
 // Components import the typed wrappers below, never `invoke`, so tests can mock this file.
 import { invoke } from "@tauri-apps/api/core";
 
@@ -183,8 +183,8 @@ export class BackendError extends Error {
 export function toBackendError(raw: unknown): BackendError {
   if (raw instanceof BackendError) return raw;
   if (raw && typeof raw === "object" && "message" in raw) {
-    const { code, message } = raw as { code?: unknown; message?: unknown };
-    return new BackendError(String(code ?? "unknown"), String(message));
+    const { kind, message } = raw as { kind?: unknown; message?: unknown };
+    return new BackendError(String(kind ?? "unknown"), String(message));
   }
   if (typeof raw === "string") return new BackendError("unknown", raw);
   return new BackendError("unknown", "The backend failed without saying why. Restart Fanout and try again.");
