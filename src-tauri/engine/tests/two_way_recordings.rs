@@ -171,11 +171,9 @@ async fn a_request_the_rules_leave_open_waits_for_the_user_and_is_denied() {
         ..ApprovalRules::default()
     };
     let mut run = replay("claude_can_use_tool_deny.jsonl", rules);
-    let request = loop {
-        match run.updates.recv().await.expect("a request comes") {
-            ApprovalUpdate::Requested { request } => break request,
-            other => panic!("nothing is decided before the user: {other:?}"),
-        }
+    let request = match run.updates.recv().await.expect("a request comes") {
+        ApprovalUpdate::Requested { request } => request,
+        other => panic!("nothing is decided before the user: {other:?}"),
     };
     assert_eq!(request.tool, "Write");
     assert!(
