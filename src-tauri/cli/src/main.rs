@@ -4,6 +4,7 @@
 //! stdout. Exit 0 on success, 1 with a sentence on stderr when something
 //! failed, 2 for usage errors (clap's own exit code).
 
+mod ask;
 mod output;
 mod run;
 
@@ -151,6 +152,10 @@ enum Command {
         include_uncommitted: bool,
         #[arg(long)]
         worktree_root: Option<PathBuf>,
+        /// What agents may do unasked: edits, edits-and-commands, bypass, or ask
+        /// (Claude Code asks on this terminal; denied when stdin is not one).
+        #[arg(long, default_value = "edits")]
+        permission: String,
     },
     /// Send a finished variant's agent a new instruction (resumes its session).
     FollowUp {
@@ -233,6 +238,7 @@ fn main() -> ExitCode {
             timeout,
             include_uncommitted,
             worktree_root,
+            permission,
         } => run::run(
             run::RunArgs {
                 repo,
@@ -247,6 +253,7 @@ fn main() -> ExitCode {
                 timeout,
                 include_uncommitted,
                 worktree_root,
+                permission,
             },
             json_out,
         ),

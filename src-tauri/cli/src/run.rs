@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use fanout_engine::agent::AgentKind;
+use fanout_engine::agent::{AgentKind, PermissionProfile};
 use fanout_engine::approaches::{self, PlanRequest, Planner};
 use fanout_engine::experiment::{
     select_variant, short_id, ApproachSpec, Engine, ExperimentView, NewExperiment,
@@ -38,6 +38,7 @@ pub struct RunArgs {
     pub timeout: u64,
     pub include_uncommitted: bool,
     pub worktree_root: Option<PathBuf>,
+    pub permission: String,
 }
 
 /// The file `fanout plan --json` prints.
@@ -48,6 +49,10 @@ struct ApproachFile {
 
 pub fn run(args: RunArgs, json_out: bool) -> Result<(), Failure> {
     let kind: AgentKind = args.agent.parse().map_err(fanout_engine::Error::from)?;
+    let permission: PermissionProfile = args
+        .permission
+        .parse()
+        .map_err(fanout_engine::Error::from)?;
     let mut approaches = match &args.approaches {
         Some(file) => read_approaches(file)?,
         None => generate(&args.repo, &args.task, args.n.unwrap_or(3), Vec::new())?,
@@ -78,6 +83,7 @@ pub fn run(args: RunArgs, json_out: bool) -> Result<(), Failure> {
         max_parallel: args.max_parallel,
         timeout: Duration::from_secs(args.timeout.max(1)),
         check: args.check,
+        permission,
         agent_command: args.agent_command,
         executables: Executables::from_env(),
         ..Config::default()
@@ -229,10 +235,13 @@ where
             Failure::Message(format!("Could not start Fanout's runtime: {e}. Try again."))
         })?;
     let database = engine.paths().database();
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
+        let asks = config.permission == PermissionProfile::Ask;
         let orch = Orchestrator::open(&database, config).await?;
         orch.recover().await?;
-        let display = Display::start(view, &orch, json_out);
+        let multi = MultiProgress::new();
+        let display = Display::start(view, &orch, json_out, multi.clone());
+        let ask = asks.then(|| crate::ask::spawn(&orch, multi));
         let work = work(orch.clone());
         tokio::pin!(work);
         let result = tokio::select! {
@@ -243,10 +252,16 @@ where
                 work.await
             }
         };
+        if let Some(ask) = ask {
+            ask.abort();
+        }
         drop(orch);
         let _ = display.await;
         result
-    })?;
+    });
+    // A prompt still reading the terminal must not keep the command alive.
+    runtime.shutdown_background();
+    result?;
     Ok(())
 }
 
@@ -258,6 +273,7 @@ impl Display {
         view: &ExperimentView,
         orch: &Orchestrator,
         json_out: bool,
+        multi: MultiProgress,
     ) -> tokio::task::JoinHandle<()> {
         let mut ticks = coalesce(orch.subscribe(), DISPLAY_INTERVAL);
         let names: HashMap<u32, String> = view
@@ -267,7 +283,6 @@ impl Display {
             .collect();
         let live = !json_out && std::io::stdout().is_terminal();
         tokio::spawn(async move {
-            let multi = MultiProgress::new();
             let mut bars: HashMap<u32, ProgressBar> = HashMap::new();
             let mut last: HashMap<u32, VariantStatus> = HashMap::new();
             while let Some(tick) = ticks.recv().await {

@@ -31,7 +31,7 @@ use std::time::Duration;
 use rustix::process::{Pid, Signal};
 use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
@@ -84,6 +84,9 @@ pub struct ProcessSpec {
     /// bound this caps a child's unread output in memory (64 MiB by default,
     /// only ever reached by a consumer that stopped reading huge lines).
     pub channel_capacity: usize,
+    /// Give the child a pipe on stdin (see [`RunningProcess::take_stdin`])
+    /// instead of `/dev/null`: for agents spoken to while they run.
+    pub piped_stdin: bool,
 }
 
 impl ProcessSpec {
@@ -99,7 +102,13 @@ impl ProcessSpec {
             // Big enough for a tool call writing a sizeable file to stay parseable JSON.
             max_line_bytes: 1024 * 1024,
             channel_capacity: 64,
+            piped_stdin: false,
         }
+    }
+
+    pub fn piped_stdin(mut self) -> Self {
+        self.piped_stdin = true;
+        self
     }
 
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
@@ -206,6 +215,7 @@ impl Canceller {
 #[derive(Debug)]
 pub struct RunningProcess {
     pid: u32,
+    stdin: Option<ChildStdin>,
     lines: mpsc::Receiver<OutputLine>,
     canceller: Canceller,
     owner: JoinHandle<ProcessOutcome>,
@@ -219,6 +229,12 @@ impl RunningProcess {
 
     pub fn canceller(&self) -> Canceller {
         self.canceller.clone()
+    }
+
+    /// The child's stdin, once, when the spec asked for [`ProcessSpec::piped_stdin`].
+    /// Dropping it closes the pipe: the child reads end of file.
+    pub fn take_stdin(&mut self) -> Option<ChildStdin> {
+        self.stdin.take()
     }
 
     /// The next line from stdout or stderr; `None` once both are closed.
@@ -264,6 +280,7 @@ pub fn spawn(spec: ProcessSpec) -> Result<RunningProcess, ProcessError> {
         source: io::Error::other("the child exited before its pid could be read"),
     })?;
 
+    let stdin = child.stdin.take();
     let (tx, rx) = mpsc::channel(spec.channel_capacity.max(1));
     let stdout = child
         .stdout
@@ -285,6 +302,7 @@ pub fn spawn(spec: ProcessSpec) -> Result<RunningProcess, ProcessError> {
     };
     Ok(RunningProcess {
         pid,
+        stdin,
         lines: rx,
         canceller: Canceller(notify),
         owner: tokio::spawn(owner.run()),
@@ -296,7 +314,11 @@ fn command(spec: &ProcessSpec) -> Command {
     cmd.args(&spec.args)
         .current_dir(&spec.cwd)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
+        .stdin(if spec.piped_stdin {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);

@@ -671,9 +671,9 @@ fn active_variants_are_marked_interrupted_after_a_crash() {
         .collect();
     assert_eq!(
         marked, active,
-        "exactly the queued, preparing, running and checking variants are reported"
+        "exactly the queued, preparing, running, needs-input and checking variants are reported"
     );
-    assert_eq!(active.len(), 4);
+    assert_eq!(active.len(), 5);
     for (before, after) in variants.iter().zip(store.variants("e1").unwrap()) {
         let expected = if before.status.is_active() {
             VariantStatus::Interrupted

@@ -44,7 +44,10 @@ impl ClaudeCode {
     /// The command line for `spec`, without the program.
     pub fn args(spec: &SessionSpec) -> Vec<String> {
         let mode = match spec.permission {
-            PermissionProfile::Edits | PermissionProfile::EditsAndCommands => "acceptEdits",
+            // One-shot mode cannot ask: "ask" falls back to edits here.
+            PermissionProfile::Edits
+            | PermissionProfile::EditsAndCommands
+            | PermissionProfile::Ask => "acceptEdits",
             PermissionProfile::Bypass => "bypassPermissions",
         };
         let mut args: Vec<String> = [
@@ -290,7 +293,7 @@ fn result_error(value: &Value) -> String {
 
 /// Session state the verdict needs, gathered while lines pass by.
 #[derive(Debug, Default)]
-struct ClaudeParser {
+pub(crate) struct ClaudeParser {
     session_id: Option<String>,
     /// `Some(error)` for a failed result, `Some(None)` for a good one.
     result: Option<Option<String>>,

@@ -9,7 +9,9 @@
 //! caller that drains its channel until it closes has seen them all.
 
 pub mod api;
+pub mod approval;
 pub mod claude_code;
+pub mod claude_interactive;
 pub mod codex;
 pub mod command;
 
@@ -28,7 +30,11 @@ use crate::process::{
 };
 
 pub use api::ApiAgent;
+pub use approval::{ApprovalRequest, ApprovalRules, ApprovalSettings, ApprovalUpdate, Decision};
 pub use claude_code::ClaudeCode;
+pub use claude_interactive::{
+    AllowedTools, Approvals, ClaudeInteractive, InteractiveError, InteractiveHandle,
+};
 pub use codex::Codex;
 pub use command::CommandAgent;
 
@@ -37,7 +43,7 @@ pub enum AgentError {
     #[error("Unknown agent `{name}`. Choose one of: claude_code, codex, command, api.")]
     UnknownKind { name: String },
     #[error(
-        "Unknown permission profile `{name}`. Choose one of: edits, edits_and_commands, bypass."
+        "Unknown permission profile `{name}`. Choose one of: edits, edits_and_commands, bypass, ask."
     )]
     UnknownProfile { name: String },
     #[error("The agent command template is empty. Give a command such as `my-agent --message {{prompt}}`.")]
@@ -51,6 +57,8 @@ pub enum AgentError {
     },
     #[error("The built-in agent cannot start: {detail}")]
     Api { detail: String },
+    #[error(transparent)]
+    Interactive(#[from] InteractiveError),
     #[error(transparent)]
     Secrets(#[from] crate::secrets::SecretsError),
     #[error(transparent)]
@@ -66,6 +74,7 @@ impl AgentError {
             AgentError::BadTemplate { .. } => "agent.bad_template",
             AgentError::PromptFile { .. } => "agent.prompt_file",
             AgentError::Api { .. } => "agent.api",
+            AgentError::Interactive(e) => e.code(),
             AgentError::Secrets(e) => e.code(),
             AgentError::Process(e) => e.code(),
         }
@@ -117,7 +126,7 @@ impl FromStr for AgentKind {
     }
 }
 
-/// What an agent may do without asking (it cannot ask: sessions run unattended).
+/// What an agent may do without asking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PermissionProfile {
@@ -128,6 +137,9 @@ pub enum PermissionProfile {
     EditsAndCommands,
     /// Everything; Claude Code refuses this when run as root.
     Bypass,
+    /// Approval rules decide, then the user (Claude Code in two-way mode, see
+    /// [`claude_interactive`]); agents that cannot ask run as with `Edits`.
+    Ask,
 }
 
 impl FromStr for PermissionProfile {
@@ -143,6 +155,7 @@ impl FromStr for PermissionProfile {
             "edits" => Ok(PermissionProfile::Edits),
             "edits_and_commands" => Ok(PermissionProfile::EditsAndCommands),
             "bypass" => Ok(PermissionProfile::Bypass),
+            "ask" => Ok(PermissionProfile::Ask),
             _ => Err(AgentError::UnknownProfile {
                 name: name.to_owned(),
             }),

@@ -17,6 +17,7 @@ use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::MissedTickBehavior;
 
+use crate::agent::ApprovalUpdate;
 use crate::events::SessionEvent;
 use crate::store::VariantStatus;
 
@@ -39,7 +40,13 @@ pub struct Update {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum UpdateKind {
     Progress(Progress),
-    Event { event: SessionEvent },
+    Event {
+        event: SessionEvent,
+    },
+    /// A tool use waits for the user, or was answered (two-way sessions).
+    Approval {
+        update: ApprovalUpdate,
+    },
 }
 
 /// A variant's live state, as a status line shows it.
@@ -76,6 +83,8 @@ pub struct VariantBatch {
     pub progress: Option<Progress>,
     /// Every event since the last tick, in order.
     pub events: Vec<SessionEvent>,
+    /// Every approval request and answer since the last tick, in order.
+    pub approvals: Vec<ApprovalUpdate>,
 }
 
 /// Collects updates between ticks.
@@ -96,6 +105,7 @@ impl Coalescer {
                 variant: update.variant,
                 progress: None,
                 events: Vec::new(),
+                approvals: Vec::new(),
             });
         match update.kind {
             UpdateKind::Progress(progress) => batch.progress = Some(progress),
@@ -109,6 +119,8 @@ impl Coalescer {
                 }
                 batch.events.push(event);
             }
+            // Few and each one needs an answer: never dropped.
+            UpdateKind::Approval { update } => batch.approvals.push(update),
         }
     }
 

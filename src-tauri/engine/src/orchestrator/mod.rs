@@ -37,7 +37,10 @@ pub use coalesce::{coalesce, Progress, Tick, Update, UpdateKind, VariantBatch, U
 pub use results::{results, VariantResult};
 pub use writer::StoreWriter;
 
-use crate::agent::{self, Agent, AgentKind, ClaudeCode, Codex, PermissionProfile, SessionSpec};
+use crate::agent::{
+    self, Agent, AgentKind, AllowedTools, ApprovalSettings, ApprovalUpdate, Approvals, ClaudeCode,
+    ClaudeInteractive, Codex, InteractiveHandle, PermissionProfile, Session, SessionSpec,
+};
 use crate::events::SessionEvent;
 use crate::experiment::{commit_message, now_rfc3339, ExperimentError, ExperimentView};
 use crate::methodology::{self, PromptParts};
@@ -148,6 +151,8 @@ pub struct Config {
     pub env: Vec<(String, String)>,
     /// The model API of the built-in agent.
     pub api: crate::llm::ApiEndpoint,
+    /// What the "ask" profile allows or denies without asking, per repository.
+    pub approvals: ApprovalSettings,
 }
 
 impl Default for Config {
@@ -165,6 +170,7 @@ impl Default for Config {
             executables: Executables::default(),
             env: Vec::new(),
             api: crate::llm::ApiEndpoint::default(),
+            approvals: ApprovalSettings::default(),
         }
     }
 }
@@ -179,6 +185,8 @@ struct Inner {
     writer: StoreWriter,
     updates: broadcast::Sender<Update>,
     controls: Mutex<HashMap<(String, u32), Arc<Control>>>,
+    /// Tools the user allowed for the rest of an experiment, by experiment id.
+    allowed: Mutex<HashMap<String, AllowedTools>>,
     config: Config,
     me: ProcessId,
 }
@@ -204,6 +212,7 @@ impl Orchestrator {
                 writer: StoreWriter::spawn(store)?,
                 updates,
                 controls: Mutex::new(HashMap::new()),
+                allowed: Mutex::new(HashMap::new()),
                 config,
                 me: procfs::this_process(),
             }),
@@ -323,6 +332,15 @@ impl Orchestrator {
         count
     }
 
+    /// The handle of the variant's running two-way session ("ask" profile):
+    /// answers its approval requests, steers it. `None` when the variant runs
+    /// no such session right now. `experiment` is the full id.
+    pub fn interactive(&self, experiment: &str, index: u32) -> Option<InteractiveHandle> {
+        let controls = self.inner.controls();
+        let control = controls.get(&(experiment.to_owned(), index))?;
+        control.interactive()
+    }
+
     /// Cancels every session of this orchestrator, for app or CLI exit.
     pub fn cancel_all(&self) -> usize {
         let controls = self.inner.controls();
@@ -437,6 +455,11 @@ impl Inner {
         })
     }
 
+    fn allowed_tools(&self, experiment_id: &str) -> AllowedTools {
+        let mut allowed = self.allowed.lock().unwrap_or_else(|e| e.into_inner());
+        allowed.entry(experiment_id.to_owned()).or_default().clone()
+    }
+
     fn publish(&self, experiment_id: &Arc<str>, variant: u32, kind: UpdateKind) {
         // No subscriber is fine: the store has everything.
         let _ = self.updates.send(Update {
@@ -488,6 +511,7 @@ struct Control {
     cancelled: AtomicBool,
     notify: Notify,
     process: Mutex<Option<Canceller>>,
+    interactive: Mutex<Option<InteractiveHandle>>,
 }
 
 impl Control {
@@ -496,6 +520,7 @@ impl Control {
             cancelled: AtomicBool::new(false),
             notify: Notify::new(),
             process: Mutex::new(None),
+            interactive: Mutex::new(None),
         }
     }
 
@@ -539,6 +564,16 @@ impl Control {
 
     fn detach(&self) {
         *self.process() = None;
+        self.set_interactive(None);
+    }
+
+    fn interactive(&self) -> Option<InteractiveHandle> {
+        let slot = self.interactive.lock().unwrap_or_else(|e| e.into_inner());
+        slot.clone()
+    }
+
+    fn set_interactive(&self, handle: Option<InteractiveHandle>) {
+        *self.interactive.lock().unwrap_or_else(|e| e.into_inner()) = handle;
     }
 }
 
@@ -715,7 +750,14 @@ impl VariantRun {
         self.set_status(VariantStatus::Running).await;
 
         let (tx, mut rx) = mpsc::channel(256);
-        let session = agent.start(&spec, tx)?;
+        let (approvals_tx, mut approvals) = mpsc::unbounded_channel();
+        let session = if two_way(config, &self.variant) {
+            let (session, handle) = self.start_two_way(experiment, &spec, approvals_tx, tx)?;
+            control.set_interactive(Some(handle));
+            session
+        } else {
+            agent.start(&spec, tx)?
+        };
         control.attach(session.canceller());
         let group = procfs::start_ticks(session.pid()).map(|start| ProcessId {
             pid: session.pid(),
@@ -733,13 +775,17 @@ impl VariantRun {
         if self.cancel_requested_elsewhere().await {
             control.cancel();
         }
-        while let Some(event) = rx.recv().await {
-            inner.writer.event(&exp_id, index, &event).await;
-            let changed = self.observe(&event);
-            inner.publish(&self.experiment_id, index, UpdateKind::Event { event });
-            if changed {
-                self.publish();
+        loop {
+            tokio::select! {
+                event = rx.recv() => match event {
+                    Some(event) => self.on_event(event).await,
+                    None => break,
+                },
+                Some(update) = approvals.recv() => self.on_approval(update, control).await,
             }
+        }
+        while let Ok(update) = approvals.try_recv() {
+            self.on_approval(update, control).await;
         }
         let outcome = session.wait().await;
         control.detach();
@@ -771,6 +817,67 @@ impl VariantRun {
             Some(command) => Ok(self.check(command, control).await),
             None => Ok((VariantStatus::Succeeded, None)),
         }
+    }
+
+    async fn on_event(&mut self, event: SessionEvent) {
+        let index = self.variant.index;
+        let inner = self.inner.clone();
+        inner
+            .writer
+            .event(&self.variant.experiment_id, index, &event)
+            .await;
+        let changed = self.observe(&event);
+        inner.publish(&self.experiment_id, index, UpdateKind::Event { event });
+        if changed {
+            self.publish();
+        }
+    }
+
+    /// Records and publishes an approval update; the variant shows
+    /// `needs_input` while a request waits for the user.
+    async fn on_approval(&mut self, update: ApprovalUpdate, control: &Control) {
+        let index = self.variant.index;
+        let payload = serde_json::to_value(&update).unwrap_or_default();
+        self.inner
+            .writer
+            .record(&self.variant.experiment_id, index, "approval", payload)
+            .await;
+        self.inner
+            .publish(&self.experiment_id, index, UpdateKind::Approval { update });
+        let waiting = control
+            .interactive()
+            .is_some_and(|handle| !handle.pending().is_empty());
+        let status = match (waiting, self.variant.status) {
+            (true, VariantStatus::Running) => VariantStatus::NeedsInput,
+            (false, VariantStatus::NeedsInput) => VariantStatus::Running,
+            _ => return,
+        };
+        self.set_status(status).await;
+    }
+
+    /// Claude Code in two-way mode, with the repository's approval rules.
+    fn start_two_way(
+        &self,
+        experiment: &Experiment,
+        spec: &SessionSpec,
+        updates: mpsc::UnboundedSender<ApprovalUpdate>,
+        events: mpsc::Sender<SessionEvent>,
+    ) -> Result<(Session, InteractiveHandle), Error> {
+        let config = &self.inner.config;
+        let executable = config
+            .executables
+            .claude
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("claude"));
+        let approvals = Approvals {
+            rules: config
+                .approvals
+                .for_repository(&experiment.repo_root)
+                .clone(),
+            allowed: self.inner.allowed_tools(&experiment.id),
+            updates,
+        };
+        Ok(ClaudeInteractive::new(executable).start(spec, approvals, events)?)
     }
 
     /// A new session: the previous one's numbers no longer apply.
@@ -953,10 +1060,20 @@ async fn prepare(
     Ok((agent, spec, launch))
 }
 
+/// Whether the variant runs Claude Code in two-way mode: the "ask" profile
+/// on Claude Code; other agents cannot ask and run one-shot.
+fn two_way(config: &Config, variant: &Variant) -> bool {
+    config.permission == PermissionProfile::Ask
+        && variant.agent.parse::<AgentKind>().ok() == Some(AgentKind::ClaudeCode)
+}
+
 /// The agent's command line with the prompt and methodology shown as
 /// placeholders (their full text is recorded beside it).
 fn command_line(kind: AgentKind, spec: &SessionSpec, template: Option<&str>) -> Vec<String> {
     let args = match kind {
+        AgentKind::ClaudeCode if spec.permission == PermissionProfile::Ask => {
+            ClaudeInteractive::args(spec, "<session id>")
+        }
         AgentKind::ClaudeCode => ClaudeCode::args(spec),
         AgentKind::Codex => Codex::args(spec),
         _ => return template.map(|t| vec![t.to_owned()]).unwrap_or_default(),

@@ -31,6 +31,8 @@ pub enum VariantStatus {
     Queued,
     Preparing,
     Running,
+    /// Running, and a tool use waits for the user's approval.
+    NeedsInput,
     Checking,
     Succeeded,
     Failed,
@@ -63,11 +65,12 @@ impl ExperimentStatus {
 }
 
 impl VariantStatus {
-    pub const ALL: [VariantStatus; 9] = [
+    pub const ALL: [VariantStatus; 10] = [
         VariantStatus::Ready,
         VariantStatus::Queued,
         VariantStatus::Preparing,
         VariantStatus::Running,
+        VariantStatus::NeedsInput,
         VariantStatus::Checking,
         VariantStatus::Succeeded,
         VariantStatus::Failed,
@@ -82,6 +85,7 @@ impl VariantStatus {
             VariantStatus::Queued => "queued",
             VariantStatus::Preparing => "preparing",
             VariantStatus::Running => "running",
+            VariantStatus::NeedsInput => "needs_input",
             VariantStatus::Checking => "checking",
             VariantStatus::Succeeded => "succeeded",
             VariantStatus::Failed => "failed",
@@ -98,6 +102,7 @@ impl VariantStatus {
             VariantStatus::Queued
                 | VariantStatus::Preparing
                 | VariantStatus::Running
+                | VariantStatus::NeedsInput
                 | VariantStatus::Checking
         )
     }

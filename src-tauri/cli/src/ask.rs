@@ -1,0 +1,125 @@
+//! `fanout run --permission ask`: approval requests answered on the terminal.
+//!
+//! Requests of all variants are asked one after another on stderr. When stdin
+//! is not a terminal nobody can answer, so every request is denied (the model
+//! is told why) and stderr says so.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use fanout_engine::agent::{ApprovalRequest, ApprovalUpdate, InteractiveHandle};
+use fanout_engine::orchestrator::{Orchestrator, Update, UpdateKind};
+use indicatif::MultiProgress;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::task::JoinHandle;
+
+/// What the model reads when no terminal could answer.
+const NO_TERMINAL: &str = "Denied: fanout runs without a terminal to ask the user, so tool uses that need approval are denied. Work without this tool.";
+
+enum Answer {
+    Allow,
+    AllowAlways,
+    Deny(String),
+}
+
+/// Answers the orchestrator's approval requests until aborted.
+pub fn spawn(orch: &Orchestrator, multi: MultiProgress) -> JoinHandle<()> {
+    let mut updates = orch.subscribe();
+    let orch = orch.clone();
+    let terminal = std::io::stdin().is_terminal();
+    tokio::spawn(async move {
+        loop {
+            let update = match updates.recv().await {
+                Ok(update) => update,
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => break,
+            };
+            let Update {
+                experiment_id,
+                variant,
+                kind:
+                    UpdateKind::Approval {
+                        update: ApprovalUpdate::Requested { request },
+                    },
+            } = update
+            else {
+                continue;
+            };
+            let Some(handle) = orch.interactive(&experiment_id, variant) else {
+                continue;
+            };
+            let answer = if terminal {
+                let multi = multi.clone();
+                let asked = request.clone();
+                tokio::task::spawn_blocking(move || multi.suspend(|| prompt(variant, &asked)))
+                    .await
+                    .unwrap_or_else(|_| Answer::Deny(NO_TERMINAL.to_owned()))
+            } else {
+                eprintln!(
+                    "variant {variant}: denied {} ({}): stdin is not a terminal, so nobody can approve it. Run in a terminal, or choose --permission edits.",
+                    request.tool,
+                    first_line(&request)
+                );
+                Answer::Deny(NO_TERMINAL.to_owned())
+            };
+            apply(&handle, &request, answer, variant);
+        }
+    })
+}
+
+fn apply(handle: &InteractiveHandle, request: &ApprovalRequest, answer: Answer, variant: u32) {
+    let done = match answer {
+        Answer::Allow => handle.allow(&request.id),
+        Answer::AllowAlways => handle.allow_always(&request.tool),
+        Answer::Deny(message) => handle.deny(&request.id, &message),
+    };
+    if let Err(error) = done {
+        eprintln!("variant {variant}: {error}");
+    }
+}
+
+fn first_line(request: &ApprovalRequest) -> String {
+    let summary = request.display.summary();
+    summary.lines().next().unwrap_or("").to_owned()
+}
+
+/// Asks on the terminal; end of input denies.
+fn prompt(variant: u32, request: &ApprovalRequest) -> Answer {
+    let mut err = std::io::stderr();
+    let _ = writeln!(
+        err,
+        "\nvariant {variant} asks to use {}:\n  {}",
+        request.tool,
+        request.display.summary().replace('\n', "\n  ")
+    );
+    loop {
+        let _ = write!(
+            err,
+            "[a] allow once, [A] allow {} for this experiment, [d] deny: ",
+            request.tool
+        );
+        let _ = err.flush();
+        let Some(line) = read_line() else {
+            return Answer::Deny("The user did not answer.".to_owned());
+        };
+        match line.trim() {
+            "a" | "y" | "allow" => return Answer::Allow,
+            "A" | "always" => return Answer::AllowAlways,
+            "d" | "n" | "deny" => {
+                let _ = write!(err, "Message for the agent (optional): ");
+                let _ = err.flush();
+                return Answer::Deny(read_line().unwrap_or_default());
+            }
+            other => {
+                let _ = writeln!(err, "`{other}` is not an answer; type a, A or d.");
+            }
+        }
+    }
+}
+
+fn read_line() -> Option<String> {
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(0) | Err(_) => None,
+        Ok(_) => Some(line.trim_end().to_owned()),
+    }
+}
