@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::agent::{AgentKind, PermissionProfile};
+use crate::agent::{AgentKind, ApprovalSettings, PermissionProfile};
 use crate::experiment::MAX_VARIANTS;
 use crate::llm::ApiEndpoint;
 use crate::orchestrator::{Config, Executables};
@@ -83,6 +83,8 @@ pub struct Settings {
     /// `.claude/commands/ultrathink-task.md`.
     pub methodology_path: Option<PathBuf>,
     pub theme: Theme,
+    /// What the "ask" profile allows, denies or asks, with per-repository overrides.
+    pub approvals: ApprovalSettings,
 }
 
 impl Default for Settings {
@@ -100,6 +102,7 @@ impl Default for Settings {
             worktree_root: None,
             methodology_path: None,
             theme: Theme::System,
+            approvals: ApprovalSettings::default(),
         }
     }
 }
@@ -197,6 +200,7 @@ impl Settings {
             agent_command: self.agent_command.clone(),
             executables: self.executables(),
             api: self.api.clone(),
+            approvals: self.approvals.clone(),
             ..Config::default()
         }
     }
