@@ -39,7 +39,16 @@ fn big_line(i: usize, word: &str) -> String {
 /// context, the whole file is one hunk of about 66,700 rows.
 fn big_file(variant: bool) -> String {
     (0..LINES)
-        .map(|i| big_line(i, if variant && i % 3 == 0 { "changed" } else { "plain" }))
+        .map(|i| {
+            big_line(
+                i,
+                if variant && i % 3 == 0 {
+                    "changed"
+                } else {
+                    "plain"
+                },
+            )
+        })
         .collect()
 }
 
@@ -185,7 +194,10 @@ async fn a_50k_line_diff_paints_fast_and_scrolls_without_long_tasks() {
         summary(&gaps)
     );
     if longtask {
-        println!("  longest 'longtask' while scrolling: {}", summary(&longest));
+        println!(
+            "  longest 'longtask' while scrolling: {}",
+            summary(&longest)
+        );
     } else {
         println!("  PerformanceObserver 'longtask': not supported by this WebKitGTK");
     }
