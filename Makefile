@@ -6,7 +6,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 APP := target/release/fanout-app
 
-.PHONY: run test bench deps ui app cli claude-code test-rust test-ui clean
+.PHONY: run test bench bench-ui deps ui app cli claude-code test-rust test-ui clean
 
 deps: .cache/deps-ok ui/node_modules/.package-lock.json
 
@@ -58,6 +58,11 @@ test-rust: ui claude-code e2e-deps
 
 bench: deps
 	$(CARGO) bench -p fanout-engine
+
+# The diff viewer in the real window (a 50,000-line file): first rows and the
+# longest stall while scrolling, measured in the page. Figures in BENCHMARKS.md.
+bench-ui: ui e2e-deps
+	$(CARGO) test --features custom-protocol --test ui_bench -- --ignored --nocapture
 
 clean:
 	$(CARGO) clean

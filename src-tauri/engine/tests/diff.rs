@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::Fixture;
 use fanout_engine::diff::{
     self, changed_files, file_diff, similarity, similarity_matrix, split_rows, DiffOptions,
-    FileChange, FileDiff, FileStatus, Hunk, LineKind, SplitRow,
+    FileChange, FileDiff, FileStatus, Gap, Hunk, LineKind, SplitRow,
 };
 
 fn open(fx: &Fixture) -> git2::Repository {
@@ -159,6 +159,7 @@ fn check_patches(fx: &Fixture, from: &str, to: &str) {
         let diff = file_diff(&repo, from, to, &f.path, &DiffOptions::default()).expect("file diff");
         let FileDiff::Patch {
             hunks,
+            gaps,
             added,
             removed,
             timed_out,
@@ -189,7 +190,58 @@ fn check_patches(fx: &Fixture, from: &str, to: &str) {
             "{}: the patch rebuilds the new file (as lossy UTF-8, as it is shown)",
             f.path
         );
+        if !hunks.is_empty() {
+            assert_eq!(
+                unfold(&hunks, &gaps),
+                String::from_utf8_lossy(&new),
+                "{}: the gaps and the hunks, unfolded, are the whole new file",
+                f.path
+            );
+        }
     }
+}
+
+/// The new file as a viewer shows it with every fold expanded: gap i, then
+/// hunk i's context and added lines, then the last gap. Checks that each gap
+/// is numbered where the lines before it end, on both sides.
+fn unfold(hunks: &[Hunk], gaps: &[Gap]) -> String {
+    assert_eq!(
+        gaps.len(),
+        hunks.len() + 1,
+        "one gap before each hunk and one after the last"
+    );
+    let (mut out, mut old_n, mut new_n) = (String::new(), 0, 0);
+    let mut push = |text: &str, eof: bool| {
+        out.push_str(text);
+        if !eof {
+            out.push('\n');
+        }
+    };
+    for (i, gap) in gaps.iter().enumerate() {
+        assert_eq!(
+            (gap.old_start, gap.new_start),
+            (old_n + 1, new_n + 1),
+            "gap {i} starts right after the lines before it"
+        );
+        for (k, text) in gap.lines.iter().enumerate() {
+            push(text, gap.no_newline_at_end && k + 1 == gap.lines.len());
+        }
+        (old_n, new_n) = (
+            old_n + gap.lines.len() as u32,
+            new_n + gap.lines.len() as u32,
+        );
+        let Some(hunk) = hunks.get(i) else { break };
+        for line in &hunk.lines {
+            if line.kind != LineKind::Added {
+                old_n += 1;
+            }
+            if line.kind != LineKind::Removed {
+                new_n += 1;
+                push(&line.text, line.no_newline_at_end);
+            }
+        }
+    }
+    out
 }
 
 fn lines(n: usize, tag: &str) -> String {
@@ -400,6 +452,7 @@ fn patch(diff: FileDiff) -> (Vec<Hunk>, usize, usize, bool) {
             added,
             removed,
             timed_out,
+            ..
         } => (hunks, added, removed, timed_out),
         other => panic!("expected a patch, got {other:?}"),
     }
@@ -461,6 +514,43 @@ fn file_diff_numbers_lines_with_context_and_emphasises_the_changed_word() {
         2,
         "with no context only the changed lines are shown"
     );
+}
+
+#[test]
+fn file_diff_carries_the_unchanged_lines_between_and_around_its_hunks() {
+    let fx = Fixture::new();
+    fx.write("a.txt", lines(40, "g"));
+    let base = fx.commit_all("base");
+    let edited = lines(40, "g")
+        .replace("g line 9 with some", "g line 9 with many")
+        .replace("g line 29 with some", "g line 29 with many");
+    fx.write("a.txt", edited);
+    let variant = fx.commit_all("variant");
+    let FileDiff::Patch { hunks, gaps, .. } = file_diff(
+        &open(&fx),
+        &base,
+        &variant,
+        "a.txt",
+        &DiffOptions::default(),
+    )
+    .unwrap() else {
+        panic!("a small text file renders as a patch");
+    };
+    assert_eq!(hunks.len(), 2, "two changes 20 lines apart are two hunks");
+    let shape: Vec<(u32, u32, usize)> = gaps
+        .iter()
+        .map(|g| (g.old_start, g.new_start, g.lines.len()))
+        .collect();
+    assert_eq!(
+        shape,
+        [(1, 1, 6), (14, 14, 13), (34, 34, 7)],
+        "lines 1-6 precede the hunk at 7-13, 14-26 lie between it and 27-33, 34-40 follow"
+    );
+    assert_eq!(
+        gaps[1].lines[0], "g line 13 with some words",
+        "the text of line 14, without its newline"
+    );
+    assert!(!gaps[2].no_newline_at_end, "the file ends with a newline");
 }
 
 #[test]

@@ -111,10 +111,18 @@ export interface Hunk {
   lines: Line[];
 }
 
+/** Unchanged lines around the hunks (the same text on both sides), for unfolding. */
+export interface Gap {
+  old_start: number;
+  new_start: number;
+  lines: string[];
+  no_newline_at_end: boolean;
+}
+
 export type FileDiff =
   | { kind: "binary"; old_size: number; new_size: number }
   | { kind: "too_large"; old_size: number; new_size: number; old_lines: number; new_lines: number }
-  | { kind: "patch"; hunks: Hunk[]; added: number; removed: number; timed_out: boolean };
+  | { kind: "patch"; hunks: Hunk[]; gaps: Gap[]; added: number; removed: number; timed_out: boolean };
 
 export type SplitRow =
   | { kind: "hunk_header"; old_start: number; old_lines: number; new_start: number; new_lines: number }

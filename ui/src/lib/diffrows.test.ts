@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Hunk, Line } from "./api";
-import { formatBytes, hunkLabel, maxLineNumber, unifiedRows } from "./diffrows";
+import { formatBytes, hunkLabel, maxLineNumber } from "./diffrows";
 
 const line = (kind: Line["kind"], text: string): Line => ({
   kind,
@@ -17,25 +17,6 @@ const hunk = (old_start: number, new_start: number, lines: Line[]): Hunk => ({
   new_start,
   new_lines: 2,
   lines,
-});
-
-describe("unifiedRows", () => {
-  it("puts a header before each hunk's lines, in order", () => {
-    const rows = unifiedRows([hunk(1, 1, [line("removed", "a"), line("added", "b")]), hunk(40, 40, [line("context", "c")])]);
-    expect(rows.map((r) => (r.kind === "hunk_header" ? r.label : r.line.text))).toEqual([
-      "@@ -1,2 +1,2 @@",
-      "a",
-      "b",
-      "@@ -40,2 +40,2 @@",
-      "c",
-    ]);
-  });
-
-  it("flattens 50,000 lines quickly enough to open a big file at once", () => {
-    const lines = Array.from({ length: 50_000 }, (_, i) => line("added", `line ${i}`));
-    const rows = unifiedRows([hunk(1, 1, lines)]);
-    expect(rows).toHaveLength(50_001);
-  });
 });
 
 describe("helpers", () => {

@@ -7,15 +7,6 @@ export function hunkLabel(h: { old_start: number; old_lines: number; new_start: 
   return `@@ -${h.old_start},${h.old_lines} +${h.new_start},${h.new_lines} @@`;
 }
 
-export function unifiedRows(hunks: readonly Hunk[]): UnifiedRow[] {
-  const rows: UnifiedRow[] = [];
-  for (const h of hunks) {
-    rows.push({ kind: "hunk_header", label: hunkLabel(h) });
-    for (const line of h.lines) rows.push({ kind: "line", line });
-  }
-  return rows;
-}
-
 /** The widest line in characters, so the gutter and the scroll width fit. */
 export function maxLineNumber(hunks: readonly Hunk[]): number {
   let max = 0;

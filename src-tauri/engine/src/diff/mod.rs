@@ -20,7 +20,7 @@ use std::time::Duration;
 use git2::{Delta, DiffFindOptions, Oid, Repository, Tree};
 use serde::Serialize;
 
-pub use render::{FileDiff, Hunk, Line, LineKind};
+pub use render::{FileDiff, Gap, Hunk, Line, LineKind};
 pub use similarity::{similarity, similarity_matrix};
 pub use split::{split_rows, SplitRow};
 

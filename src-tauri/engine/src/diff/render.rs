@@ -48,6 +48,20 @@ pub struct Hunk {
     pub lines: Vec<Line>,
 }
 
+/// A run of unchanged lines outside the hunks, so a viewer can fold it and
+/// unfold it without asking again. Both sides hold the same text there.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct Gap {
+    /// The first line's number on each side (1-based); for an empty gap, the
+    /// number the next line would have.
+    pub old_start: u32,
+    pub new_start: u32,
+    /// Each line without its newline; lossy UTF-8, as in [`Line::text`].
+    pub lines: Vec<String>,
+    /// The file's last line is in this gap and has no newline.
+    pub no_newline_at_end: bool,
+}
+
 #[derive(Serialize, Clone, Debug, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FileDiff {
@@ -63,6 +77,10 @@ pub enum FileDiff {
     },
     Patch {
         hunks: Vec<Hunk>,
+        /// The unchanged lines before each hunk and, last, after the final
+        /// one: `hunks.len() + 1` gaps (some empty), or none when there are
+        /// no hunks. Together with the hunks they are the whole new file.
+        gaps: Vec<Gap>,
         added: usize,
         removed: usize,
         timed_out: bool,
@@ -118,10 +136,12 @@ fn render_lines(old: &[&[u8]], new: &[&[u8]], opts: &DiffOptions) -> FileDiff {
     let ops = line_ops(&old_ids, &new_ids, deadline);
     let mut timed_out = Instant::now() >= deadline;
     let mut hunks = Vec::new();
+    let mut spans = Vec::new();
     for group in group_diff_ops(ops, opts.context) {
         if group.iter().all(|op| matches!(op, DiffOp::Equal { .. })) {
             continue;
         }
+        spans.push(Span::of(&group));
         let mut builder = HunkBuilder {
             old,
             new,
@@ -143,9 +163,56 @@ fn render_lines(old: &[&[u8]], new: &[&[u8]], opts: &DiffOptions) -> FileDiff {
     FileDiff::Patch {
         added: count(LineKind::Added),
         removed: count(LineKind::Removed),
+        gaps: gaps(old, &spans),
         hunks,
         timed_out,
     }
+}
+
+/// Where a hunk starts and ends on both sides (0-based, end exclusive).
+struct Span {
+    old: std::ops::Range<usize>,
+    new_end: usize,
+}
+
+impl Span {
+    fn of(group: &[DiffOp]) -> Span {
+        let (first, last) = (&group[0], &group[group.len() - 1]);
+        Span {
+            old: first.old_range().start..last.old_range().end,
+            new_end: last.new_range().end,
+        }
+    }
+}
+
+/// The unchanged lines around the hunks. Between two hunks every op is equal,
+/// so a gap has the same length on both sides and its text is the old side's.
+fn gaps(old: &[&[u8]], spans: &[Span]) -> Vec<Gap> {
+    if spans.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(spans.len() + 1);
+    let (mut old_at, mut new_at) = (0, 0);
+    let ends = spans
+        .iter()
+        .map(|s| (s.old.start, Some(s)))
+        .chain([(old.len(), None)]);
+    for (end, span) in ends {
+        let raw = &old[old_at..end];
+        out.push(Gap {
+            old_start: num(old_at + 1),
+            new_start: num(new_at + 1),
+            lines: raw
+                .iter()
+                .map(|l| line(LineKind::Context, l).text)
+                .collect(),
+            no_newline_at_end: raw.last().is_some_and(|l| !l.ends_with(b"\n")),
+        });
+        if let Some(s) = span {
+            (old_at, new_at) = (s.old.end, s.new_end);
+        }
+    }
+    out
 }
 
 /// Replaces each distinct line by a small integer, so the diff compares and
