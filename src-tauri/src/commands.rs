@@ -1,7 +1,9 @@
 //! Tauri commands: each a few lines over the engine. Git and SQLite work is
 //! blocking, so it runs on the blocking pool, never on the async runtime.
 
-use fanout_engine::diff::{self, DiffOptions, FileChange, FileDiff, SplitRow};
+use std::sync::Mutex;
+
+use fanout_engine::diff::{DiffOptions, FileChange, FileDiff, Outline, PageCache, PagedDiff};
 use fanout_engine::experiment::{
     ApproachSpec, CommitResult, Engine, ExperimentView, NewExperiment,
 };
@@ -11,6 +13,7 @@ use fanout_engine::store::{Experiment, MergeRecord};
 use fanout_engine::worktree::RemoveReport;
 use fanout_engine::{recent, Error};
 use serde::Serialize;
+use tauri::ipc::Response;
 use tauri::State;
 
 use crate::error::{CommandError, CommandResult};
@@ -132,37 +135,79 @@ pub async fn diff_files(
     .await
 }
 
+/// The diffs opened lately, so their lines can be read by range.
+#[derive(Default)]
+pub struct DiffPages(Mutex<PageCache>);
+
+/// A file's diff as the viewer first gets it: binary and oversized files
+/// whole (sizes only), patches as an outline whose lines `diff_file_lines`
+/// reads, so a 50,000-line file's first rows need not wait for all its text.
 #[derive(Debug, Serialize)]
-pub struct FileDiffView {
-    diff: FileDiff,
-    /// Side-by-side rows, only when asked for and only for patches.
-    split: Option<Vec<SplitRow>>,
+#[serde(untagged)]
+pub enum FileDiffView {
+    Whole(FileDiff),
+    Patch {
+        kind: &'static str,
+        #[serde(flatten)]
+        outline: Outline,
+    },
 }
 
 #[tauri::command]
 pub async fn diff_file(
     state: State<'_, AppState>,
+    pages: State<'_, DiffPages>,
     id: String,
     variant: u32,
     against: Option<u32>,
     path: String,
     force: bool,
-    split: bool,
 ) -> CommandResult<FileDiffView> {
-    with_engine(state, "rendering the diff", move |e| {
+    let diff = with_engine(state, "rendering the diff", move |e| {
         let opts = DiffOptions {
             force,
             ..DiffOptions::default()
         };
         let against = against.map(|a| a.to_string());
-        let diff = e.file_diff(&id, &variant.to_string(), against.as_deref(), &path, &opts)?;
-        let split = match (&diff, split) {
-            (FileDiff::Patch { hunks, .. }, true) => Some(diff::split_rows(hunks)),
-            _ => None,
-        };
-        Ok(FileDiffView { diff, split })
+        e.file_diff(&id, &variant.to_string(), against.as_deref(), &path, &opts)
     })
-    .await
+    .await?;
+    let Some(paged) = PagedDiff::new(&diff) else {
+        return Ok(FileDiffView::Whole(diff));
+    };
+    let mut cache = pages
+        .0
+        .lock()
+        .map_err(|_| CommandError::internal("keeping the diff"))?;
+    let outline = cache.insert(paged).outline().clone();
+    Ok(FileDiffView::Patch {
+        kind: "patch",
+        outline,
+    })
+}
+
+/// Lines `start..start + count` of a diff opened with `diff_file` (its
+/// outline's token), as JSON bytes serialized once here rather than cloned
+/// into a value for Tauri to serialize.
+#[tauri::command]
+pub async fn diff_file_lines(
+    pages: State<'_, DiffPages>,
+    token: u64,
+    start: usize,
+    count: usize,
+) -> CommandResult<Response> {
+    let paged = pages
+        .0
+        .lock()
+        .map_err(|_| CommandError::internal("reading the diff"))?
+        .get(token)
+        .ok_or_else(|| CommandError {
+            code: "diff.page_gone",
+            message: "This diff is no longer held because several other files were opened since. Open the file again.".into(),
+        })?;
+    serde_json::to_vec(paged.lines(start, count))
+        .map(Response::new)
+        .map_err(|_| CommandError::internal("sending the diff's lines"))
 }
 
 #[tauri::command]

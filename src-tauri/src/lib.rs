@@ -21,6 +21,7 @@ pub fn run() {
 
     let result = tauri::Builder::default()
         .manage(AppState::new(launch_repo))
+        .manage(commands::DiffPages::default())
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::repo_inspect,
@@ -31,6 +32,7 @@ pub fn run() {
             commands::variant_commit,
             commands::diff_files,
             commands::diff_file,
+            commands::diff_file_lines,
             commands::similarity,
             commands::merge_preview,
             commands::merge_apply,

@@ -103,35 +103,42 @@ export interface Line {
   no_newline_at_end: boolean;
 }
 
-export interface Hunk {
+/** A hunk's header: where it starts and how many lines it spans on each side. */
+export interface HunkHeader {
   old_start: number;
   old_lines: number;
   new_start: number;
   new_lines: number;
-  lines: Line[];
 }
 
-/** Unchanged lines around the hunks (the same text on both sides), for unfolding. */
-export interface Gap {
-  old_start: number;
-  new_start: number;
-  lines: string[];
-  no_newline_at_end: boolean;
+/**
+ * A patch's outline (the engine's `diff::Outline`): enough to lay out every
+ * row. The lines' text is read by range with `diffFileLines`; they run in
+ * display order: gap 0, hunk 0, gap 1, …, the last gap.
+ */
+export interface PatchOutline {
+  kind: "patch";
+  /** Reads this patch's lines while the engine still holds it. */
+  token: number;
+  /** `[old_start, old_lines, new_start, new_lines]` per hunk. */
+  hunks: [number, number, number, number][];
+  /** `[old_start, new_start, line count, no newline at end (0/1)]` per gap: hunks + 1, or none. */
+  gaps: [number, number, number, number][];
+  /** One character per hunk line, all hunks in order: " " context, "+" added, "-" removed. */
+  kinds: string;
+  total: number;
+  added: number;
+  removed: number;
+  timed_out: boolean;
 }
 
 export type FileDiff =
   | { kind: "binary"; old_size: number; new_size: number }
   | { kind: "too_large"; old_size: number; new_size: number; old_lines: number; new_lines: number }
-  | { kind: "patch"; hunks: Hunk[]; gaps: Gap[]; added: number; removed: number; timed_out: boolean };
+  | PatchOutline;
 
-export type SplitRow =
-  | { kind: "hunk_header"; old_start: number; old_lines: number; new_start: number; new_lines: number }
-  | { kind: "line"; left: Line | null; right: Line | null };
-
-export interface FileDiffResponse {
-  diff: FileDiff;
-  split: SplitRow[] | null;
-}
+/** One line's text as sent: bare, or with flat UTF-8 emphasis offsets `[s, e, s, e, …]` and a 1 for "no newline at end". */
+export type PageLine = string | [string, number[]] | [string, number[], 1];
 
 export interface MergePreview {
   target: string;
@@ -234,14 +241,14 @@ export const variantCommit = (id: string, variant: number | null) =>
 export const diffFiles = (id: string, variant: number, against: number | null) =>
   call<FileChange[]>("diff_files", { id, variant, against });
 
-export const diffFile = (
-  id: string,
-  variant: number,
-  against: number | null,
-  path: string,
-  force: boolean,
-  split: boolean,
-) => call<FileDiffResponse>("diff_file", { id, variant, against, path, force, split });
+export const diffFile = (id: string, variant: number, against: number | null, path: string, force: boolean) =>
+  call<FileDiff>("diff_file", { id, variant, against, path, force });
+
+/** Lines `start..start + count` of an opened patch. The shell sends JSON bytes it serialized once. */
+export const diffFileLines = (token: number, start: number, count: number) =>
+  call<ArrayBuffer>("diff_file_lines", { token, start, count }).then(
+    (buf) => JSON.parse(new TextDecoder().decode(buf)) as PageLine[],
+  );
 
 export const similarity = (id: string) => call<number[][]>("similarity", { id });
 

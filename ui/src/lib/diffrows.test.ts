@@ -1,30 +1,15 @@
 import { describe, expect, it } from "vitest";
-import type { Hunk, Line } from "./api";
+import type { HunkHeader } from "./api";
 import { formatBytes, hunkLabel, maxLineNumber } from "./diffrows";
 
-const line = (kind: Line["kind"], text: string): Line => ({
-  kind,
-  old_line: 1,
-  new_line: 1,
-  text,
-  emphasis: [],
-  no_newline_at_end: false,
-});
-
-const hunk = (old_start: number, new_start: number, lines: Line[]): Hunk => ({
-  old_start,
-  old_lines: 2,
-  new_start,
-  new_lines: 2,
-  lines,
-});
+const hunk = (old_start: number, new_start: number): HunkHeader => ({ old_start, old_lines: 2, new_start, new_lines: 2 });
 
 describe("helpers", () => {
   it("labels hunks like git", () => {
     expect(hunkLabel({ old_start: 3, old_lines: 0, new_start: 4, new_lines: 7 })).toBe("@@ -3,0 +4,7 @@");
   });
   it("finds the largest line number for the gutter", () => {
-    expect(maxLineNumber([hunk(1, 1, []), hunk(998, 1000, [])])).toBe(1002);
+    expect(maxLineNumber([hunk(1, 1), hunk(998, 1000)])).toBe(1002);
   });
   it("formats sizes", () => {
     expect(formatBytes(10)).toBe("10 B");

@@ -1,21 +1,15 @@
-// Flattens a patch into fixed-height rows for the virtual list.
-import type { Hunk, Line, SplitRow } from "./api";
+// Small helpers for the diff views.
+import type { HunkHeader } from "./api";
 
-export type UnifiedRow = { kind: "hunk_header"; label: string } | { kind: "line"; line: Line };
-
-export function hunkLabel(h: { old_start: number; old_lines: number; new_start: number; new_lines: number }) {
+export function hunkLabel(h: HunkHeader) {
   return `@@ -${h.old_start},${h.old_lines} +${h.new_start},${h.new_lines} @@`;
 }
 
 /** The widest line in characters, so the gutter and the scroll width fit. */
-export function maxLineNumber(hunks: readonly Hunk[]): number {
+export function maxLineNumber(hunks: readonly HunkHeader[]): number {
   let max = 0;
   for (const h of hunks) max = Math.max(max, h.old_start + h.old_lines, h.new_start + h.new_lines);
   return max;
-}
-
-export function splitLabel(row: SplitRow): string {
-  return row.kind === "hunk_header" ? hunkLabel(row) : "";
 }
 
 export const STATUS_LETTER: Record<string, string> = {

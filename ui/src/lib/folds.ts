@@ -1,11 +1,14 @@
-// Folding of unchanged regions in a file's diff. The engine sends each hunk
-// with 3 lines of context plus the unchanged lines around the hunks ("gaps");
+// Folding of unchanged regions in a file's diff. The engine's outline gives
+// each hunk with 3 lines of context plus the unchanged lines around the hunks ("gaps");
 // a gap is shown as one "⋯ N unchanged lines" row until the user unfolds it,
 // all at once or STEP lines at a time from either end. Pure functions over
 // plain rows, so the unified and split views fold alike and both stay one
 // flat list for the virtual list.
-import type { Gap, Hunk, Line, SplitRow } from "./api";
-import { hunkLabel, type UnifiedRow } from "./diffrows";
+
+/** A run of unchanged lines around the hunks, as folding needs it. */
+export interface FoldGap {
+  size: number;
+}
 
 /** Gaps with fewer hidden lines than this are shown whole: a fold row would
  * take a row (and a click) to hide almost nothing. */
@@ -39,8 +42,8 @@ export interface HunkRows<R> {
 
 /** The shown part of a gap, normalized: never more than the gap, and a rest
  * too small to fold is shown too. */
-export function shown(gap: Gap, reveal: Reveal | undefined): Reveal {
-  const n = gap.lines.length;
+export function shown(gap: FoldGap, reveal: Reveal | undefined): Reveal {
+  const n = gap.size;
   const top = Math.min(n, Math.max(0, reveal?.top ?? 0));
   const bottom = Math.min(n - top, Math.max(0, reveal?.bottom ?? 0));
   if (n - top - bottom < MIN_FOLD) return { top: n - bottom, bottom };
@@ -48,25 +51,13 @@ export function shown(gap: Gap, reveal: Reveal | undefined): Reveal {
 }
 
 /** The reveal after one click on a fold row. */
-export function expand(gap: Gap, reveal: Reveal | undefined, how: "all" | "top" | "bottom"): Reveal {
+export function expand(gap: FoldGap, reveal: Reveal | undefined, how: "all" | "top" | "bottom"): Reveal {
   const now = shown(gap, reveal);
-  const n = gap.lines.length;
+  const n = gap.size;
   if (how === "all") return { top: n - now.bottom, bottom: now.bottom };
   const hidden = n - now.top - now.bottom;
   const step = Math.min(STEP, hidden);
   return how === "top" ? shown(gap, { ...now, top: now.top + step }) : shown(gap, { ...now, bottom: now.bottom + step });
-}
-
-/** Line `k` of a gap as a context line, numbered on both sides. */
-export function gapLine(gap: Gap, k: number): Line {
-  return {
-    kind: "context",
-    old_line: gap.old_start + k,
-    new_line: gap.new_start + k,
-    text: gap.lines[k],
-    emphasis: [],
-    no_newline_at_end: gap.no_newline_at_end && k === gap.lines.length - 1,
-  };
 }
 
 /**
@@ -78,9 +69,9 @@ export function gapLine(gap: Gap, k: number): Line {
  */
 export function foldRows<R>(
   hunks: readonly HunkRows<R>[],
-  gaps: readonly Gap[] | undefined,
+  gaps: readonly FoldGap[] | undefined,
   reveals: ReadonlyMap<number, Reveal>,
-  context: (line: Line) => R,
+  context: (gap: number, k: number) => R,
 ): (R | FoldRow)[] {
   const rows: (R | FoldRow)[] = [];
   const whole = !gaps || gaps.length !== hunks.length + 1;
@@ -89,10 +80,10 @@ export function foldRows<R>(
     if (!whole) {
       const gap = gaps[i];
       const s = shown(gap, reveals.get(i));
-      hidden = gap.lines.length - s.top - s.bottom;
-      for (let k = 0; k < s.top; k++) rows.push(context(gapLine(gap, k)));
+      hidden = gap.size - s.top - s.bottom;
+      for (let k = 0; k < s.top; k++) rows.push(context(i, k));
       if (hidden > 0) rows.push({ kind: "fold", gap: i, hidden, fromTop: i > 0, fromBottom: i < hunks.length });
-      for (let k = gap.lines.length - s.bottom; k < gap.lines.length; k++) rows.push(context(gapLine(gap, k)));
+      for (let k = gap.size - s.bottom; k < gap.size; k++) rows.push(context(i, k));
     }
     const hunk = hunks[i];
     if (!hunk) break;
@@ -101,23 +92,3 @@ export function foldRows<R>(
   }
   return rows;
 }
-
-/** The engine's split rows cut at each hunk header. */
-export function splitHunks(rows: readonly SplitRow[]): HunkRows<SplitRow>[] {
-  const out: HunkRows<SplitRow>[] = [];
-  for (const r of rows) {
-    if (r.kind === "hunk_header") out.push({ header: r, body: [] });
-    else out[out.length - 1]?.body.push(r);
-  }
-  return out;
-}
-
-export function unifiedHunks(hunks: readonly Hunk[]): HunkRows<UnifiedRow>[] {
-  return hunks.map((h) => ({
-    header: { kind: "hunk_header", label: hunkLabel(h) },
-    body: h.lines.map((line) => ({ kind: "line", line })),
-  }));
-}
-
-export const unifiedContext = (line: Line): UnifiedRow => ({ kind: "line", line });
-export const splitContext = (line: Line): SplitRow => ({ kind: "line", left: line, right: line });

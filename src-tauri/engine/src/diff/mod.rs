@@ -9,6 +9,7 @@
 //! large files) or the deadline cut the diff short: a patch always counts the
 //! lines it shows, and [`changed_files`] is the authority for numstat figures.
 
+mod paged;
 mod render;
 mod similarity;
 mod split;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use git2::{Delta, DiffFindOptions, Oid, Repository, Tree};
 use serde::Serialize;
 
+pub use paged::{Outline, PageCache, PageLine, PagedDiff, CACHED_FILES, MAX_PAGE};
 pub use render::{FileDiff, Gap, Hunk, Line, LineKind};
 pub use similarity::{similarity, similarity_matrix};
 pub use split::{split_rows, SplitRow};
