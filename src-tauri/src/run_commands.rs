@@ -64,9 +64,10 @@ pub async fn experiment_launch(
     Ok(view)
 }
 
-/// Streams the experiment's coalesced updates until `run_unwatch`; returns the watch id.
+/// Streams the experiment's coalesced updates until `run_stop`; returns the
+/// watch id. Async so it runs on the runtime that carries the stream.
 #[tauri::command]
-pub fn run_watch(
+pub async fn run_watch(
     app: AppHandle,
     state: State<'_, AppState>,
     id: String,

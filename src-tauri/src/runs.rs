@@ -274,7 +274,7 @@ impl Runs {
         let live = lock(&self.shared.live);
         let count: usize = live
             .get(id)
-            .map(|l| l.running.iter().map(|(_, o)| o.cancel(id, index)).sum())
+            .map(|l| l.running.iter().map(|(_, o)| o.cancel(id, index)).sum::<usize>())
             .unwrap_or(0);
         if count == 0 {
             return Err(CommandError {
