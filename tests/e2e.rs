@@ -129,7 +129,11 @@ async fn full_flow(app: &mut App, repo: &Repo, scripts_at_start: &serde_json::Va
     app.type_into(&tid("task-input"), "Greet the user by name")
         .await;
     app.click(&tid("generate-approaches")).await;
-    let first = format!("{}:nth-child(1) {}", tid("approach-card"), tid("approach-name"));
+    let first = format!(
+        "{}:nth-child(1) {}",
+        tid("approach-card"),
+        tid("approach-name")
+    );
     app.until("the generated approaches", || {
         let c = app.client.clone();
         let first = first.clone();
@@ -143,7 +147,11 @@ async fn full_flow(app: &mut App, repo: &Repo, scripts_at_start: &serde_json::Va
     let names = app.count(&tid("approach-name"), 3).await;
     for (el, want) in names.iter().zip(GENERATED) {
         let value = el.prop("value").await.expect("read a name");
-        assert_eq!(value.as_deref(), Some(want), "the cards hold the API's approaches in order");
+        assert_eq!(
+            value.as_deref(),
+            Some(want),
+            "the cards hold the API's approaches in order"
+        );
     }
     app.shot("generated").await;
     // One generated name edited by hand: the edit is what runs.
@@ -191,7 +199,11 @@ async fn full_flow(app: &mut App, repo: &Repo, scripts_at_start: &serde_json::Va
         base,
         "the variant's commit sits on the experiment's base"
     );
-    let files = format!("{}[data-index=\"1\"] {}", tid("variant-card"), tid("variant-files"));
+    let files = format!(
+        "{}[data-index=\"1\"] {}",
+        tid("variant-card"),
+        tid("variant-files")
+    );
     app.text_contains(&files, "2").await;
 
     hostile_transcript(app, scripts_at_start).await;
@@ -222,7 +234,10 @@ async fn hostile_transcript(app: &mut App, scripts_at_start: &serde_json::Value)
     app.click(&format!("{card} {}", tid("transcript-toggle")))
         .await;
     let text = app
-        .text_contains(&format!("{card} {}", tid("transcript")), "<script>window.__pwned=1</script>")
+        .text_contains(
+            &format!("{card} {}", tid("transcript")),
+            "<script>window.__pwned=1</script>",
+        )
         .await;
     assert!(
         text.contains("<img src=x onerror=alert(1)>") && text.contains("{@html \"<b>x</b>\"}"),
@@ -233,8 +248,14 @@ async fn hostile_transcript(app: &mut App, scripts_at_start: &serde_json::Value)
         "the tool call names the hostile file literally: {text}"
     );
     // Unfold both Write calls' input: the hostile file's content is JSON text.
-    let tools = app.all(&format!("{card} [data-kind=\"tool\"] summary")).await;
-    assert_eq!(tools.len(), 2, "two Write calls: src/lib.rs and the hostile file");
+    let tools = app
+        .all(&format!("{card} [data-kind=\"tool\"] summary"))
+        .await;
+    assert_eq!(
+        tools.len(),
+        2,
+        "two Write calls: src/lib.rs and the hostile file"
+    );
     for tool in &tools {
         tool.click().await.expect("unfold a tool input");
     }
@@ -577,11 +598,18 @@ async fn cancel_all_then_retry(app: &mut App, repo: &Repo, script: &Path) {
     all_reach(app, 3, "running").await;
     let activity = app
         .text_contains(
-            &format!("{}[data-index=\"1\"] {}", tid("variant-card"), tid("variant-activity")),
+            &format!(
+                "{}[data-index=\"1\"] {}",
+                tid("variant-card"),
+                tid("variant-activity")
+            ),
             "started",
         )
         .await;
-    assert!(!activity.is_empty(), "a running card shows what its agent does");
+    assert!(
+        !activity.is_empty(),
+        "a running card shows what its agent does"
+    );
     app.shot("running").await;
 
     app.click(&tid("cancel-all")).await;
@@ -599,7 +627,9 @@ async fn cancel_all_then_retry(app: &mut App, repo: &Repo, script: &Path) {
     app.el(&format!("{card}[data-status=\"succeeded\"]")).await;
     let wt = worktree_of(app, 2).await;
     assert_eq!(
-        std::fs::read_to_string(Path::new(&wt).join("slow.txt")).ok().as_deref(),
+        std::fs::read_to_string(Path::new(&wt).join("slow.txt"))
+            .ok()
+            .as_deref(),
         Some("done\n"),
         "the retried agent ran in variant 2's worktree"
     );

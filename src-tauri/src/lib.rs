@@ -73,7 +73,13 @@ fn start_runs(app: &tauri::AppHandle) {
     runs.set_notifier(Box::new(move |title, body| {
         use tauri_plugin_notification::NotificationExt;
         // No notification daemon (a bare X server, a CI box) is not the run's failure.
-        if let Err(err) = handle.notification().builder().title(title).body(body).show() {
+        if let Err(err) = handle
+            .notification()
+            .builder()
+            .title(title)
+            .body(body)
+            .show()
+        {
             tracing::warn!(%err, "the desktop notification could not be shown");
         }
     }));
@@ -81,7 +87,10 @@ fn start_runs(app: &tauri::AppHandle) {
     tauri::async_runtime::spawn(async move {
         match runs.recover().await {
             Ok(marked) if !marked.is_empty() => {
-                tracing::info!(count = marked.len(), "marked variants of a stopped Fanout as interrupted")
+                tracing::info!(
+                    count = marked.len(),
+                    "marked variants of a stopped Fanout as interrupted"
+                )
             }
             Ok(_) => {}
             Err(err) => tracing::warn!(message = %err.message, "crash recovery failed"),

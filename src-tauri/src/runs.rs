@@ -151,12 +151,12 @@ impl Runs {
             .iter()
             .any(|v| v.status == VariantStatus::Ready)
         {
-            return Err(
-                Error::from(fanout_engine::orchestrator::OrchestratorError::NothingToRun {
+            return Err(Error::from(
+                fanout_engine::orchestrator::OrchestratorError::NothingToRun {
                     experiment: view.experiment.id,
-                })
-                .into(),
-            );
+                },
+            )
+            .into());
         }
         let check = check.filter(|c| !c.trim().is_empty());
         lock(&self.shared.live)
@@ -179,7 +179,10 @@ impl Runs {
             .find(|v| v.index == index)
             .ok_or_else(|| CommandError {
                 code: "experiment.no_variant",
-                message: format!("Experiment {} has no variant {index}.", view.experiment.slug),
+                message: format!(
+                    "Experiment {} has no variant {index}.",
+                    view.experiment.slug
+                ),
             })?;
         if variant.status.is_active() {
             return Err(CommandError {
@@ -191,10 +194,9 @@ impl Runs {
             });
         }
         if matches!(&what, Again::FollowUp(text) if text.trim().is_empty()) {
-            return Err(Error::from(
-                fanout_engine::orchestrator::OrchestratorError::EmptyFollowUp,
-            )
-            .into());
+            return Err(
+                Error::from(fanout_engine::orchestrator::OrchestratorError::EmptyFollowUp).into(),
+            );
         }
         let id = view.experiment.id.clone();
         self.start(id.clone(), move |orch| async move {
@@ -236,7 +238,10 @@ impl Runs {
                     // No watcher yet is fine: the store has everything.
                     Ok(update) => drop(sender.send(update)),
                     Err(broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::warn!(missed = n, "live updates fell behind; watchers reload from the store")
+                        tracing::warn!(
+                            missed = n,
+                            "live updates fell behind; watchers reload from the store"
+                        )
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
                 }
@@ -274,7 +279,12 @@ impl Runs {
         let live = lock(&self.shared.live);
         let count: usize = live
             .get(id)
-            .map(|l| l.running.iter().map(|(_, o)| o.cancel(id, index)).sum::<usize>())
+            .map(|l| {
+                l.running
+                    .iter()
+                    .map(|(_, o)| o.cancel(id, index))
+                    .sum::<usize>()
+            })
             .unwrap_or(0);
         if count == 0 {
             return Err(CommandError {

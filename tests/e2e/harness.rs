@@ -200,6 +200,8 @@ pub fn target_dir() -> PathBuf {
 impl App {
     /// Starts the display (unless DISPLAY is set), tauri-driver and the app,
     /// with a throwaway FANOUT_HOME.
+    // For flows that need no agent; the run flow uses `start_with_env`.
+    #[allow(dead_code)]
     pub async fn start(app_binary: &str) -> App {
         App::start_with_env(app_binary, &[]).await
     }

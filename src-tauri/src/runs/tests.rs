@@ -42,7 +42,15 @@ fn fixture(claude: &Path, names: &[&str]) -> Fixture {
     git(&repo, &["add", "."]);
     git(
         &repo,
-        &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "init",
+        ],
     );
     let paths = Paths::at(dir.path().join("home"));
     let settings = Settings {
@@ -74,7 +82,9 @@ fn fixture(claude: &Path, names: &[&str]) -> Fixture {
     let notices = Arc::new(Mutex::new(Vec::new()));
     let sink = notices.clone();
     runs.set_notifier(Box::new(move |t, b| {
-        sink.lock().expect("notices").push((t.to_owned(), b.to_owned()))
+        sink.lock()
+            .expect("notices")
+            .push((t.to_owned(), b.to_owned()))
     }));
     Fixture {
         _dir: dir,
@@ -131,7 +141,11 @@ async fn a_launch_runs_every_variant_streams_ticks_and_notifies() {
         "the stored transcript has the agent's tool call and result: {:?}",
         events.iter().map(|e| &e.kind).collect::<Vec<_>>()
     );
-    let after = f.runs.events(&f.id, 1, events[0].seq, 500).await.expect("page");
+    let after = f
+        .runs
+        .events(&f.id, 1, events[0].seq, 500)
+        .await
+        .expect("page");
     assert_eq!(after.len(), events.len() - 1, "paging skips what was read");
 
     // The notice is sent after the run's task ends, a moment after the last tick.
@@ -165,21 +179,38 @@ async fn cancel_all_stops_hanging_agents_and_retry_runs_again() {
     let f = fixture(&hang, &["Slow", "Slower"]);
     let mut ticks = watch(&f);
     assert_eq!(
-        f.runs.cancel(&f.id, None).expect_err("nothing runs yet").code,
+        f.runs
+            .cancel(&f.id, None)
+            .expect_err("nothing runs yet")
+            .code,
         "orchestrator.nothing_to_cancel"
     );
     f.runs.launch(&f.id, None).await.expect("launch");
     until_statuses(&mut ticks, 2, |s| s == VariantStatus::Running).await;
-    assert_eq!(f.runs.cancel(&f.id, None).expect("cancel"), 2, "both asked to stop");
+    assert_eq!(
+        f.runs.cancel(&f.id, None).expect("cancel"),
+        2,
+        "both asked to stop"
+    );
     until_statuses(&mut ticks, 2, |s| s == VariantStatus::Cancelled).await;
 
     let busy = f.runs.again(&f.id, 1, Again::FollowUp("  ".into())).await;
-    assert_eq!(busy.expect_err("empty text").code, "orchestrator.empty_follow_up");
+    assert_eq!(
+        busy.expect_err("empty text").code,
+        "orchestrator.empty_follow_up"
+    );
     f.runs.again(&f.id, 1, Again::Retry).await.expect("retry");
     let seen = until_statuses(&mut ticks, 1, |s| s == VariantStatus::Running).await;
-    assert_eq!(seen.get(&1), Some(&VariantStatus::Running), "the retry runs variant 1 again");
+    assert_eq!(
+        seen.get(&1),
+        Some(&VariantStatus::Running),
+        "the retry runs variant 1 again"
+    );
     let refused = f.runs.again(&f.id, 1, Again::Retry).await;
-    assert_eq!(refused.expect_err("it runs").code, "orchestrator.variant_busy");
+    assert_eq!(
+        refused.expect_err("it runs").code,
+        "orchestrator.variant_busy"
+    );
     assert_eq!(f.runs.cancel(&f.id, Some(1)).expect("cancel one"), 1);
     until_statuses(&mut ticks, 1, |s| s == VariantStatus::Cancelled).await;
 }
@@ -211,5 +242,8 @@ fn the_notice_counts_outcomes_and_waits_for_active_variants() {
     for v in &mut view.variants {
         v.status = VariantStatus::Cancelled;
     }
-    assert!(outcome_notice(&view).expect("ended").0.contains("cancelled"));
+    assert!(outcome_notice(&view)
+        .expect("ended")
+        .0
+        .contains("cancelled"));
 }
