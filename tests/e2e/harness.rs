@@ -201,6 +201,12 @@ impl App {
     /// Starts the display (unless DISPLAY is set), tauri-driver and the app,
     /// with a throwaway FANOUT_HOME.
     pub async fn start(app_binary: &str) -> App {
+        Self::start_with_env(app_binary, &[]).await
+    }
+
+    /// Like [`App::start`], with extra environment for the app (tauri-driver
+    /// hands its own environment to the app it starts).
+    pub async fn start_with_env(app_binary: &str, env: &[(&str, &str)]) -> App {
         assert!(
             Path::new(NATIVE_DRIVER).is_file(),
             "{NATIVE_DRIVER} is missing (Debian package webkit2gtk-driver): {INSTALL_HINT}"
@@ -246,6 +252,7 @@ impl App {
             .env("XDG_CACHE_HOME", home.path().join("xdg-cache"))
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GIT_CONFIG_NOSYSTEM", "1")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log("tauri-driver.log"))
             .stderr(log("tauri-driver.err.log"));
