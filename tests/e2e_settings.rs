@@ -77,8 +77,6 @@ async fn settings_are_detected_applied_saved_and_kept() {
         LIGHT_BG,
         "the window starts in the light theme (the display has no dark preference)"
     );
-    app.shot("settings-light").await;
-
     // Inline validation: an out-of-range value blocks saving with a sentence.
     app.type_into(&tid("settings-max-parallel"), "9").await;
     app.text_contains(".field-error", "between 1 and 8").await;
@@ -91,6 +89,8 @@ async fn settings_are_detected_applied_saved_and_kept() {
         "an invalid form cannot be saved"
     );
     app.type_into(&tid("settings-max-parallel"), "3").await;
+    app.testid("settings-save").await;
+    app.shot("settings-light").await;
 
     // The theme applies at once, before saving.
     app.click(&tid("settings-theme-dark")).await;
