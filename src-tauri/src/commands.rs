@@ -83,27 +83,6 @@ pub async fn experiment_get(
 }
 
 #[tauri::command]
-pub async fn experiment_create(
-    state: State<'_, AppState>,
-    repo: String,
-    task: String,
-    approaches: Vec<ApproachSpec>,
-    include_uncommitted: bool,
-) -> CommandResult<ExperimentView> {
-    with_engine(state, "creating the experiment", move |e| {
-        e.create_experiment(NewExperiment {
-            repo: repo.into(),
-            task,
-            approaches,
-            include_uncommitted,
-            worktree_root: None,
-            default_agent: "claude-code".into(),
-        })
-    })
-    .await
-}
-
-#[tauri::command]
 pub async fn variant_commit(
     state: State<'_, AppState>,
     id: String,

@@ -203,11 +203,11 @@ impl App {
     // For flows that need no agent; the run flow uses `start_with_env`.
     #[allow(dead_code)]
     pub async fn start(app_binary: &str) -> App {
-        App::start_with_env(app_binary, &[]).await
+        Self::start_with_env(app_binary, &[]).await
     }
 
-    /// Like [`App::start`], with extra environment for the app (a fake agent,
-    /// a mock API).
+    /// Like [`App::start`], with extra environment for the app (tauri-driver
+    /// hands its own environment to the app it starts).
     pub async fn start_with_env(app_binary: &str, env: &[(&str, &str)]) -> App {
         assert!(
             Path::new(NATIVE_DRIVER).is_file(),
@@ -263,10 +263,14 @@ impl App {
 
         let client = connect(port, app_binary, &[]).await;
 
-        let shots = target_dir().join("e2e-screenshots");
+        // One folder per test binary (e2e, e2e_settings, ui_bench), since each
+        // clears its own at start.
+        let shots = target_dir()
+            .join("e2e-screenshots")
+            .join(env!("CARGO_CRATE_NAME"));
         // Screens from an older run would pass for this run's.
         let _ = std::fs::remove_dir_all(&shots);
-        std::fs::create_dir_all(&shots).expect("create target/e2e-screenshots");
+        std::fs::create_dir_all(&shots).expect("create the screenshot folder");
         App {
             client,
             port,
@@ -295,7 +299,7 @@ impl App {
         self.client = connect(self.port, &self.binary, args).await;
     }
 
-    /// Saves a screenshot as target/e2e-screenshots/NN-name.png.
+    /// Saves a screenshot as target/e2e-screenshots/<test>/NN-name.png.
     pub async fn shot(&mut self, name: &str) {
         self.shot_no += 1;
         let png = self.settled_screenshot(name).await;

@@ -7,6 +7,7 @@
 
 pub mod agent;
 pub mod approaches;
+pub mod detect;
 pub mod diff;
 pub mod error;
 pub mod events;

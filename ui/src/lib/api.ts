@@ -2,6 +2,7 @@
 // `{ kind, message }`; everything else sees a `BackendError` with a sentence.
 // Components import the typed wrappers below, never `invoke`, so tests can mock this file.
 import { Channel, invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
 
 export interface AppInfo {
   name: string;
@@ -221,13 +222,6 @@ export const experimentsList = () => call<Experiment[]>("experiments_list");
 
 export const experimentGet = (id: string) => call<ExperimentView>("experiment_get", { id });
 
-export const experimentCreate = (
-  repo: string,
-  task: string,
-  approaches: ApproachSpec[],
-  includeUncommitted: boolean,
-) => call<ExperimentView>("experiment_create", { repo, task, approaches, includeUncommitted });
-
 export const variantCommit = (id: string, variant: number | null) =>
   call<CommitResult[]>("variant_commit", { id, variant });
 
@@ -345,4 +339,86 @@ export function approachesGenerate(
   const channel = new Channel<GenerationProgress>();
   channel.onmessage = onProgress;
   return call<ApproachSpec[]>("approaches_generate", { request, repo, task, n, hints, onProgress: channel });
+}
+
+// --- Settings and the desktop plugins ---
+
+export type Theme = "system" | "light" | "dark";
+export type AgentKind = "claude_code" | "codex" | "command" | "api";
+export type PermissionProfile = "edits" | "edits_and_commands" | "bypass";
+export type Provider = "anthropic" | "open_ai";
+
+export interface ApiEndpoint {
+  provider: Provider;
+  base_url: string | null;
+  model: string | null;
+}
+
+/** The engine's `Settings`, as saved in settings.json. */
+export interface Settings {
+  claude_path: string | null;
+  codex_path: string | null;
+  default_agent: AgentKind;
+  default_model: string | null;
+  permission: PermissionProfile;
+  agent_command: string | null;
+  api: ApiEndpoint;
+  max_parallel: number | null;
+  timeout_minutes: number;
+  worktree_root: string | null;
+  methodology_path: string | null;
+  theme: Theme;
+  editor_command: string | null;
+}
+
+export interface AgentStatus {
+  kind: AgentKind;
+  program: string;
+  found: boolean;
+  path: string | null;
+  version: string | null;
+  problem: string | null;
+  install: string;
+}
+
+export interface AgentsReport {
+  agents: AgentStatus[];
+  path_note: string | null;
+}
+
+export interface KeyStatus {
+  provider: Provider;
+  source: "keyring" | "environment" | "none";
+  /** Like `sk-…a1b2`; the key itself never reaches the page. */
+  masked: string | null;
+  env_var: string;
+}
+
+export const settingsGet = () => call<Settings>("settings_get");
+
+export const settingsSave = (settings: Settings) => call<Settings>("settings_save", { settings });
+
+export const agentsDetect = () => call<AgentsReport>("agents_detect");
+
+export const apiKeyStatus = (provider: Provider) => call<KeyStatus>("api_key_status", { provider });
+
+export const apiKeySave = (provider: Provider, key: string) => call<KeyStatus>("api_key_save", { provider, key });
+
+export const apiKeyDelete = (provider: Provider) => call<KeyStatus>("api_key_delete", { provider });
+
+/** The native folder picker; `null` when cancelled. */
+export const pickFolder = (start: string | null) => call<string | null>("pick_folder", { start });
+
+/** The save dialog, then the Markdown report written there; its path, or `null` when cancelled. */
+export const reportExport = (id: string) => call<string | null>("report_export", { id });
+
+export const openFolder = (id: string, variant: number) => call<void>("open_folder", { id, variant });
+
+export const openInEditor = (id: string, variant: number) => call<void>("open_in_editor", { id, variant });
+
+/** A second launch of Fanout with a repository path hands it to this window. */
+export function onOpenRepo(handler: (path: string) => void) {
+  listen<string>("open-repo", (e) => handler(e.payload)).catch(() => {
+    // Outside Tauri (tests, a plain browser) there are no second launches.
+  });
 }

@@ -11,6 +11,7 @@ export type Route =
   | { name: "home" }
   | { name: "new" }
   | { name: "history" }
+  | { name: "settings" }
   | { name: "experiment"; id: string; tab: ExperimentTab };
 
 export const nav = $state<{ route: Route }>({ route: { name: "home" } });
