@@ -1,0 +1,237 @@
+//! The real Gemini CLI (npm `@google/gemini-cli`), run by the engine's gemini
+//! backend against the mock Gemini API on 127.0.0.1: no network, no paid API.
+//!
+//! The CLI comes from `FANOUT_GEMINI_BIN` or from the cache that
+//! `scripts/install-gemini-cli.sh` fills (`make test` runs it first). Without
+//! it these tests fail and say how to install it: a silently skipped test
+//! would hide that the real CLI was never exercised.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::Fixture;
+use fanout_engine::agent::{
+    Agent, Gemini, PermissionProfile, SessionOutcome, SessionSpec, SessionStatus,
+};
+use fanout_engine::events::SessionEvent;
+use fanout_mock_llm::{MockServer, Script, Turn, WriteTool};
+use serde_json::json;
+use tokio::sync::mpsc;
+
+fn gemini_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("FANOUT_GEMINI_BIN") {
+        return PathBuf::from(path);
+    }
+    let cached = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../.cache/gemini-cli/node_modules/.bin/gemini");
+    assert!(
+        cached.exists(),
+        "The Gemini CLI is not installed at {}. Run scripts/install-gemini-cli.sh (make test does), or set FANOUT_GEMINI_BIN.",
+        cached.display()
+    );
+    cached
+}
+
+/// What keeps the CLI on the mock and away from the user's own files: the
+/// API key and base URL, a throwaway HOME and temporary directory (the CLI
+/// writes error reports there).
+fn offline_env(server: &MockServer, home: &Path) -> Vec<(String, String)> {
+    [
+        ("GOOGLE_GEMINI_BASE_URL", server.url()),
+        ("GEMINI_API_KEY", "mock-gemini-key".to_owned()),
+        ("HOME", home.display().to_string()),
+        ("TMPDIR", home.display().to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+struct Run {
+    events: Vec<SessionEvent>,
+    outcome: SessionOutcome,
+    requests: Vec<String>,
+}
+
+/// Runs the real CLI in `workdir` with Fanout's settings in a throwaway config home.
+async fn run(
+    server: &MockServer,
+    workdir: &Path,
+    prompt: &str,
+    permission: PermissionProfile,
+) -> Run {
+    let home = tempfile::tempdir().expect("a throwaway HOME");
+    let mut spec = SessionSpec::new(workdir, prompt);
+    spec.permission = permission;
+    spec.env = offline_env(server, home.path());
+    let gemini = Gemini::new(gemini_binary()).with_config_home(home.path().join("fanout-gemini"));
+    let (tx, mut rx) = mpsc::channel(256);
+    let session = gemini.start(&spec, tx).expect("the CLI starts");
+    let mut events = Vec::new();
+    while let Some(event) = rx.recv().await {
+        events.push(event);
+    }
+    let outcome = session.wait().await;
+    let requests = server
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    Run {
+        events,
+        outcome,
+        requests,
+    }
+}
+
+#[tokio::test]
+async fn the_real_gemini_cli_writes_a_file_in_the_worktree() {
+    let fx = Fixture::new();
+    let root = fx.root.canonicalize().expect("canonical worktree");
+    let content = "Hello from the real Gemini CLI.\n";
+    // `{cwd}` becomes the workspace directory the CLI names in its requests.
+    let script = Script::per_session(Script::write_file(
+        WriteTool::Gemini,
+        "{cwd}/hello.txt",
+        content,
+    ));
+    let server = MockServer::start(script).await.expect("mock starts");
+    let run = run(
+        &server,
+        &root,
+        "Create hello.txt with a greeting.",
+        PermissionProfile::Edits,
+    )
+    .await;
+    let (events, requests) = (&run.events, &run.requests);
+    eprintln!("the CLI asked the mock: {requests:?}");
+    assert!(
+        run.outcome.succeeded(),
+        "the session succeeds: {:?}; requests: {requests:?}; events: {events:#?}",
+        run.outcome.reason
+    );
+    assert_eq!(
+        fx.read("hello.txt"),
+        content,
+        "the CLI wrote the scripted content into the worktree"
+    );
+    // Stderr lines (terminal warnings) may come before it.
+    let session_id = events
+        .iter()
+        .find_map(|e| match e {
+            SessionEvent::Init { session_id, .. } => Some(session_id),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("an init event came: {events:#?}"));
+    assert_eq!(
+        run.outcome.session_id.as_ref(),
+        Some(session_id),
+        "the session id a follow-up resumes"
+    );
+    let write_id = events
+        .iter()
+        .find_map(|e| match e {
+            SessionEvent::ToolUse { id, name, .. } if name == "write_file" => Some(id.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("a write_file tool use was reported: {events:#?}"));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, SessionEvent::ToolResult { id, ok: true, .. } if *id == write_id)),
+        "the write succeeded: {events:#?}"
+    );
+    assert!(
+        events.iter().any(
+            |e| matches!(e, SessionEvent::AssistantText { text } if text.starts_with("Wrote "))
+        ),
+        "the closing text arrived whole: {events:#?}"
+    );
+    assert!(
+        matches!(events.last(), Some(SessionEvent::Result { ok: true, .. })),
+        "an ok result ends it: {events:#?}"
+    );
+    assert!(
+        events.iter().all(|e| e.kind() != "raw"),
+        "every line the CLI printed was understood: {events:#?}"
+    );
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r.ends_with(":streamGenerateContent"))
+            .count(),
+        2,
+        "a tool turn and a closing turn, streamed: {requests:?}"
+    );
+}
+
+#[tokio::test]
+async fn in_yolo_mode_the_real_cli_runs_shell_commands() {
+    let fx = Fixture::new();
+    let root = fx.root.canonicalize().expect("canonical worktree");
+    let script = Script::per_session(vec![
+        Turn::tool(
+            "run_shell_command",
+            json!({"command": "printf 'from the shell\\n' > shell.txt", "description": "Write shell.txt"}),
+        ),
+        Turn::text("Ran it."),
+    ]);
+    let server = MockServer::start(script).await.expect("mock starts");
+    let run = run(
+        &server,
+        &root,
+        "Run the command.",
+        PermissionProfile::EditsAndCommands,
+    )
+    .await;
+    assert!(
+        run.outcome.succeeded(),
+        "{:?}; events: {:#?}",
+        run.outcome.reason,
+        run.events
+    );
+    assert_eq!(
+        fx.read("shell.txt"),
+        "from the shell\n",
+        "edits and commands (yolo) let the model run a command in the worktree"
+    );
+}
+
+#[tokio::test]
+async fn an_api_error_fails_the_session_with_the_apis_message() {
+    let fx = Fixture::new();
+    let root = fx.root.canonicalize().expect("canonical worktree");
+    let script = Script::sequential(vec![Turn::BadRequest {
+        message: "The mock refuses this request.".into(),
+    }]);
+    let server = MockServer::start(script).await.expect("mock starts");
+    let run = run(
+        &server,
+        &root,
+        "Create hello.txt.",
+        PermissionProfile::Edits,
+    )
+    .await;
+    assert_eq!(
+        run.outcome.status,
+        SessionStatus::Failed,
+        "{:?}; events: {:#?}",
+        run.outcome.reason,
+        run.events
+    );
+    let reason = run.outcome.reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.starts_with("The Gemini CLI reported an error: The mock refuses this request")
+            && reason.contains("HTTP 400"),
+        "the reason is the API's own message: {reason}"
+    );
+    assert!(
+        !reason.contains("mock-gemini-key"),
+        "the API key stays out of the reason"
+    );
+    assert!(
+        !root.join("hello.txt").exists(),
+        "nothing was written without a model reply"
+    );
+}
