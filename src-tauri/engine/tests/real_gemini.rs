@@ -235,3 +235,111 @@ async fn an_api_error_fails_the_session_with_the_apis_message() {
         "nothing was written without a model reply"
     );
 }
+
+/// Through the orchestrator, as `fanout run --agent gemini` and the app run
+/// it: the variant succeeds with its file, and a follow-up resumes the CLI's
+/// session (the mock sees the first turn's history again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_orchestrator_runs_a_gemini_variant_and_its_follow_up() {
+    use fanout_engine::agent::gemini::{ensure_settings, CONFIG_HOME_VAR};
+    use fanout_engine::experiment::{ApproachSpec, Engine, NewExperiment};
+    use fanout_engine::orchestrator::{Config, Executables, Orchestrator};
+    use fanout_engine::paths::Paths;
+    use fanout_engine::store::VariantStatus;
+
+    let fx = Fixture::new();
+    let home = tempfile::tempdir().expect("a throwaway HOME");
+    let config_home = home.path().join("gemini-config");
+    ensure_settings(&config_home).expect("settings written");
+    let script = Script::per_session(vec![
+        Script::write_file(WriteTool::Gemini, "{cwd}/hello.txt", "first\n").remove(0),
+        Turn::text("Wrote hello.txt."),
+        Turn::text("Follow-up answered."),
+    ]);
+    let server = MockServer::start(script).await.expect("mock starts");
+    let paths = Paths::at(fx.sibling("fanout-home"));
+    let mut engine = Engine::open(paths.clone()).expect("engine opens");
+    let view = engine
+        .create_experiment(NewExperiment {
+            repo: fx.root.clone(),
+            task: "greet in hello.txt".into(),
+            approaches: vec![ApproachSpec {
+                name: "direct".into(),
+                description: "write it".into(),
+                guidelines: "keep it simple".into(),
+                ..ApproachSpec::default()
+            }],
+            include_uncommitted: false,
+            worktree_root: Some(fx.sibling("worktrees")),
+            default_agent: "gemini".into(),
+        })
+        .expect("experiment created");
+    let id = view.experiment.id.clone();
+    let mut env = offline_env(&server, home.path());
+    env.push((CONFIG_HOME_VAR.into(), config_home.display().to_string()));
+    let config = Config {
+        executables: Executables {
+            gemini: Some(gemini_binary()),
+            ..Executables::default()
+        },
+        env,
+        ..Config::default()
+    };
+    let orch = Orchestrator::open(&paths.database(), config)
+        .await
+        .expect("orchestrator opens");
+
+    let done = orch.run(&id).await.expect("the run ends");
+    let variant = &done.variants[0];
+    assert_eq!(
+        variant.status,
+        VariantStatus::Succeeded,
+        "the gemini variant succeeds: {:?}; requests: {:?}",
+        variant.error,
+        server
+            .requests()
+            .iter()
+            .map(|r| &r.path)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        std::fs::read_to_string(variant.worktree.join("hello.txt")).expect("the file exists"),
+        "first\n",
+        "written in the variant's worktree"
+    );
+
+    let followed = orch
+        .follow_up(&id, 1, "Now say what you did.")
+        .await
+        .expect("the follow-up ends");
+    assert_eq!(
+        followed.status,
+        VariantStatus::Succeeded,
+        "the resumed session succeeds: {:?}",
+        followed.error
+    );
+    let last = server
+        .model_requests()
+        .pop()
+        .expect("the follow-up asked the model");
+    let history = last.body["contents"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let earlier_write = history.iter().any(|content| {
+        content["role"] == "model"
+            && content["parts"].as_array().is_some_and(|parts| {
+                parts
+                    .iter()
+                    .any(|p| p["functionCall"]["name"] == "write_file")
+            })
+    });
+    assert!(
+        earlier_write,
+        "the follow-up carries the first session's write_file turn, so --resume worked: {history:#?}"
+    );
+    assert!(
+        last.body_text().contains("Now say what you did."),
+        "and the new instruction"
+    );
+}
