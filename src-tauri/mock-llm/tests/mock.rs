@@ -218,7 +218,7 @@ async fn gemini_streams_function_calls_and_answers_helper_calls_without_a_turn()
     let chunk: Value = body
         .lines()
         .filter_map(|l| l.strip_prefix("data: "))
-        .last()
+        .next_back()
         .and_then(|l| serde_json::from_str(l).ok())
         .unwrap_or_else(|| panic!("an SSE data line: {body}"));
     assert_eq!(
