@@ -236,6 +236,35 @@ async fn an_api_error_fails_the_session_with_the_apis_message() {
     );
 }
 
+#[tokio::test]
+async fn a_missing_api_key_is_explained() {
+    let fx = Fixture::new();
+    let server = MockServer::start(Script::default())
+        .await
+        .expect("mock starts");
+    let home = tempfile::tempdir().expect("a throwaway HOME");
+    let mut spec = SessionSpec::new(&fx.root, "Create hello.txt.");
+    spec.env = offline_env(&server, home.path());
+    // Empty counts as missing for the CLI, and overrides a key this test inherited.
+    spec.env.retain(|(key, _)| key != "GEMINI_API_KEY");
+    spec.env.push(("GEMINI_API_KEY".into(), String::new()));
+    let gemini = Gemini::new(gemini_binary()).with_config_home(home.path().join("fanout-gemini"));
+    let (tx, mut rx) = mpsc::channel(256);
+    let session = gemini.start(&spec, tx).expect("the CLI starts");
+    while rx.recv().await.is_some() {}
+    let outcome = session.wait().await;
+    assert_eq!(outcome.status, SessionStatus::Failed, "{outcome:?}");
+    assert_eq!(
+        outcome.reason.as_deref(),
+        Some("The Gemini CLI has no API key: set GEMINI_API_KEY (a key from Google AI Studio) in the environment Fanout runs in, then retry."),
+        "says what is missing and what to do, not just an exit code"
+    );
+    assert!(
+        server.requests().is_empty(),
+        "nothing reached the API without a key"
+    );
+}
+
 /// Through the orchestrator, as `fanout run --agent gemini` and the app run
 /// it: the variant succeeds with its file, and a follow-up resumes the CLI's
 /// session (the mock sees the first turn's history again).

@@ -31,6 +31,11 @@ use crate::process::{OutputLine, ProcessOutcome};
 /// The environment variable naming the CLI's configuration root.
 pub const CONFIG_HOME_VAR: &str = "GEMINI_CLI_HOME";
 
+/// What the CLI prints on stderr (exit 41, no JSON) when the key is missing or empty.
+const MISSING_KEY_MARK: &str = "must specify the GEMINI_API_KEY";
+
+const MISSING_KEY: &str = "The Gemini CLI has no API key: set GEMINI_API_KEY (a key from Google AI Studio) in the environment Fanout runs in, then retry.";
+
 const ASK_NOTE: &str = "The Gemini CLI cannot ask for approval from Fanout, so the \"ask\" profile runs it with --approval-mode auto_edit: it may edit files but not run shell commands.";
 
 /// The Gemini CLI backend; `executable` defaults to `gemini` on the PATH.
@@ -198,6 +203,7 @@ pub struct GeminiParser {
     result: Option<Option<String>>,
     /// A warning sent once, after `init` (or at the end if none came).
     note: Option<String>,
+    missing_key: bool,
     stderr: StderrTail,
 }
 
@@ -368,6 +374,7 @@ impl OutputParser for GeminiParser {
         match line.stream {
             Stream::Stdout => self.parse_line(&line.text),
             Stream::Stderr => {
+                self.missing_key |= line.text.contains(MISSING_KEY_MARK);
                 self.stderr.push(&line.text);
                 vec![SessionEvent::Log {
                     stream: Stream::Stderr,
@@ -385,6 +392,7 @@ impl OutputParser for GeminiParser {
                 "The Gemini CLI reported an error: {}.",
                 error.trim_end_matches('.')
             )),
+            None if self.missing_key => Some(MISSING_KEY.to_owned()),
             _ => exit_failure("The Gemini CLI", process, self.stderr.last()),
         }
         .or_else(|| {
