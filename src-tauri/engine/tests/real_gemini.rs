@@ -265,6 +265,66 @@ async fn a_missing_api_key_is_explained() {
     );
 }
 
+/// Processes whose working directory is inside `dir`.
+fn processes_in(dir: &Path) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+                .filter(|pid| {
+                    std::fs::read_link(format!("/proc/{pid}/cwd"))
+                        .is_ok_and(|cwd| cwd.starts_with(dir))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The CLI starts a second node process for itself; cancelling must end both.
+#[tokio::test]
+async fn cancelling_stops_the_cli_and_the_node_process_it_started() {
+    let fx = Fixture::new();
+    let root = fx.root.canonicalize().expect("canonical worktree");
+    let slow = Turn::Reply(fanout_mock_llm::Reply {
+        text: Some("This answer takes a long time.".into()),
+        delay_ms: 60_000,
+        ..fanout_mock_llm::Reply::new()
+    });
+    let server = MockServer::start(Script::sequential(vec![slow]))
+        .await
+        .expect("mock starts");
+    let home = tempfile::tempdir().expect("a throwaway HOME");
+    let mut spec = SessionSpec::new(&root, "Answer slowly.");
+    spec.env = offline_env(&server, home.path());
+    spec.grace = std::time::Duration::from_secs(2);
+    let gemini = Gemini::new(gemini_binary()).with_config_home(home.path().join("fanout-gemini"));
+    let (tx, mut rx) = mpsc::channel(256);
+    let session = gemini.start(&spec, tx).expect("the CLI starts");
+    let drained = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    // The slow model call is under way once the mock has it.
+    while server.model_requests().is_empty() {
+        assert!(
+            !drained.is_finished(),
+            "the CLI ended before calling the model"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        processes_in(&root).len() >= 2,
+        "the CLI and its relaunched node process run in the worktree"
+    );
+    session.cancel();
+    let outcome = session.wait().await;
+    drained.await.expect("the events end with the session");
+    assert_eq!(outcome.status, SessionStatus::Cancelled, "{outcome:?}");
+    assert_eq!(
+        processes_in(&root),
+        Vec::<u32>::new(),
+        "no process of the session is left"
+    );
+}
+
 /// Through the orchestrator, as `fanout run --agent gemini` and the app run
 /// it: the variant succeeds with its file, and a follow-up resumes the CLI's
 /// session (the mock sees the first turn's history again).
