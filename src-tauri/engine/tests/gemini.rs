@@ -198,6 +198,7 @@ fn every_recorded_line_is_understood() {
         "gemini_yolo_shell_and_replace.jsonl",
         "gemini_auto_edit_shell_not_found.jsonl",
         "gemini_api_error_400.jsonl",
+        "gemini_retry_503.jsonl",
     ] {
         let mut parser = GeminiParser::default();
         for line in recording(name).lines() {
@@ -209,7 +210,7 @@ fn every_recorded_line_is_understood() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 28, "all recorded lines were read");
+    assert_eq!(checked, 33, "all recorded lines were read");
 }
 
 #[test]
@@ -238,8 +239,8 @@ fn unknown_lines_stay_raw_and_errors_warn() {
 // ---- The backend on a replay: a stand-in CLI prints a recording ----
 
 /// A stand-in `gemini` that records its arguments and `GEMINI_CLI_HOME`,
-/// prints `recording` (a file name or JSONL text), a stderr line, and exits
-/// with `code`.
+/// prints the JSONL given to [`Replay::run`], a stderr line (and the file
+/// `stderr` of its folder, if there), and exits with the code given.
 struct Replay {
     dir: tempfile::TempDir,
 }
@@ -250,7 +251,7 @@ impl Replay {
         let script = dir.path().join("fake-gemini");
         std::fs::write(
             &script,
-            "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$FAKE_DIR/args\"\nprintf '%s' \"$GEMINI_CLI_HOME\" > \"$FAKE_DIR/home\"\ncat \"$FAKE_RECORDING\"\necho 'Ripgrep is not available. Falling back to GrepTool.' >&2\nexit \"$FAKE_EXIT\"\n",
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$FAKE_DIR/args\"\nprintf '%s' \"$GEMINI_CLI_HOME\" > \"$FAKE_DIR/home\"\ncat \"$FAKE_RECORDING\"\necho 'Ripgrep is not available. Falling back to GrepTool.' >&2\n[ -f \"$FAKE_DIR/stderr\" ] && cat \"$FAKE_DIR/stderr\" >&2\nexit \"$FAKE_EXIT\"\n",
         )
         .expect("script written");
         use std::os::unix::fs::PermissionsExt;
@@ -432,5 +433,36 @@ async fn a_gemini_cli_home_chosen_by_the_caller_is_left_alone() {
     assert!(
         !own.path().join(".gemini").exists() && !replay.dir.path().join("config").exists(),
         "and no settings were written anywhere"
+    );
+}
+
+#[tokio::test]
+async fn a_retried_api_call_shows_as_a_warning() {
+    let replay = Replay::new();
+    // The real CLI 0.61.0's stderr when the mock answered 503 once.
+    std::fs::write(
+        replay.dir.path().join("stderr"),
+        "Attempt 1 failed with status 503. Retrying with backoff... _ApiError: {\"error\":{\"code\":503,\"message\":\"The mock is overloaded.\",\"status\":\"UNAVAILABLE\"}}\n",
+    )
+    .expect("stderr written");
+    let (events, outcome) = replay
+        .run(
+            &recording("gemini_retry_503.jsonl"),
+            0,
+            PermissionProfile::Edits,
+        )
+        .await;
+    assert!(outcome.succeeded(), "the retry worked: {outcome:?}");
+    assert!(
+        events.contains(&SessionEvent::Warning {
+            message: "The model API call failed (attempt 1 failed with status 503); the Gemini CLI retries.".into()
+        }),
+        "{events:#?}"
+    );
+    assert!(
+        events.contains(&SessionEvent::AssistantText {
+            text: "Answered after a retry.".into()
+        }),
+        "{events:#?}"
     );
 }

@@ -6,7 +6,10 @@
 //! parameters}`, `tool_result {tool_id, status, output, error}`, `error
 //! {severity, message}` and `result {status, error, stats}`. [`GeminiParser`]
 //! maps them to [`SessionEvent`]s; streamed text deltas are joined into one
-//! assistant text per run of deltas.
+//! assistant text per run of deltas. Retried API calls show only on stderr
+//! and become warnings. Failures end with `result {status: "error"}` and an
+//! exit code equal to the HTTP status (mod 256); a missing API key prints
+//! only a stderr line (exit 41).
 //!
 //! The CLI reads its settings from `$GEMINI_CLI_HOME/.gemini/settings.json`.
 //! Fanout gives it a directory of its own ([`Gemini::config_home`]) whose
@@ -348,6 +351,20 @@ fn tool_result(value: &Value) -> Option<SessionEvent> {
     })
 }
 
+/// The CLI reports an API call it retries only on stderr, as
+/// `Attempt 1 failed with status 503. Retrying with backoff... <error>`; the
+/// user should see that as a warning, as with the other agents' retries.
+fn retry_warning(line: &str) -> Option<SessionEvent> {
+    let rest = line.strip_prefix("Attempt ")?;
+    let end = rest.find("Retrying with backoff...")?;
+    rest.contains(" failed").then(|| {
+        warning(&format!(
+            "The model API call failed (attempt {}); the Gemini CLI retries.",
+            rest[..end].trim().trim_end_matches('.')
+        ))
+    })
+}
+
 /// The CLI wraps API errors as `[API Error: {"error": {...}}]`; the inner
 /// message and status read better.
 fn readable_error(message: &str) -> String {
@@ -376,10 +393,12 @@ impl OutputParser for GeminiParser {
             Stream::Stderr => {
                 self.missing_key |= line.text.contains(MISSING_KEY_MARK);
                 self.stderr.push(&line.text);
-                vec![SessionEvent::Log {
+                let mut events = vec![SessionEvent::Log {
                     stream: Stream::Stderr,
                     line: bound(&line.text, MAX_TEXT_BYTES),
-                }]
+                }];
+                events.extend(retry_warning(&line.text));
+                events
             }
         }
     }
