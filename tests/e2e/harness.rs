@@ -200,7 +200,15 @@ pub fn target_dir() -> PathBuf {
 impl App {
     /// Starts the display (unless DISPLAY is set), tauri-driver and the app,
     /// with a throwaway FANOUT_HOME.
+    // For flows that need no agent; the run flow uses `start_with_env`.
+    #[allow(dead_code)]
     pub async fn start(app_binary: &str) -> App {
+        App::start_with_env(app_binary, &[]).await
+    }
+
+    /// Like [`App::start`], with extra environment for the app (a fake agent,
+    /// a mock API).
+    pub async fn start_with_env(app_binary: &str, env: &[(&str, &str)]) -> App {
         assert!(
             Path::new(NATIVE_DRIVER).is_file(),
             "{NATIVE_DRIVER} is missing (Debian package webkit2gtk-driver): {INSTALL_HINT}"
@@ -246,6 +254,7 @@ impl App {
             .env("XDG_CACHE_HOME", home.path().join("xdg-cache"))
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GIT_CONFIG_NOSYSTEM", "1")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log("tauri-driver.log"))
             .stderr(log("tauri-driver.err.log"));

@@ -706,3 +706,199 @@ fn plan_with_the_wrong_count_fails_with_a_sentence() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("error: ") && err.contains('2'), "{err}");
 }
+
+/// The mock Messages API on its own runtime, serving while the test thread
+/// waits on the real `fanout` binary.
+struct Mock {
+    server: fanout_mock_llm::MockServer,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Mock {
+    fn start(script: fanout_mock_llm::Script) -> Mock {
+        let runtime = tokio::runtime::Runtime::new().expect("a runtime for the mock");
+        let server = runtime
+            .block_on(fanout_mock_llm::MockServer::start(script))
+            .expect("the mock binds 127.0.0.1");
+        Mock {
+            server,
+            _runtime: runtime,
+        }
+    }
+}
+
+/// Looks like a real key, and is unique enough that finding it anywhere means
+/// it leaked.
+const API_KEY: &str = "sk-ant-api03-cli3-LEAKCHECK-7f3a9c";
+
+/// `fanout --json run --agent api` with the key in the environment and the
+/// mock as the API.
+fn run_api_agent(cli: &Cli, fx: &Fixture, mock: &Mock) -> Output {
+    let file = fx.sibling("plan").join("approaches.json");
+    std::fs::write(
+        &file,
+        r#"{"approaches": [{"name": "direct", "description": "write the note", "guidelines": "one file"}]}"#,
+    )
+    .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_fanout"))
+        .args([
+            "--json",
+            "run",
+            "--repo",
+            s(&fx.root),
+            "--task",
+            "Leave a note for the reviewers",
+            "--approaches",
+            s(&file),
+            "--agent",
+            "api",
+            "--worktree-root",
+            s(&fx.sibling("wt")),
+        ])
+        .env("FANOUT_HOME", cli.home.path())
+        .env("ANTHROPIC_BASE_URL", mock.server.url())
+        .env("ANTHROPIC_API_KEY", API_KEY)
+        .env_remove("OPENAI_API_KEY")
+        .output()
+        .expect("run fanout")
+}
+
+/// Every file under `dir` (the database, its WAL, logs) whose bytes hold `needle`.
+fn files_containing(dir: &Path, needle: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)
+            .expect("readable data folder")
+            .flatten()
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if std::fs::read(&path).is_ok_and(|bytes| {
+                bytes
+                    .windows(needle.len())
+                    .any(|window| window == needle.as_bytes())
+            }) {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+fn assert_key_never_shown(cli: &Cli, out: &Output) {
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains(API_KEY),
+        "the key is not in the JSON output"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains(API_KEY),
+        "the key is not on stderr"
+    );
+    let database = cli.home.path().join("fanout.db");
+    assert!(
+        database.is_file(),
+        "the run used the database this test searches: {}",
+        database.display()
+    );
+    assert_eq!(
+        files_containing(cli.home.path(), API_KEY),
+        Vec::<std::path::PathBuf>::new(),
+        "no file in Fanout's data folder (database, WAL, logs) holds the key"
+    );
+}
+
+#[test]
+fn run_with_the_api_agent_commits_its_file_and_never_shows_the_key() {
+    use fanout_mock_llm::{Script, WriteTool};
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    let content = "Reviewers: start with src/lib.rs.\n";
+    let mock = Mock::start(Script::sequential(Script::write_file(
+        WriteTool::BuiltIn,
+        "NOTES.md",
+        content,
+    )));
+    let out = run_api_agent(&cli, &fx, &mock);
+    assert!(
+        out.status.success(),
+        "fanout run --agent api failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    let r = &doc["results"][0];
+    assert_eq!(r["status"], "succeeded", "{r}");
+    assert_eq!(r["agent"], "api", "the built-in agent ran: {r}");
+    assert_eq!(
+        r["turns"], 2,
+        "a write_file turn and a closing turn, as scripted: {r}"
+    );
+    assert_eq!(
+        r["input_tokens"], 200,
+        "the mock's usage (100 per turn) is summed: {r}"
+    );
+    assert_eq!(r["output_tokens"], 40, "20 per turn: {r}");
+    assert!(
+        r["cost_usd"].as_f64().is_some_and(|c| c > 0.0),
+        "a cost from the usage and the price table: {r}"
+    );
+    assert_eq!(r["files_changed"], 1, "NOTES.md is on the branch: {r}");
+
+    let branch = r["branch"].as_str().expect("the variant's branch");
+    assert_eq!(
+        fx.git(&["show", &format!("{branch}:NOTES.md")]),
+        content.trim_end(),
+        "the file the agent wrote is committed on the variant's branch"
+    );
+    assert_eq!(
+        fx.git(&["rev-list", "--count", &format!("{}..{branch}", fx.head())]),
+        "1",
+        "one commit on top of the base"
+    );
+
+    let requests = mock.server.model_requests();
+    assert_eq!(requests.len(), 2, "one request per turn");
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.api_key.as_deref() == Some(API_KEY)),
+        "the key from the environment reached the API (so it was in play)"
+    );
+    assert_key_never_shown(&cli, &out);
+}
+
+#[test]
+fn run_with_the_api_agent_and_a_rejected_key_fails_with_a_sentence() {
+    use fanout_mock_llm::{Script, Turn};
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    let mock = Mock::start(Script::sequential(vec![Turn::Unauthorized]));
+    let out = run_api_agent(&cli, &fx, &mock);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "no variant succeeded: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("the run still prints its JSON");
+    let r = &doc["results"][0];
+    assert_eq!(r["status"], "failed", "{r}");
+    let error = r["error"].as_str().expect("the variant says why it failed");
+    assert!(
+        error.contains("401") && error.contains("Check the API key"),
+        "the error names the refusal and what to do: {error}"
+    );
+    assert_eq!(
+        mock.server.model_requests().len(),
+        1,
+        "a rejected key is not retried"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: No variant") && last.ends_with('.'),
+        "the run ends with a sentence: {stderr}"
+    );
+    assert_key_never_shown(&cli, &out);
+}

@@ -156,6 +156,13 @@ async fn the_real_gemini_cli_writes_a_file_in_the_worktree() {
         events.iter().all(|e| e.kind() != "raw"),
         "every line the CLI printed was understood: {events:#?}"
     );
+    assert!(
+        server
+            .model_requests()
+            .iter()
+            .all(|r| r.api_key.as_deref() == Some("mock-gemini-key")),
+        "GEMINI_API_KEY reached the API on every model call"
+    );
     assert_eq!(
         requests
             .iter()

@@ -12,7 +12,7 @@ use std::io;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
@@ -24,15 +24,16 @@ pub(crate) async fn models(
     State(shared): State<Shared>,
     Path(rest): Path<String>,
     uri: Uri,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let Some((model, method)) = rest.split_once(':') else {
-        return unknown(State(shared), Method::POST, uri, body).await;
+        return unknown(State(shared), Method::POST, uri, headers, body).await;
     };
     let model = model.to_owned();
     match method {
         "streamGenerateContent" | "generateContent" => {
-            let (request, raw) = record(&Method::POST, &uri, &body);
+            let (request, raw) = record(&Method::POST, &uri, &headers, &body);
             if let Some(schema) = json_schema(&request.body) {
                 let text = from_schema(&schema).to_string();
                 shared.lock().requests.push(request);
@@ -46,11 +47,11 @@ pub(crate) async fn models(
             answer(turn, method == "streamGenerateContent", &model)
         }
         "countTokens" => {
-            let (request, raw) = record(&Method::POST, &uri, &body);
+            let (request, raw) = record(&Method::POST, &uri, &headers, &body);
             shared.lock().requests.push(request);
             axum::Json(json!({ "totalTokens": raw.len() / 4 + 1 })).into_response()
         }
-        _ => unknown(State(shared), Method::POST, uri, body).await,
+        _ => unknown(State(shared), Method::POST, uri, headers, body).await,
     }
 }
 
@@ -125,6 +126,12 @@ fn answer(turn: Option<Turn>, stream: bool, model: &str) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR,
             "INTERNAL",
             "The mock failed.",
+        ),
+        // Google answers a bad key with 400, not 401.
+        Turn::Unauthorized => error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_ARGUMENT",
+            "API key not valid. Please pass a valid API key.",
         ),
         Turn::Overloaded => error(
             StatusCode::SERVICE_UNAVAILABLE,

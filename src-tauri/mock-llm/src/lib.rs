@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -45,6 +45,10 @@ pub struct RecordedRequest {
     pub body: Value,
     /// Which conversation answered (its index in the script), if any.
     pub conversation: Option<usize>,
+    /// The key the client sent (`x-api-key`, Gemini's `x-goog-api-key`, or a
+    /// bearer token), so a test can tell that the key it set really reached
+    /// the API.
+    pub api_key: Option<String>,
 }
 
 impl RecordedRequest {
@@ -219,7 +223,12 @@ async fn ok() -> StatusCode {
     StatusCode::OK
 }
 
-fn record(method: &Method, uri: &Uri, body: &Bytes) -> (RecordedRequest, String) {
+fn record(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> (RecordedRequest, String) {
     let raw = String::from_utf8_lossy(body).into_owned();
     let parsed = serde_json::from_str(&raw).unwrap_or_else(|_| Value::String(raw.clone()));
     if std::env::var_os("FANOUT_MOCK_LOG").is_some() {
@@ -231,19 +240,37 @@ fn record(method: &Method, uri: &Uri, body: &Bytes) -> (RecordedRequest, String)
         query: uri.query().map(str::to_owned),
         body: parsed,
         conversation: None,
+        api_key: api_key(headers),
     };
     (request, raw)
 }
 
-async fn messages(State(shared): State<Shared>, uri: Uri, body: Bytes) -> Response {
-    let (request, raw) = record(&Method::POST, &uri, &body);
+fn api_key(headers: &HeaderMap) -> Option<String> {
+    let text = |name: &str| headers.get(name)?.to_str().ok().map(str::to_owned);
+    text("x-api-key")
+        .or_else(|| text("x-goog-api-key"))
+        .or_else(|| text("authorization").map(|v| v.trim_start_matches("Bearer ").to_owned()))
+}
+
+async fn messages(
+    State(shared): State<Shared>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (request, raw) = record(&Method::POST, &uri, &headers, &body);
     let (stream, model) = stream_and_model(&request.body);
     let (turn, first_id) = shared.take_turn(request, &raw);
     wire::answer(wire::Api::Anthropic, turn, stream, &model, first_id)
 }
 
-async fn chat_completions(State(shared): State<Shared>, uri: Uri, body: Bytes) -> Response {
-    let (request, raw) = record(&Method::POST, &uri, &body);
+async fn chat_completions(
+    State(shared): State<Shared>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (request, raw) = record(&Method::POST, &uri, &headers, &body);
     let (stream, model) = stream_and_model(&request.body);
     let (turn, first_id) = shared.take_turn(request, &raw);
     wire::answer(wire::Api::OpenAi, turn, stream, &model, first_id)
@@ -260,8 +287,13 @@ fn stream_and_model(body: &Value) -> (bool, String) {
 }
 
 /// A rough count, enough for a CLI that only wants a number.
-async fn count_tokens(State(shared): State<Shared>, uri: Uri, body: Bytes) -> Response {
-    let (request, raw) = record(&Method::POST, &uri, &body);
+async fn count_tokens(
+    State(shared): State<Shared>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (request, raw) = record(&Method::POST, &uri, &headers, &body);
     shared.lock().requests.push(request);
     axum::Json(json!({ "input_tokens": raw.len() / 4 + 1 })).into_response()
 }
@@ -270,10 +302,11 @@ pub(crate) async fn unknown(
     State(shared): State<Shared>,
     method: Method,
     uri: Uri,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     eprintln!("mock-llm: unknown path {method} {uri}; answering 404");
-    let (request, _) = record(&method, &uri, &body);
+    let (request, _) = record(&method, &uri, &headers, &body);
     shared.lock().requests.push(request);
     let error = json!({"type": "error", "error": {"type": "not_found_error", "message": format!("The mock does not serve {}.", uri.path())}});
     (StatusCode::NOT_FOUND, axum::Json(error)).into_response()

@@ -38,6 +38,8 @@ pub enum Turn {
     },
     /// 500 api_error.
     ServerError,
+    /// 401 authentication_error, as for a wrong key (not retried by clients).
+    Unauthorized,
     /// 529 overloaded_error (503 UNAVAILABLE from the Gemini API).
     Overloaded,
     /// 400 invalid request: an error no client retries.
@@ -144,6 +146,18 @@ impl Script {
         self.conversations.push(Conversation {
             marker: Some(marker.into()),
             by_depth: false,
+            turns,
+        });
+        self
+    }
+
+    /// Like [`Script::keyed`], but each session holding `marker` walks the
+    /// conversation on its own (see [`Conversation::by_depth`]): parallel
+    /// sessions of different approaches each get their own replies.
+    pub fn keyed_per_session(mut self, marker: impl Into<String>, turns: Vec<Turn>) -> Script {
+        self.conversations.push(Conversation {
+            marker: Some(marker.into()),
+            by_depth: true,
             turns,
         });
         self

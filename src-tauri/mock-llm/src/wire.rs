@@ -71,6 +71,12 @@ pub(crate) fn answer(
             "invalid_request_error",
             &message,
         ),
+        Turn::Unauthorized => error(
+            api,
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            "invalid x-api-key",
+        ),
         Turn::Overloaded => error(
             api,
             StatusCode::from_u16(529).expect("529 is a valid status code"),

@@ -239,3 +239,28 @@ async fn gemini_streams_function_calls_and_answers_helper_calls_without_a_turn()
         "Gemini's paths count as model requests"
     );
 }
+
+#[tokio::test]
+async fn a_wrong_key_gets_401_and_the_sent_key_is_recorded() {
+    let server = MockServer::start(Script::sequential(vec![Turn::Unauthorized]))
+        .await
+        .expect("mock starts");
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/messages", server.url()))
+        .header("x-api-key", "sk-ant-recorded")
+        .json(&json!({"model": "m", "messages": []}))
+        .send()
+        .await
+        .expect("the mock answers");
+    assert_eq!(response.status().as_u16(), 401, "the scripted fault");
+    let body = response.text().await.expect("a body");
+    assert!(
+        body.contains("authentication_error"),
+        "Anthropic's error type for a bad key: {body}"
+    );
+    assert_eq!(
+        server.requests()[0].api_key.as_deref(),
+        Some("sk-ant-recorded"),
+        "the key the client sent is recorded for the test to check"
+    );
+}

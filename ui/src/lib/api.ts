@@ -1,7 +1,7 @@
 // The one place the UI talks to the backend. Errors cross the boundary as
 // `{ kind, message }`; everything else sees a `BackendError` with a sentence.
 // Components import the typed wrappers below, never `invoke`, so tests can mock this file.
-import { invoke } from "@tauri-apps/api/core";
+import { Channel, invoke } from "@tauri-apps/api/core";
 
 export interface AppInfo {
   name: string;
@@ -260,3 +260,89 @@ export const mergeUndo = (id: string) => call<MergeRecord>("merge_undo", { id })
 
 export const experimentClean = (id: string, keep: number | null, force: boolean) =>
   call<RemoveReport>("experiment_clean", { id, keep, force });
+
+// The Run flow: launching, live updates, cancel/retry/follow-up, transcripts,
+// approach generation.
+
+/** A variant's live state, as the engine publishes it (coalesced). */
+export interface Progress {
+  status: VariantStatus;
+  started_at: string | null;
+  tool_calls: number;
+  turns: number | null;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number | null;
+  activity: string | null;
+  error: string | null;
+}
+
+/** A session event, tagged by `type` (the engine's `SessionEvent`). */
+export type SessionEvent = { type: string } & Record<string, unknown>;
+
+export interface VariantBatch {
+  experiment_id: string;
+  variant: number;
+  progress: Progress | null;
+  events: SessionEvent[];
+}
+
+export interface Tick {
+  batches: VariantBatch[];
+  /** Updates this watcher missed; reload from the store. */
+  missed: number;
+}
+
+/** A stored transcript event; `kind` is the session event's type, or "launch"/"check". */
+export interface StoredEvent {
+  seq: number;
+  time: string;
+  kind: string;
+  payload: Record<string, unknown>;
+}
+
+export interface GenerationProgress {
+  stage: string;
+  elapsed_ms: number;
+}
+
+export const experimentLaunch = (
+  repo: string,
+  task: string,
+  approaches: ApproachSpec[],
+  includeUncommitted: boolean,
+  check: string | null,
+) => call<ExperimentView>("experiment_launch", { repo, task, approaches, includeUncommitted, check });
+
+/** Streams the experiment's ticks to `onTick`; returns the id `runStop` ends it with. */
+export function runWatch(id: string, onTick: (tick: Tick) => void): Promise<string> {
+  const channel = new Channel<Tick>();
+  channel.onmessage = onTick;
+  return call<string>("run_watch", { id, onTick: channel });
+}
+
+/** Ends a watch or a generation; false when it was already over. */
+export const runStop = (task: string) => call<boolean>("run_stop", { task });
+
+export const runCancel = (id: string, variant: number | null) => call<number>("run_cancel", { id, variant });
+
+export const variantRetry = (id: string, variant: number) => call<void>("variant_retry", { id, variant });
+
+export const variantFollowUp = (id: string, variant: number, text: string) =>
+  call<void>("variant_follow_up", { id, variant, text });
+
+export const variantEvents = (id: string, variant: number, afterSeq: number, limit: number) =>
+  call<StoredEvent[]>("variant_events", { id, variant, afterSeq, limit });
+
+export function approachesGenerate(
+  request: string,
+  repo: string,
+  task: string,
+  n: number,
+  hints: string[],
+  onProgress: (p: GenerationProgress) => void,
+): Promise<ApproachSpec[]> {
+  const channel = new Channel<GenerationProgress>();
+  channel.onmessage = onProgress;
+  return call<ApproachSpec[]>("approaches_generate", { request, repo, task, n, hints, onProgress: channel });
+}

@@ -252,6 +252,14 @@ impl Store {
         self.path.as_deref()
     }
 
+    /// After how many WAL pages a commit on this connection checkpoints by
+    /// itself (SQLite's default is 1,000); 0 switches that off.
+    pub fn set_auto_checkpoint(&self, pages: u32) -> Result<(), StoreError> {
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", pages)
+            .map_err(StoreError::from)
+    }
+
     pub fn schema_version(&self) -> Result<u32, StoreError> {
         Ok(migrations::user_version(&self.conn)?)
     }
