@@ -131,7 +131,7 @@ enum Command {
         /// The approaches, as `fanout plan --json` prints them.
         #[arg(long, value_name = "FILE.json")]
         approaches: Option<PathBuf>,
-        /// claude-code, codex, api (the built-in agent: ANTHROPIC_API_KEY or the keyring, ANTHROPIC_BASE_URL) or command.
+        /// claude-code, codex, gemini (the Gemini CLI: GEMINI_API_KEY), api (the built-in agent: ANTHROPIC_API_KEY or the keyring, ANTHROPIC_BASE_URL) or command.
         #[arg(long, default_value = "claude-code")]
         agent: String,
         /// The command agent's template, with {prompt}, {prompt_file}, {workdir}.

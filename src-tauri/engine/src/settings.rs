@@ -190,12 +190,13 @@ impl Settings {
     }
 
     /// The programs to run: the settings' paths, else `FANOUT_CLAUDE_BIN` /
-    /// `FANOUT_CODEX_BIN`, else the names on the PATH.
+    /// `FANOUT_CODEX_BIN` / `FANOUT_GEMINI_BIN`, else the names on the PATH.
     pub fn executables(&self) -> Executables {
         let env = Executables::from_env();
         Executables {
             claude: self.claude_path.clone().or(env.claude),
             codex: self.codex_path.clone().or(env.codex),
+            gemini: env.gemini,
         }
     }
 

@@ -1,5 +1,6 @@
 //! A scripted mock of the Anthropic Messages API and of OpenAI-compatible chat
-//! completions, served on 127.0.0.1 for Fanout's tests.
+//! completions, and of Google's Gemini API (see [`gemini`]), served on
+//! 127.0.0.1 for Fanout's tests.
 //!
 //! `POST /v1/messages` (with or without `?beta=true`) answers Anthropic's SSE
 //! stream when the request says `stream: true`, plain JSON otherwise;
@@ -13,6 +14,7 @@
 //! already uses, whose streaming bodies make slow streams and dropped
 //! connections easy to script.
 
+mod gemini;
 mod script;
 mod wire;
 
@@ -43,8 +45,9 @@ pub struct RecordedRequest {
     pub body: Value,
     /// Which conversation answered (its index in the script), if any.
     pub conversation: Option<usize>,
-    /// The key the client sent (`x-api-key`, or a bearer token), so a test can
-    /// tell that the key it set really reached the API.
+    /// The key the client sent (`x-api-key`, Gemini's `x-goog-api-key`, or a
+    /// bearer token), so a test can tell that the key it set really reached
+    /// the API.
     pub api_key: Option<String>,
 }
 
@@ -104,15 +107,25 @@ impl Shared {
     }
 }
 
+/// Earlier model turns in the request: Anthropic's and OpenAI's `messages`
+/// with role `assistant`, Gemini's `contents` with role `model`.
 fn assistant_messages(body: &Value) -> usize {
-    body["messages"]
-        .as_array()
-        .map_or(0, |m| m.iter().filter(|m| m["role"] == "assistant").count())
+    let count = |key: &str, role: &str| {
+        body[key]
+            .as_array()
+            .map_or(0, |m| m.iter().filter(|m| m["role"] == role).count())
+    };
+    count("messages", "assistant") + count("contents", "model")
 }
 
-/// The working directory Claude Code names in its system prompt.
+/// The working directory Claude Code names in its system prompt, or the
+/// first workspace directory in the Gemini CLI's session context.
 fn working_directory(raw: &str) -> Option<String> {
-    const MARKERS: [&str; 2] = ["Primary working directory: ", "Working directory: "];
+    const MARKERS: [&str; 3] = [
+        "Primary working directory: ",
+        "Working directory: ",
+        "Workspace Directories:**\\n  - ",
+    ];
     let start = MARKERS
         .iter()
         .find_map(|m| raw.find(m).map(|i| i + m.len()))?;
@@ -172,7 +185,12 @@ impl MockServer {
     pub fn model_requests(&self) -> Vec<RecordedRequest> {
         self.requests()
             .into_iter()
-            .filter(|r| r.path == "/v1/messages" || r.path == "/v1/chat/completions")
+            .filter(|r| {
+                r.path == "/v1/messages"
+                    || r.path == "/v1/chat/completions"
+                    || r.path.ends_with(":streamGenerateContent")
+                    || r.path.ends_with(":generateContent")
+            })
             .collect()
     }
 
@@ -196,6 +214,7 @@ fn router(shared: Shared) -> Router {
         .route("/v1/messages", post(messages))
         .route("/v1/messages/count_tokens", post(count_tokens))
         .route("/v1/chat/completions", post(chat_completions))
+        .route("/v1beta/models/{*rest}", post(gemini::models))
         .fallback(unknown)
         .with_state(shared)
 }
@@ -229,6 +248,7 @@ fn record(
 fn api_key(headers: &HeaderMap) -> Option<String> {
     let text = |name: &str| headers.get(name)?.to_str().ok().map(str::to_owned);
     text("x-api-key")
+        .or_else(|| text("x-goog-api-key"))
         .or_else(|| text("authorization").map(|v| v.trim_start_matches("Bearer ").to_owned()))
 }
 
@@ -278,7 +298,7 @@ async fn count_tokens(
     axum::Json(json!({ "input_tokens": raw.len() / 4 + 1 })).into_response()
 }
 
-async fn unknown(
+pub(crate) async fn unknown(
     State(shared): State<Shared>,
     method: Method,
     uri: Uri,

@@ -24,6 +24,7 @@ export const AGENTS: readonly { value: string; label: string }[] = [
   { value: "", label: "Default agent" },
   { value: "claude_code", label: "Claude Code" },
   { value: "codex", label: "Codex" },
+  { value: "gemini", label: "Gemini CLI" },
   { value: "api", label: "Built-in (model API)" },
   { value: "command", label: "Custom command" },
 ];

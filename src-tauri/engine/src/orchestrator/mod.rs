@@ -39,7 +39,7 @@ pub use writer::StoreWriter;
 
 use crate::agent::{
     self, Agent, AgentKind, AllowedTools, ApprovalSettings, ApprovalUpdate, Approvals, ClaudeCode,
-    ClaudeInteractive, Codex, InteractiveHandle, PermissionProfile, Session, SessionSpec,
+    ClaudeInteractive, Codex, Gemini, InteractiveHandle, PermissionProfile, Session, SessionSpec,
 };
 use crate::events::SessionEvent;
 use crate::experiment::{commit_message, now_rfc3339, ExperimentError, ExperimentView};
@@ -103,10 +103,11 @@ fn join_error(e: tokio::task::JoinError) -> OrchestratorError {
 pub struct Executables {
     pub claude: Option<PathBuf>,
     pub codex: Option<PathBuf>,
+    pub gemini: Option<PathBuf>,
 }
 
 impl Executables {
-    /// `FANOUT_CLAUDE_BIN` and `FANOUT_CODEX_BIN` when set.
+    /// `FANOUT_CLAUDE_BIN`, `FANOUT_CODEX_BIN` and `FANOUT_GEMINI_BIN` when set.
     pub fn from_env() -> Executables {
         let var = |name| {
             std::env::var_os(name)
@@ -116,6 +117,7 @@ impl Executables {
         Executables {
             claude: var("FANOUT_CLAUDE_BIN"),
             codex: var("FANOUT_CODEX_BIN"),
+            gemini: var("FANOUT_GEMINI_BIN"),
         }
     }
 
@@ -123,6 +125,7 @@ impl Executables {
         match kind {
             AgentKind::ClaudeCode => self.claude.clone(),
             AgentKind::Codex => self.codex.clone(),
+            AgentKind::Gemini => self.gemini.clone(),
             _ => None,
         }
     }
@@ -1076,6 +1079,7 @@ fn command_line(kind: AgentKind, spec: &SessionSpec, template: Option<&str>) -> 
         }
         AgentKind::ClaudeCode => ClaudeCode::args(spec),
         AgentKind::Codex => Codex::args(spec),
+        AgentKind::Gemini => Gemini::args(spec),
         _ => return template.map(|t| vec![t.to_owned()]).unwrap_or_default(),
     };
     let combined = spec.prompt_with_methodology();
