@@ -6,7 +6,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 APP := target/release/fanout-app
 
-.PHONY: run test bench bench-ui deps ui app cli claude-code gemini-cli test-rust test-ui clean
+.PHONY: run test bench bench-ui bench-startup deps ui app cli claude-code gemini-cli test-rust test-ui clean
 
 deps: .cache/deps-ok ui/node_modules/.package-lock.json
 
@@ -69,6 +69,11 @@ bench: deps
 # longest stall while scrolling, measured in the page. Figures in BENCHMARKS.md.
 bench-ui: ui e2e-deps
 	$(CARGO) test --features custom-protocol --test ui_bench -- --ignored --nocapture
+
+# Cold start of the release app to its first screen, and its idle memory (PSS
+# over the app and its WebKit processes). Figures in BENCHMARKS.md.
+bench-startup: app e2e-deps
+	xvfb-run -a -s "-screen 0 1280x800x24" scripts/bench-startup.sh
 
 clean:
 	$(CARGO) clean

@@ -198,3 +198,20 @@ pub async fn experiment_clean(
     })
     .await
 }
+
+/// The UI painted its first screen. Only the startup benchmark
+/// (scripts/bench-startup.sh) listens: it names a file in FANOUT_STARTUP_MARK
+/// and reads the wall-clock time written there.
+#[tauri::command]
+pub fn ui_ready() {
+    let Some(mark) = std::env::var_os("FANOUT_STARTUP_MARK") else {
+        return;
+    };
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    if let Err(err) = std::fs::write(&mark, now_ms.to_string()) {
+        tracing::warn!(%err, "could not write the startup mark");
+    }
+}

@@ -214,6 +214,9 @@ export async function call<T>(command: string, args?: Record<string, unknown>): 
 
 export const appInfo = () => call<AppInfo>("app_info");
 
+/** Tells the shell the first screen is painted (read by the startup benchmark). */
+export const uiReady = () => call<void>("ui_ready");
+
 export const repoInspect = (path: string) => call<RepoInfo>("repo_inspect", { path });
 
 export const recentRepos = () => call<RepoInfo[]>("recent_repos");
