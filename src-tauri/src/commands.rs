@@ -2,9 +2,7 @@
 //! blocking, so it runs on the blocking pool, never on the async runtime.
 
 use fanout_engine::diff::{self, DiffOptions, FileChange, FileDiff, SplitRow};
-use fanout_engine::experiment::{
-    ApproachSpec, CommitResult, Engine, ExperimentView, NewExperiment,
-};
+use fanout_engine::experiment::{CommitResult, Engine, ExperimentView};
 use fanout_engine::merge::{MergeOutcome, MergePreview, Strategy};
 use fanout_engine::repo::{self, RepoInfo};
 use fanout_engine::store::{Experiment, MergeRecord};
