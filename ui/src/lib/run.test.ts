@@ -142,7 +142,7 @@ describe("numbers", () => {
       2: { ...fromVariant(variant(2)), status: "running" as const },
       3: { ...fromVariant(variant(3)), status: "failed" as const },
     };
-    expect(overall(map)).toEqual({ done: 2, total: 3, active: 1, succeeded: 1 });
+    expect(overall(map)).toEqual({ done: 2, total: 3, active: 1, waiting: 0, succeeded: 1 });
   });
 });
 
@@ -172,6 +172,7 @@ describe("approvals in ticks", () => {
     expect(map[1].status).toBe("running");
     expect(cardStatus(map[1])).toBe("needs-input");
     expect(statusLabel(map[1])).toBe("needs input");
+    expect(overall(map).waiting).toBe(1); // variant 2 has not started: not waiting yet
 
     const answered = reduceTick(
       map,

@@ -238,6 +238,8 @@ export interface Overall {
   done: number;
   total: number;
   active: number;
+  /** Active variants with a request waiting for the user. */
+  waiting: number;
   succeeded: number;
 }
 
@@ -247,6 +249,7 @@ export function overall(map: LiveMap): Overall {
     done: all.filter((v) => hasEnded(v.status)).length,
     total: all.length,
     active: all.filter((v) => isActive(v.status)).length,
+    waiting: all.filter((v) => isActive(v.status) && cardStatus(v) === "needs-input").length,
     succeeded: all.filter((v) => v.status === "succeeded").length,
   };
 }
