@@ -94,11 +94,31 @@ async fn a_variant_waits_for_approval_and_is_allowed_denied_or_steered() {
         Some("true"),
         "a fresh install asks before agents run commands"
     );
-    app.testid("rules-own").await;
-    app.testid("rules-allow-tools").await;
-    app.js("document.querySelector('[data-testid=\"settings-approval-rules\"]').scrollIntoView()")
+    // Rules of the open repository's own (WebSearch denied; Bash is still asked), kept when saved.
+    app.click(&tid("rules-own")).await;
+    app.text_contains(&tid("rules-scope"), "this repository")
         .await;
+    app.type_into(&tid("rules-deny-tools"), "WebSearch").await;
     app.shot("settings-ask").await;
+    app.click(&tid("settings-save")).await;
+    app.until("the settings to be saved", || {
+        let c = app.client.clone();
+        async move {
+            let save = c
+                .find(fantoccini::Locator::Css(&tid("settings-save")))
+                .await?;
+            Ok((!save.is_enabled().await?).then_some(()))
+        }
+    })
+    .await;
+    app.click(&tid("nav-home")).await;
+    app.click(&tid("settings-link")).await;
+    let deny = app.testid("rules-deny-tools").await;
+    assert_eq!(
+        deny.prop("value").await.expect("read the field").as_deref(),
+        Some("WebSearch"),
+        "the repository's own rules were saved and load back"
+    );
 
     app.click(&tid("nav-new")).await;
     app.type_into(&tid("task-input"), "Greet carefully").await;
