@@ -11,7 +11,7 @@ use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
 
 use crate::error::{CommandError, CommandResult};
-use crate::runs::{Again, GenerationProgress, Runs};
+use crate::runs::{Again, GenerationProgress, Runs, Steer};
 use crate::state::AppState;
 
 /// The live runs, or why the engine could not be opened.
@@ -113,6 +113,66 @@ pub async fn variant_follow_up(
     runs(&app, &state)?
         .again(&id, variant, Again::FollowUp(text))
         .await
+}
+
+/// Allows one waiting tool use of a variant's session.
+#[tauri::command]
+pub fn approval_allow(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    id: String,
+    variant: u32,
+    request: String,
+) -> CommandResult<()> {
+    runs(&app, &state)?.steer(&id, variant, Steer::Allow { request })
+}
+
+/// Allows `tool` for the rest of the experiment, and its waiting requests.
+#[tauri::command]
+pub fn approval_allow_always(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    id: String,
+    variant: u32,
+    tool: String,
+) -> CommandResult<()> {
+    runs(&app, &state)?.steer(&id, variant, Steer::AllowAlways { tool })
+}
+
+/// Denies a waiting tool use; `message` goes to the agent.
+#[tauri::command]
+pub fn approval_deny(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    id: String,
+    variant: u32,
+    request: String,
+    message: String,
+) -> CommandResult<()> {
+    runs(&app, &state)?.steer(&id, variant, Steer::Deny { request, message })
+}
+
+/// Sends a running variant's agent its next user message.
+#[tauri::command]
+pub fn steer_send(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    id: String,
+    variant: u32,
+    text: String,
+) -> CommandResult<()> {
+    runs(&app, &state)?.steer(&id, variant, Steer::Send { text })
+}
+
+/// Stops the agent's running turn; its session waits for the next message.
+#[tauri::command]
+pub fn steer_interrupt(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    id: String,
+    variant: u32,
+) -> CommandResult<()> {
+    runs(&app, &state)?.steer(&id, variant, Steer::Interrupt)
 }
 
 /// A page of a variant's stored transcript: events with `seq > after_seq`.

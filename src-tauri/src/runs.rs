@@ -15,9 +15,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
+use fanout_engine::agent::{AgentError, ApprovalUpdate, InteractiveHandle};
 use fanout_engine::approaches::{self, PlanRequest, Planner};
 use fanout_engine::experiment::{ApproachSpec, Engine, ExperimentView};
-use fanout_engine::orchestrator::{coalesce, Orchestrator, Tick, Update, UI_INTERVAL};
+use fanout_engine::orchestrator::{coalesce, Orchestrator, Tick, Update, UpdateKind, UI_INTERVAL};
 use fanout_engine::paths::Paths;
 use fanout_engine::settings::Settings;
 use fanout_engine::store::{StoredEvent, VariantStatus};
@@ -61,6 +62,16 @@ pub struct GenerationProgress {
     /// Who was asked, as a sentence.
     pub stage: String,
     pub elapsed_ms: u64,
+}
+
+/// An answer or a nudge for a variant's two-way session ("ask" profile).
+#[derive(Debug, Clone)]
+pub enum Steer {
+    Allow { request: String },
+    AllowAlways { tool: String },
+    Deny { request: String, message: String },
+    Send { text: String },
+    Interrupt,
 }
 
 /// What to do with a variant: run it again from the base, or resume it.
@@ -232,11 +243,20 @@ impl Runs {
             entry.updates.clone()
         };
         let mut updates = orch.subscribe();
+        let task = self
+            .view(&id)
+            .await
+            .map(|v| v.experiment.task)
+            .unwrap_or_default();
+        let forwarder = self.clone();
         tokio::spawn(async move {
             loop {
                 match updates.recv().await {
-                    // No watcher yet is fine: the store has everything.
-                    Ok(update) => drop(sender.send(update)),
+                    Ok(update) => {
+                        forwarder.notify_request(&task, &update);
+                        // No watcher yet is fine: the store has everything.
+                        drop(sender.send(update))
+                    }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         tracing::warn!(
                             missed = n,
@@ -258,6 +278,59 @@ impl Runs {
         Ok(())
     }
 
+    /// A desktop notification when a tool use waits for the user: the window
+    /// may be behind others while an agent stands still.
+    fn notify_request(&self, task: &str, update: &Update) {
+        if let UpdateKind::Approval {
+            update: ApprovalUpdate::Requested { request },
+        } = &update.kind
+        {
+            let task = task.lines().next().unwrap_or("").trim();
+            let body = format!(
+                "Variant {} of {task} needs your approval: {} {}",
+                update.variant,
+                request.tool,
+                request.display.summary().lines().next().unwrap_or("")
+            );
+            self.notify("Fanout: an agent waits for you", &body);
+        }
+    }
+
+    fn notify(&self, title: &str, body: &str) {
+        match self.shared.notifier.get() {
+            Some(notify) => notify(title, body),
+            None => tracing::info!(%title, %body, "notice"),
+        }
+    }
+
+    /// The running two-way session of a variant, or a sentence saying why there is none.
+    fn interactive(&self, id: &str, index: u32) -> CommandResult<InteractiveHandle> {
+        lock(&self.shared.live)
+            .get(id)
+            .and_then(|l| l.running.iter().find_map(|(_, o)| o.interactive(id, index)))
+            .ok_or_else(|| CommandError {
+                code: "run.not_interactive",
+                message: format!(
+                    "Variant {index} has no live agent session in this window to answer or steer. \
+                     Only running variants of the \"ask\" permission profile take approvals and messages; \
+                     follow up on a finished variant instead."
+                ),
+            })
+    }
+
+    /// Answers a variant's approval request, or steers its session.
+    pub fn steer(&self, id: &str, index: u32, what: Steer) -> CommandResult<()> {
+        let handle = self.interactive(id, index)?;
+        let sent = match what {
+            Steer::Allow { request } => handle.allow(&request),
+            Steer::AllowAlways { tool } => handle.allow_always(&tool),
+            Steer::Deny { request, message } => handle.deny(&request, &message),
+            Steer::Send { text } => handle.send(&text),
+            Steer::Interrupt => handle.interrupt(),
+        };
+        sent.map_err(|e| CommandError::from(Error::from(AgentError::from(e))))
+    }
+
     async fn report(&self, id: &str, result: Result<(), Error>) {
         if let Err(err) = &result {
             tracing::error!(%err, experiment = id, "a run ended with an error");
@@ -267,10 +340,8 @@ impl Runs {
             (Ok(()), Ok(view)) => outcome_notice(&view),
             (Ok(()), Err(err)) => Some(("Fanout: the run ended".to_owned(), err.message)),
         };
-        let Some((title, body)) = notice else { return };
-        match self.shared.notifier.get() {
-            Some(notify) => notify(&title, &body),
-            None => tracing::info!(%title, %body, "run finished"),
+        if let Some((title, body)) = notice {
+            self.notify(&title, &body);
         }
     }
 

@@ -97,7 +97,8 @@ impl Default for Settings {
             codex_path: None,
             default_agent: AgentKind::ClaudeCode,
             default_model: None,
-            permission: PermissionProfile::default(),
+            // The app asks by default; `fanout run` has its own `--permission edits` default.
+            permission: PermissionProfile::Ask,
             agent_command: None,
             api: ApiEndpoint::default(),
             max_parallel: None,
@@ -266,6 +267,11 @@ mod tests {
             loaded,
             Settings::default(),
             "first start: nothing saved yet"
+        );
+        assert_eq!(
+            loaded.permission,
+            PermissionProfile::Ask,
+            "the app's default profile asks the user (the CLI defaults to edits on its own)"
         );
     }
 

@@ -247,3 +247,178 @@ fn the_notice_counts_outcomes_and_waits_for_active_variants() {
         .0
         .contains("cancelled"));
 }
+
+/// Every variant asks to run `echo ran > ran.txt`.
+const ASK_BASH: &str = r#"[{"match": "", "files": {"notes.txt": "inside the worktree\n"}, "bash": "echo ran > ran.txt", "say": "Finished."}]"#;
+
+/// `fake-claude` following `script` (see its FANOUT_FAKE_SCRIPT).
+fn scripted_claude(dir: &Path, script: &str) -> PathBuf {
+    let script_path = dir.join("script.json");
+    std::fs::write(&script_path, script).expect("write the script");
+    let script = script_path;
+    let path = dir.join("asking-claude");
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\nFANOUT_FAKE_SCRIPT='{}' exec python3 '{}' \"$@\"\n",
+            script.display(),
+            fake_claude().display()
+        ),
+    )
+    .expect("write the wrapper");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+/// The waiting request of each variant, once every variant of `1..=n` has one.
+async fn until_requests(
+    ticks: &mut mpsc::UnboundedReceiver<Tick>,
+    n: u32,
+) -> HashMap<u32, fanout_engine::agent::ApprovalRequest> {
+    let mut seen = HashMap::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while (seen.len() as u32) < n {
+        let tick = tokio::time::timeout_at(deadline, ticks.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no approval request came; seen {seen:?}"))
+            .expect("the watch goes on");
+        for batch in tick.batches {
+            for update in batch.approvals {
+                if let ApprovalUpdate::Requested { request } = update {
+                    seen.insert(batch.variant, request);
+                }
+            }
+        }
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ask_profile_waits_for_the_user_who_allows_or_denies() {
+    let bin = tempfile::tempdir().expect("temp dir");
+    let f = fixture(
+        &scripted_claude(bin.path(), ASK_BASH),
+        &["Allowed", "Denied"],
+    );
+    let mut ticks = watch(&f);
+    f.runs.launch(&f.id, None).await.expect("launch");
+    let requests = until_requests(&mut ticks, 2).await;
+    for (variant, request) in &requests {
+        assert_eq!(
+            request.tool, "Bash",
+            "variant {variant}: the edit inside the worktree was allowed by the rules; the command is asked"
+        );
+    }
+    let notices = f.notices.lock().expect("notices").clone();
+    assert!(
+        notices
+            .iter()
+            .filter(|(_, body)| body.contains("needs your approval")
+                && body.contains("Say hello")
+                && body.contains("echo ran"))
+            .count()
+            == 2,
+        "one notification per waiting variant, naming the task and the command: {notices:?}"
+    );
+
+    let unknown = f.runs.steer(
+        &f.id,
+        1,
+        Steer::Allow {
+            request: "no-such-request".into(),
+        },
+    );
+    assert_eq!(
+        unknown.expect_err("not waiting").code,
+        "agent.unknown_request"
+    );
+    f.runs
+        .steer(
+            &f.id,
+            1,
+            Steer::Allow {
+                request: requests[&1].id.clone(),
+            },
+        )
+        .expect("allow");
+    f.runs
+        .steer(
+            &f.id,
+            2,
+            Steer::Deny {
+                request: requests[&2].id.clone(),
+                message: "Not on this machine.".into(),
+            },
+        )
+        .expect("deny");
+    until_statuses(&mut ticks, 2, |s| s == VariantStatus::Succeeded).await;
+
+    let view = f.runs.view(&f.id).await.expect("view");
+    let worktree = |i: usize| view.variants[i].worktree.clone();
+    assert!(
+        worktree(0).join("ran.txt").is_file(),
+        "the allowed command ran in variant 1's worktree"
+    );
+    assert!(
+        !worktree(1).join("ran.txt").exists(),
+        "the denied command did not run in variant 2's worktree"
+    );
+    let events = f.runs.events(&f.id, 2, 0, 500).await.expect("transcript");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "tool_result"
+                && e.payload.to_string().contains("Not on this machine.")),
+        "the denial's message reached the agent, as its transcript shows"
+    );
+    let over = f.runs.steer(&f.id, 1, Steer::Interrupt);
+    assert_eq!(
+        over.expect_err("the session ended").code,
+        "run.not_interactive",
+        "a finished variant takes no steering"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_agent_waits_for_the_next_message_and_answers_it() {
+    let bin = tempfile::tempdir().expect("temp dir");
+    let slow = r#"[{"match": "", "files": {"a.txt": "a\n"}, "mode": "slow", "delay": 120}]"#;
+    let f = fixture(&scripted_claude(bin.path(), slow), &["Slow"]);
+    let mut ticks = watch(&f);
+    f.runs.launch(&f.id, None).await.expect("launch");
+    until_statuses(&mut ticks, 1, |s| s == VariantStatus::Running).await;
+    f.runs.steer(&f.id, 1, Steer::Interrupt).expect("interrupt");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    'waiting: loop {
+        let tick = tokio::time::timeout_at(deadline, ticks.recv())
+            .await
+            .expect("the interrupted session says it waits for a message")
+            .expect("the watch goes on");
+        for batch in tick.batches {
+            if batch.approvals.contains(&ApprovalUpdate::AwaitingMessage) {
+                break 'waiting;
+            }
+        }
+    }
+    f.runs
+        .steer(
+            &f.id,
+            1,
+            Steer::Send {
+                text: "use tabs".into(),
+            },
+        )
+        .expect("send");
+    until_statuses(&mut ticks, 1, |s| s == VariantStatus::Succeeded).await;
+    let events = f.runs.events(&f.id, 1, 0, 500).await.expect("transcript");
+    assert!(
+        events.iter().any(
+            |e| e.kind == "assistant_text" && e.payload.to_string().contains("Noted: use tabs")
+        ),
+        "the message sent after the interrupt was answered in the same session: {:?}",
+        events.iter().map(|e| &e.kind).collect::<Vec<_>>()
+    );
+    let empty = f.runs.steer(&f.id, 1, Steer::Send { text: " ".into() });
+    assert!(empty.is_err(), "an empty message is refused");
+}

@@ -37,6 +37,7 @@ export type VariantStatus =
   | "queued"
   | "preparing"
   | "running"
+  | "needs_input"
   | "checking"
   | "succeeded"
   | "failed"
@@ -282,6 +283,8 @@ export interface VariantBatch {
   variant: number;
   progress: Progress | null;
   events: SessionEvent[];
+  /** Approval requests and answers since the last tick (two-way sessions). */
+  approvals?: ApprovalUpdate[];
 }
 
 export interface Tick {
@@ -348,7 +351,7 @@ export function approachesGenerate(
 
 export type Theme = "system" | "light" | "dark";
 export type AgentKind = "claude_code" | "codex" | "command" | "api";
-export type PermissionProfile = "edits" | "edits_and_commands" | "bypass";
+export type PermissionProfile = "edits" | "edits_and_commands" | "bypass" | "ask";
 export type Provider = "anthropic" | "open_ai";
 
 export interface ApiEndpoint {
@@ -371,6 +374,7 @@ export interface Settings {
   worktree_root: string | null;
   methodology_path: string | null;
   theme: Theme;
+  approvals: ApprovalSettings;
   editor_command: string | null;
 }
 
@@ -425,3 +429,60 @@ export function onOpenRepo(handler: (path: string) => void) {
     // Outside Tauri (tests, a plain browser) there are no second launches.
   });
 }
+
+// --- Approvals and steering (the "ask" profile's two-way sessions) ---
+
+/** The engine's `ApprovalRules`. */
+export interface ApprovalRules {
+  edit_tools: string[];
+  allow_edits_in_worktree: boolean;
+  deny_paths_outside_worktree: boolean;
+  allow_tools: string[];
+  deny_tools: string[];
+  timeout_secs: number;
+}
+
+/** Defaults and per-repository overrides, keyed by the repository root. */
+export interface ApprovalSettings {
+  defaults: ApprovalRules;
+  repositories: Record<string, ApprovalRules>;
+}
+
+export type ApprovalDisplay =
+  | { kind: "command"; command: string }
+  | { kind: "diff"; path: string; diff: string }
+  | { kind: "input"; text: string };
+
+export interface ApprovalRequest {
+  id: string;
+  tool: string;
+  input: unknown;
+  tool_use_id: string | null;
+  display: ApprovalDisplay;
+}
+
+export type ApprovalUpdate =
+  | { type: "requested"; request: ApprovalRequest }
+  | {
+      type: "resolved";
+      id: string;
+      tool: string;
+      allowed: boolean;
+      message: string | null;
+      by: "rule" | "user" | "allowed_tool";
+    }
+  | { type: "withdrawn"; id: string }
+  | { type: "awaiting_message" };
+
+export const approvalAllow = (id: string, variant: number, request: string) =>
+  call<void>("approval_allow", { id, variant, request });
+
+export const approvalAllowAlways = (id: string, variant: number, tool: string) =>
+  call<void>("approval_allow_always", { id, variant, tool });
+
+export const approvalDeny = (id: string, variant: number, request: string, message: string) =>
+  call<void>("approval_deny", { id, variant, request, message });
+
+export const steerSend = (id: string, variant: number, text: string) => call<void>("steer_send", { id, variant, text });
+
+export const steerInterrupt = (id: string, variant: number) => call<void>("steer_interrupt", { id, variant });

@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
-import type { Progress, Tick, Variant } from "./api";
+import type { ApprovalRequest, ApprovalUpdate, Progress, Tick, Variant } from "./api";
 import {
+  MAX_DISPLAY_LINES,
   applyProgress,
+  cardStatus,
+  displayLines,
+  statusLabel,
   elapsedMs,
   formatCost,
   formatElapsed,
@@ -138,6 +142,94 @@ describe("numbers", () => {
       2: { ...fromVariant(variant(2)), status: "running" as const },
       3: { ...fromVariant(variant(3)), status: "failed" as const },
     };
-    expect(overall(map)).toEqual({ done: 2, total: 3, active: 1, succeeded: 1 });
+    expect(overall(map)).toEqual({ done: 2, total: 3, active: 1, waiting: 0, succeeded: 1 });
+  });
+});
+
+const request = (id: string, tool = "Bash"): ApprovalRequest => ({
+  id,
+  tool,
+  input: { command: "cargo test" },
+  tool_use_id: `toolu_${id}`,
+  display: { kind: "command", command: "cargo test" },
+});
+
+const approvalTick = (variant: number, approvals: ApprovalUpdate[], p: Progress | null = null): Tick => ({
+  batches: [{ experiment_id: "e1", variant, progress: p, events: [], approvals }],
+  missed: 0,
+});
+
+describe("approvals in ticks", () => {
+  const start = { 1: fromVariant(variant(1)), 2: fromVariant(variant(2)) };
+  const requested = (r: ApprovalRequest): ApprovalUpdate => ({ type: "requested", request: r });
+
+  it("keeps each variant's waiting requests apart and shows needs-input", () => {
+    let map = reduceTick(start, approvalTick(1, [requested(request("a"))], progress()), "e1", 1, T0).map;
+    map = reduceTick(map, approvalTick(2, [requested(request("b")), requested(request("c", "WebFetch"))]), "e1", 2, T0).map;
+    expect(map[1].pending.map((r) => r.id)).toEqual(["a"]);
+    expect(map[2].pending.map((r) => r.id)).toEqual(["b", "c"]);
+    // The request shows before the engine's needs_input status arrives.
+    expect(map[1].status).toBe("running");
+    expect(cardStatus(map[1])).toBe("needs-input");
+    expect(statusLabel(map[1])).toBe("needs input");
+    expect(overall(map).waiting).toBe(1); // variant 2 has not started: not waiting yet
+
+    const answered = reduceTick(
+      map,
+      approvalTick(2, [{ type: "resolved", id: "b", tool: "Bash", allowed: false, message: "no", by: "user" }]),
+      "e1",
+      3,
+      T0,
+    ).map;
+    expect(answered[2].pending.map((r) => r.id)).toEqual(["c"]);
+    expect(answered[1].pending.map((r) => r.id)).toEqual(["a"]);
+    const withdrawn = reduceTick(answered, approvalTick(2, [{ type: "withdrawn", id: "c" }]), "e1", 4, T0).map;
+    expect(withdrawn[2].pending).toEqual([]);
+    expect(cardStatus(withdrawn[2])).toBe("ready");
+  });
+
+  it("maps the engine's needs_input to the DOM's needs-input, and clears requests when the session ends", () => {
+    const waiting = reduceTick(start, approvalTick(1, [requested(request("a"))], progress({ status: "needs_input" })), "e1", 1, T0).map;
+    expect(cardStatus(waiting[1])).toBe("needs-input");
+    const over = reduceTick(waiting, approvalTick(1, [], progress({ status: "failed" })), "e1", 2, T0).map;
+    expect(over[1].pending).toEqual([]);
+    expect(cardStatus(over[1])).toBe("failed");
+  });
+
+  it("notes an interrupted session waiting for a message until the next request", () => {
+    const held = reduceTick(start, approvalTick(1, [{ type: "awaiting_message" }], progress()), "e1", 1, T0).map;
+    expect(held[1].awaitingMessage).toBe(true);
+    const next = reduceTick(held, approvalTick(1, [requested(request("z"))]), "e1", 2, T0).map;
+    expect(next[1].awaitingMessage).toBe(false);
+  });
+
+  it("keeps live requests over a store reload while the variant is active", () => {
+    const map = reduceTick(start, approvalTick(1, [requested(request("a"))]), "e1", 1, T0).map;
+    expect(mergeVariants(map, [variant(1, { status: "needs_input" })], 5)[1].pending).toHaveLength(1);
+    expect(mergeVariants(map, [variant(1, { status: "succeeded" })], 5)[1].pending).toEqual([]);
+  });
+});
+
+describe("displayLines", () => {
+  it("shows a command as its text, line by line", () => {
+    expect(displayLines({ kind: "command", command: "cd x &&\nmake" })).toEqual({
+      lines: [
+        { kind: "ctx", text: "cd x &&" },
+        { kind: "ctx", text: "make" },
+      ],
+      more: 0,
+    });
+  });
+
+  it("shows an edit as diff lines without the file headers", () => {
+    const diff = "--- a/a.txt\n+++ b/a.txt\n@@ -1,2 +1,2 @@\n one\n-two\n+three\n";
+    expect(displayLines({ kind: "diff", path: "a.txt", diff }).lines.map((l) => l.kind)).toEqual(["hunk", "ctx", "del", "add"]);
+  });
+
+  it("keeps a card small: long input is cut and counted", () => {
+    const text = Array.from({ length: MAX_DISPLAY_LINES + 5 }, (_, i) => `line ${i}`).join("\n");
+    const shown = displayLines({ kind: "input", text });
+    expect(shown.lines).toHaveLength(MAX_DISPLAY_LINES);
+    expect(shown.more).toBe(5);
   });
 });

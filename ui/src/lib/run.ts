@@ -1,6 +1,6 @@
 // The Run view's model: per-variant live state folded from the engine's
 // coalesced ticks over the stored variants, elapsed time, overall progress.
-import type { Progress, Tick, Variant, VariantStatus } from "./api";
+import type { ApprovalDisplay, ApprovalRequest, ApprovalUpdate, Progress, Tick, Variant, VariantStatus } from "./api";
 
 export interface LiveVariant {
   index: number;
@@ -18,11 +18,15 @@ export interface LiveVariant {
   endedAt: number | null;
   /** The tick count when a tick last set this entry; 0 when it came from the store. */
   seq: number;
+  /** Tool uses waiting for the user, oldest first (two-way sessions). */
+  pending: ApprovalRequest[];
+  /** An interrupted session waits for the next message. */
+  awaitingMessage: boolean;
 }
 
 export type LiveMap = Record<number, LiveVariant>;
 
-const ACTIVE: ReadonlySet<VariantStatus> = new Set(["queued", "preparing", "running", "checking"]);
+const ACTIVE: ReadonlySet<VariantStatus> = new Set(["queued", "preparing", "running", "needs_input", "checking"]);
 const ENDED: ReadonlySet<VariantStatus> = new Set(["succeeded", "failed", "cancelled", "interrupted"]);
 
 export const isActive = (s: VariantStatus) => ACTIVE.has(s);
@@ -43,6 +47,8 @@ export function fromVariant(v: Variant): LiveVariant {
     error: v.error,
     endedAt: null,
     seq: 0,
+    pending: [],
+    awaitingMessage: false,
   };
 }
 
@@ -64,7 +70,75 @@ export function applyProgress(prev: LiveVariant, p: Progress, seq: number, now: 
     error: p.error,
     endedAt: ended ? (hasEnded(prev.status) && !newSession ? (prev.endedAt ?? now) : now) : null,
     seq,
+    // An ended session answers nothing more.
+    pending: ended ? [] : prev.pending,
+    awaitingMessage: ended ? false : prev.awaitingMessage,
   };
+}
+
+/** Folds approval news into a variant: a request adds, an answer or a withdrawal removes. */
+export function applyApprovals(prev: LiveVariant, updates: readonly ApprovalUpdate[]): LiveVariant {
+  if (updates.length === 0) return prev;
+  let pending = prev.pending;
+  let awaitingMessage = prev.awaitingMessage;
+  for (const u of updates) {
+    switch (u.type) {
+      case "requested":
+        pending = [...pending.filter((r) => r.id !== u.request.id), u.request];
+        awaitingMessage = false;
+        break;
+      case "resolved":
+      case "withdrawn":
+        pending = pending.filter((r) => r.id !== u.id);
+        break;
+      case "awaiting_message":
+        awaitingMessage = true;
+        break;
+    }
+  }
+  return { ...prev, pending, awaitingMessage };
+}
+
+/**
+ * The card's `data-status`: the engine's status, with "needs-input" (as the
+ * DOM spells it) whenever a request waits, even before the status tick comes.
+ */
+export function cardStatus(lv: LiveVariant): string {
+  if (lv.pending.length > 0 || lv.status === "needs_input") return "needs-input";
+  return lv.status;
+}
+
+/** The badge's words. */
+export function statusLabel(lv: LiveVariant): string {
+  return cardStatus(lv).replace("-", " ");
+}
+
+export type DisplayLine = { kind: "add" | "del" | "hunk" | "ctx"; text: string };
+
+/** Lines of a request's display kept on a card; the rest is counted. */
+export const MAX_DISPLAY_LINES = 40;
+
+/**
+ * A request's input as the card shows it: a command or other input as plain
+ * lines, a file edit as diff lines (file headers dropped: the path is shown).
+ */
+export function displayLines(d: ApprovalDisplay): { lines: DisplayLine[]; more: number } {
+  let lines: DisplayLine[];
+  if (d.kind === "diff") {
+    lines = d.diff
+      .split("\n")
+      .filter((l) => !l.startsWith("--- ") && !l.startsWith("+++ "))
+      .map((text) => ({
+        kind: text.startsWith("@@") ? "hunk" : text.startsWith("+") ? "add" : text.startsWith("-") ? "del" : "ctx",
+        text,
+      }));
+    while (lines.length > 0 && lines[lines.length - 1].text === "") lines.pop();
+  } else {
+    const text = d.kind === "command" ? d.command : d.text;
+    lines = text.split("\n").map((t) => ({ kind: "ctx", text: t }));
+  }
+  const more = Math.max(0, lines.length - MAX_DISPLAY_LINES);
+  return { lines: lines.slice(0, MAX_DISPLAY_LINES), more };
 }
 
 export interface TickResult {
@@ -85,8 +159,11 @@ export function reduceTick(map: LiveMap, tick: Tick, experimentId: string, seq: 
     if (batch.experiment_id !== experimentId) continue;
     const prev = next[batch.variant];
     if (!prev) continue;
+    // Approvals first: a request and its variant's end in one tick leave nothing pending.
+    const withApprovals = applyApprovals(prev, batch.approvals ?? []);
+    next[batch.variant] = withApprovals;
     if (batch.progress) {
-      next[batch.variant] = applyProgress(prev, batch.progress, seq, now);
+      next[batch.variant] = applyProgress(withApprovals, batch.progress, seq, now);
       if (hasEnded(batch.progress.status) && !hasEnded(prev.status)) ended.push(batch.variant);
     }
     if (batch.events.length > 0) withEvents.push(batch.variant);
@@ -107,7 +184,15 @@ export function mergeVariants(map: LiveMap, variants: readonly Variant[], since:
       const sameEnd = hasEnded(live.status) && live.status === v.status && live.startedAt === v.started_at;
       next[v.index] = sameEnd ? { ...live, finishedAt: v.finished_at } : live;
     } else {
-      next[v.index] = { ...fromVariant(v), activity: live?.activity ?? null, toolCalls: live?.toolCalls ?? 0 };
+      // The store keeps no waiting requests: the live ones stay while the variant is active.
+      const keep = live && isActive(v.status);
+      next[v.index] = {
+        ...fromVariant(v),
+        activity: live?.activity ?? null,
+        toolCalls: live?.toolCalls ?? 0,
+        pending: keep ? live.pending : [],
+        awaitingMessage: keep ? live.awaitingMessage : false,
+      };
     }
   }
   return next;
@@ -153,6 +238,8 @@ export interface Overall {
   done: number;
   total: number;
   active: number;
+  /** Active variants with a request waiting for the user. */
+  waiting: number;
   succeeded: number;
 }
 
@@ -162,6 +249,7 @@ export function overall(map: LiveMap): Overall {
     done: all.filter((v) => hasEnded(v.status)).length,
     total: all.length,
     active: all.filter((v) => isActive(v.status)).length,
+    waiting: all.filter((v) => isActive(v.status) && cardStatus(v) === "needs-input").length,
     succeeded: all.filter((v) => v.status === "succeeded").length,
   };
 }

@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import type { KeyStatus, Settings } from "./api";
-import { applyTheme, describeKey, fromForm, loadTheme, saveTheme, toForm, validateForm } from "./settings";
+import {
+  applyTheme,
+  describeKey,
+  fromForm,
+  loadTheme,
+  saveTheme,
+  setOwnRules,
+  toForm,
+  toolList,
+  validateForm,
+} from "./settings";
 import css from "../app.css?raw";
 
 const defaults: Settings = {
@@ -8,7 +18,7 @@ const defaults: Settings = {
   codex_path: null,
   default_agent: "claude_code",
   default_model: null,
-  permission: "edits",
+  permission: "ask",
   agent_command: null,
   api: { provider: "anthropic", base_url: null, model: null },
   max_parallel: null,
@@ -16,6 +26,17 @@ const defaults: Settings = {
   worktree_root: null,
   methodology_path: null,
   theme: "system",
+  approvals: {
+    defaults: {
+      edit_tools: ["Write", "Edit", "MultiEdit", "NotebookEdit"],
+      allow_edits_in_worktree: true,
+      deny_paths_outside_worktree: true,
+      allow_tools: [],
+      deny_tools: [],
+      timeout_secs: 1800,
+    },
+    repositories: {},
+  },
   editor_command: null,
 };
 
@@ -35,6 +56,41 @@ describe("settings form", () => {
     };
     expect(fromForm(toForm(full))).toEqual(full);
     expect(fromForm(toForm(defaults))).toEqual(defaults);
+  });
+
+  it("edits the open repository's own approval rules and keeps the others", () => {
+    const other = { ...defaults.approvals.defaults, allow_tools: ["Bash"] };
+    const saved: Settings = { ...defaults, approvals: { ...defaults.approvals, repositories: { "/repos/other": other } } };
+    expect(fromForm(toForm(saved, "/repos/app"))).toEqual(saved);
+
+    const own = setOwnRules(toForm(saved, "/repos/app"), true);
+    const edited = { ...own, rules: { ...own.rules, allowTools: "Bash, WebFetch  Bash", denyTools: "WebSearch", timeoutMinutes: "5" } };
+    const s = fromForm(edited);
+    expect(s.approvals.repositories["/repos/app"]).toEqual({
+      ...defaults.approvals.defaults,
+      allow_tools: ["Bash", "WebFetch"],
+      deny_tools: ["WebSearch"],
+      timeout_secs: 300,
+    });
+    expect(s.approvals.defaults).toEqual(defaults.approvals.defaults);
+    expect(s.approvals.repositories["/repos/other"]).toEqual(other);
+
+    // Opening it again shows its own rules; turning them off drops them and shows the defaults.
+    const again = toForm(s, "/repos/app");
+    expect(again.ownRules).toBe(true);
+    expect(again.rules.timeoutMinutes).toBe("5");
+    const off = setOwnRules(again, false);
+    expect(off.rules.allowTools).toBe("");
+    expect(fromForm(off).approvals.repositories["/repos/app"]).toBeUndefined();
+  });
+
+  it("without an open repository, the rules are the defaults", () => {
+    const form = toForm(defaults);
+    expect(setOwnRules(form, true)).toBe(form);
+    const s = fromForm({ ...form, rules: { ...form.rules, allowEdits: false } });
+    expect(s.approvals.defaults.allow_edits_in_worktree).toBe(false);
+    expect(toolList(" a,,b  c ")).toEqual(["a", "b", "c"]);
+    expect(validateForm({ ...form, rules: { ...form.rules, timeoutMinutes: "0" } }).approvalTimeout).toMatch(/at least 1/);
   });
 
   it("turns blank fields into 'not set' and trims the rest", () => {

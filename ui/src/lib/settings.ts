@@ -1,7 +1,16 @@
 // The settings screen's logic, apart from Svelte: the form's text fields to
 // and from the engine's `Settings`, the same checks the engine makes (shown
 // inline before saving), the key's description, and the theme.
-import type { AgentKind, KeyStatus, PermissionProfile, Provider, Settings, Theme } from "./api";
+import type {
+  AgentKind,
+  ApprovalRules,
+  ApprovalSettings,
+  KeyStatus,
+  PermissionProfile,
+  Provider,
+  Settings,
+  Theme,
+} from "./api";
 
 /** The most variants an experiment has (the engine's MAX_VARIANTS). */
 export const MAX_PARALLEL = 8;
@@ -24,12 +33,74 @@ export interface SettingsForm {
   methodologyPath: string;
   editorCommand: string;
   theme: Theme;
+  /** The saved approval settings; the rules below are written into them. */
+  approvals: ApprovalSettings;
+  /** The open repository's root, whose rules can differ; null edits the defaults only. */
+  rulesRepo: string | null;
+  /** The open repository has rules of its own (else it follows the defaults). */
+  ownRules: boolean;
+  rules: RulesForm;
 }
 
-export type FormErrors = Partial<Record<keyof SettingsForm, string>>;
+/** The "ask" profile's rules as the user types them. */
+export interface RulesForm {
+  allowEdits: boolean;
+  denyOutside: boolean;
+  /** Tool names, separated by commas or spaces. */
+  allowTools: string;
+  denyTools: string;
+  timeoutMinutes: string;
+}
 
-export function toForm(s: Settings): SettingsForm {
+export type FormErrors = Partial<Record<Exclude<keyof SettingsForm, "rules"> | "approvalTimeout", string>>;
+
+function toRulesForm(r: ApprovalRules): RulesForm {
   return {
+    allowEdits: r.allow_edits_in_worktree,
+    denyOutside: r.deny_paths_outside_worktree,
+    allowTools: r.allow_tools.join(", "),
+    denyTools: r.deny_tools.join(", "),
+    timeoutMinutes: String(Math.max(1, Math.round(r.timeout_secs / 60))),
+  };
+}
+
+/** "Bash, WebFetch  Grep" → ["Bash", "WebFetch", "Grep"]. */
+export function toolList(text: string): string[] {
+  return [...new Set(text.split(/[\s,]+/).filter((t) => t !== ""))];
+}
+
+function fromRulesForm(f: RulesForm, base: ApprovalRules): ApprovalRules {
+  return {
+    ...base,
+    allow_edits_in_worktree: f.allowEdits,
+    deny_paths_outside_worktree: f.denyOutside,
+    allow_tools: toolList(f.allowTools),
+    deny_tools: toolList(f.denyTools),
+    timeout_secs: wholeNumber(f.timeoutMinutes) * 60,
+  };
+}
+
+/** The rules the form edits: the repository's own, else the defaults. */
+function editedRules(a: ApprovalSettings, repo: string | null): ApprovalRules {
+  return (repo != null && a.repositories[repo]) || a.defaults;
+}
+
+/**
+ * Turns the repository's own rules on (starting from what the fields show) or
+ * off (the fields show the defaults again, which stay as saved).
+ */
+export function setOwnRules(f: SettingsForm, own: boolean): SettingsForm {
+  if (own === f.ownRules || f.rulesRepo == null) return f;
+  return { ...f, ownRules: own, rules: own ? f.rules : toRulesForm(f.approvals.defaults) };
+}
+
+export function toForm(s: Settings, repo: string | null = null): SettingsForm {
+  const own = repo != null && repo in s.approvals.repositories;
+  return {
+    approvals: s.approvals,
+    rulesRepo: repo,
+    ownRules: own,
+    rules: toRulesForm(editedRules(s.approvals, own ? repo : null)),
     claudePath: s.claude_path ?? "",
     codexPath: s.codex_path ?? "",
     defaultAgent: s.default_agent,
@@ -76,7 +147,19 @@ export function fromForm(f: SettingsForm): Settings {
     methodology_path: optional(f.methodologyPath),
     editor_command: optional(f.editorCommand),
     theme: f.theme,
+    approvals: approvalsFromForm(f),
   };
+}
+
+function approvalsFromForm(f: SettingsForm): ApprovalSettings {
+  const repositories = { ...f.approvals.repositories };
+  const repo = f.rulesRepo;
+  if (repo != null && f.ownRules) {
+    repositories[repo] = fromRulesForm(f.rules, editedRules(f.approvals, repo));
+    return { defaults: f.approvals.defaults, repositories };
+  }
+  if (repo != null) delete repositories[repo];
+  return { defaults: fromRulesForm(f.rules, f.approvals.defaults), repositories };
 }
 
 /** The engine's checks, in the same words, so mistakes show beside their field. */
@@ -91,6 +174,9 @@ export function validateForm(f: SettingsForm): FormErrors {
   }
   const timeout = wholeNumber(f.timeoutMinutes);
   if (!(timeout >= 1)) errors.timeoutMinutes = "The session timeout must be a whole number of minutes, at least 1.";
+  if (!(wholeNumber(f.rules.timeoutMinutes) >= 1)) {
+    errors.approvalTimeout = "The approval wait must be a whole number of minutes, at least 1.";
+  }
   const url = optional(f.baseUrl);
   if (url != null && !/^https?:\/\//.test(url)) {
     errors.baseUrl = `The API base URL must start with http:// or https://.`;
@@ -148,6 +234,11 @@ export const AGENTS: { value: AgentKind; label: string }[] = [
 ];
 
 export const PERMISSIONS: { value: PermissionProfile; label: string; hint: string }[] = [
+  {
+    value: "ask",
+    label: "Ask me",
+    hint: "Rules decide first (edits inside the worktree allowed, paths outside denied); commands and the rest wait for your approval on the variant's card. Claude Code only; other agents run as \"Edit files\".",
+  },
   { value: "edits", label: "Edit files", hint: "Agents may change files in their worktree, nothing else." },
   { value: "edits_and_commands", label: "Edit files and run commands", hint: "Agents may also run shell commands (tests, builds)." },
   { value: "bypass", label: "Everything", hint: "No restriction. Claude Code refuses this when run as root." },

@@ -42,6 +42,21 @@ describe("foldEvents", () => {
   });
 });
 
+describe("approval records", () => {
+  it("say who decided what, with the denial's message", () => {
+    const items = foldEvents([
+      ev(1, "approval", { type: "requested", request: { id: "r1", tool: "Bash" } }),
+      ev(2, "approval", { type: "resolved", id: "r1", tool: "Bash", allowed: false, message: "Not here.", by: "user" }),
+      ev(3, "approval", { type: "resolved", id: "r2", tool: "Write", allowed: true, message: null, by: "rule" }),
+    ]);
+    expect(items.map((i) => (i.kind === "note" ? [i.tone, i.text] : i.kind))).toEqual([
+      ["info", "Bash waits for your approval."],
+      ["warn", "Denied Bash by you: Not here."],
+      ["info", "Allowed Write by a rule."],
+    ]);
+  });
+});
+
 describe("bounds", () => {
   it("cuts long strings in tool input", () => {
     const out = formatInput({ content: "x".repeat(5000) });

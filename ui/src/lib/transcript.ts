@@ -94,12 +94,39 @@ export function foldEvents(events: readonly StoredEvent[]): Item[] {
       case "raw":
         items.push({ kind: "note", key, tone: "info", text: str(p.line) });
         break;
+      case "approval": {
+        const text = approvalNote(p);
+        if (text) items.push({ kind: "note", key, tone: p.type === "resolved" && p.allowed === false ? "warn" : "info", text });
+        break;
+      }
       // init, usage and launch records are bookkeeping, shown in the card's numbers.
       default:
         break;
     }
   }
   return items;
+}
+
+const DECIDERS: Record<string, string> = { rule: "by a rule", user: "by you", allowed_tool: "for this experiment" };
+
+/** An approval record (the engine's `ApprovalUpdate`) as a line of the transcript. */
+function approvalNote(p: Record<string, unknown>): string | null {
+  const request = (p.request ?? {}) as Record<string, unknown>;
+  switch (p.type) {
+    case "requested":
+      return `${str(request.tool)} waits for your approval.`;
+    case "resolved": {
+      const who = DECIDERS[str(p.by)] ?? "";
+      const base = `${p.allowed ? "Allowed" : "Denied"} ${str(p.tool)} ${who}`.trim();
+      return p.message ? `${base}: ${str(p.message)}` : `${base}.`;
+    }
+    case "withdrawn":
+      return "The request was withdrawn: its turn ended.";
+    case "awaiting_message":
+      return "Interrupted; the agent waits for the next message.";
+    default:
+      return null;
+  }
 }
 
 /** Appends a page, keeping at most MAX_EVENTS; returns the events and how many were dropped. */
