@@ -12,9 +12,10 @@ use serde::Serialize;
 use crate::diff::{self, DiffOptions, FileChange, FileDiff};
 use crate::merge::{self, MergeOutcome, MergePreview, Strategy};
 use crate::paths::Paths;
+use crate::repo_settings::{self, RepoSettings, RepoSettingsView};
 use crate::store::{Experiment, ExperimentStatus, MergeRecord, Store, Variant, VariantStatus};
 use crate::worktree::{self, NewWorktree, RemoveReport};
-use crate::{repo, slug, Error};
+use crate::{ignored_files, repo, slug, Error};
 
 /// The most variants one experiment may have.
 pub const MAX_VARIANTS: usize = 8;
@@ -189,6 +190,10 @@ impl Engine {
             .collect();
         let created =
             worktree::create_all(&info.root, &worktree_root, &exp_slug, &base.commit, &specs)?;
+        if let Err(err) = self.copy_ignored_files(&info.root, &created) {
+            remove_created(&info.root, &created);
+            return Err(err);
+        }
 
         let experiment = Experiment {
             id: id.clone(),
@@ -231,19 +236,72 @@ impl Engine {
             })
             .collect();
         if let Err(err) = self.store.insert_experiment(&experiment, &variants) {
-            // Unrecorded worktrees would be invisible to every later command:
-            // take them back out before reporting the failure.
-            let pairs: Vec<_> = created
-                .iter()
-                .map(|w| (w.branch.clone(), w.path.clone()))
-                .collect();
-            let _ = worktree::remove(&info.root, &pairs, None, true);
+            remove_created(&info.root, &created);
             return Err(err.into());
         }
         Ok(ExperimentView {
             experiment,
             variants,
         })
+    }
+
+    /// The repository's settings for new worktrees (the defaults until saved).
+    pub fn repo_settings(&self, repo: &Path) -> Result<RepoSettingsView, Error> {
+        let root = repo::inspect(repo)?.root;
+        let stored = self.store.repo_settings(&root)?;
+        Ok(RepoSettingsView {
+            stored: stored.is_some(),
+            settings: stored.unwrap_or_default(),
+            repo_root: root,
+        })
+    }
+
+    /// Validates and saves the repository's settings, in Fanout's database only.
+    pub fn save_repo_settings(
+        &mut self,
+        repo: &Path,
+        settings: RepoSettings,
+    ) -> Result<RepoSettingsView, Error> {
+        settings.validate()?;
+        let root = repo::inspect(repo)?.root;
+        self.store.set_repo_settings(&root, &settings)?;
+        Ok(RepoSettingsView {
+            repo_root: root,
+            settings,
+            stored: true,
+        })
+    }
+
+    /// Forgets the repository's settings; it uses the defaults again.
+    pub fn reset_repo_settings(&mut self, repo: &Path) -> Result<RepoSettingsView, Error> {
+        let root = repo::inspect(repo)?.root;
+        self.store.delete_repo_settings(&root)?;
+        self.repo_settings(&root)
+    }
+
+    /// Writes the repository's settings into the repository
+    /// ([`repo_settings::EXPORT_FILE`]), on the user's request only.
+    pub fn export_repo_settings(&self, repo: &Path) -> Result<PathBuf, Error> {
+        let view = self.repo_settings(repo)?;
+        Ok(repo_settings::export(&view.repo_root, &view.settings)?)
+    }
+
+    /// Copies the checkout's ignored files that the repository's settings
+    /// select into every new worktree.
+    fn copy_ignored_files(
+        &self,
+        root: &Path,
+        created: &[worktree::CreatedWorktree],
+    ) -> Result<(), Error> {
+        let settings = self.store.repo_settings(root)?.unwrap_or_default();
+        let files = ignored_files::select(root, &settings.matcher()?)?;
+        if files.is_empty() {
+            return Ok(());
+        }
+        for wt in created {
+            ignored_files::copy_into(root, &files, &wt.path)?;
+        }
+        Ok(())
     }
 
     /// Every experiment, newest first.
@@ -468,6 +526,18 @@ impl Engine {
             })?;
         }
         Ok(())
+    }
+}
+
+/// Takes back the worktrees of an experiment that could not be created:
+/// unrecorded, they would be invisible to every later command.
+fn remove_created(root: &Path, created: &[worktree::CreatedWorktree]) {
+    let pairs: Vec<_> = created
+        .iter()
+        .map(|w| (w.branch.clone(), w.path.clone()))
+        .collect();
+    if let Err(e) = worktree::remove(root, &pairs, None, true) {
+        tracing::warn!(error = %e, "removing the worktrees of a failed experiment left something behind");
     }
 }
 

@@ -1,0 +1,209 @@
+//! Worktree setup on real repositories: per-repository settings, ignored
+//! files copied into each worktree, the setup command before the agent, and
+//! cleanup that measures what it frees and guards unmerged work.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use common::Fixture;
+use fanout_engine::experiment::{ApproachSpec, Engine, ExperimentView, NewExperiment};
+use fanout_engine::paths::Paths;
+use fanout_engine::repo_settings::{RepoSettings, EXPORT_FILE};
+
+struct Setup {
+    fx: Fixture,
+    paths: Paths,
+    engine: Engine,
+}
+
+fn setup() -> Setup {
+    let fx = Fixture::new();
+    let paths = Paths::at(fx.sibling("home"));
+    let engine = Engine::open(paths.clone()).expect("engine opens");
+    Setup { fx, paths, engine }
+}
+
+impl Setup {
+    fn create(&mut self, names: &[&str]) -> ExperimentView {
+        self.engine
+            .create_experiment(NewExperiment {
+                repo: self.fx.root.clone(),
+                task: "prepare the worktrees".into(),
+                approaches: names
+                    .iter()
+                    .map(|n| ApproachSpec {
+                        name: n.to_string(),
+                        ..ApproachSpec::default()
+                    })
+                    .collect(),
+                include_uncommitted: false,
+                worktree_root: Some(self.fx.sibling("worktrees")),
+                default_agent: "claude-code".into(),
+            })
+            .expect("experiment created")
+    }
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .expect("file exists")
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// A checkout with ignored env files at several depths, a tracked
+/// `.env.example` edited but not committed, an ignored symlink and an env
+/// file inside an ignored dependency folder.
+fn env_files(fx: &Fixture) {
+    fx.write(
+        ".gitignore",
+        ".env\n.env.local\nconfig/.env.test\nnode_modules/\n.env.link\n",
+    );
+    fx.write(".env.example", "TRACKED=1\n");
+    fx.commit_all("env example and ignores");
+    fx.write(".env", "SECRET=root\n");
+    fx.write(".env.local", "SECRET=local\n");
+    std::fs::set_permissions(
+        fx.root.join(".env.local"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    fx.write("config/.env.test", "SECRET=test\n");
+    fx.write("node_modules/pkg/.env", "SECRET=dependency\n");
+    fx.write(".env.example", "TRACKED=edited-not-committed\n");
+    std::os::unix::fs::symlink("/etc/hostname", fx.root.join(".env.link")).unwrap();
+}
+
+#[test]
+fn ignored_env_files_are_copied_into_every_worktree() {
+    let mut s = setup();
+    env_files(&s.fx);
+    let view = s.create(&["one", "two", "three"]);
+    for v in &view.variants {
+        let wt = &v.worktree;
+        let read = |rel: &str| std::fs::read_to_string(wt.join(rel)).ok();
+        assert_eq!(
+            read(".env").as_deref(),
+            Some("SECRET=root\n"),
+            "{rel} copied into {wt:?}",
+            rel = ".env"
+        );
+        assert_eq!(
+            read(".env.local").as_deref(),
+            Some("SECRET=local\n"),
+            ".env.local matches `.env.*`"
+        );
+        assert_eq!(
+            read("config/.env.test").as_deref(),
+            Some("SECRET=test\n"),
+            "a nested ignored file keeps its relative path"
+        );
+        assert_eq!(
+            mode(&wt.join(".env.local")),
+            0o600,
+            "the file's mode is kept"
+        );
+        assert_eq!(
+            read(".env.example").as_deref(),
+            Some("TRACKED=1\n"),
+            "a tracked file comes from the checkout, not from the user's uncommitted edit"
+        );
+        assert!(
+            !wt.join("node_modules").exists(),
+            "ignored dependency folders are not searched for name globs"
+        );
+        assert!(
+            wt.join(".env.link").symlink_metadata().is_err(),
+            "a symlink is neither followed nor copied"
+        );
+        assert_eq!(
+            common::git(wt, &["status", "--porcelain"]),
+            "",
+            "copied files are ignored in the worktree too, so the variant starts clean"
+        );
+    }
+}
+
+#[test]
+fn settings_are_stored_by_fanout_validated_and_exported_on_request() {
+    let mut s = setup();
+    let first = s.engine.repo_settings(&s.fx.root).expect("settings read");
+    assert!(!first.stored, "a new repository uses the defaults");
+    assert_eq!(first.settings, RepoSettings::default());
+
+    let wanted = RepoSettings {
+        copy: vec!["secrets/*.pem".into()],
+        setup_command: Some("npm ci".into()),
+        setup_timeout_secs: 90,
+    };
+    s.engine
+        .save_repo_settings(&s.fx.root, wanted.clone())
+        .expect("valid settings save");
+    let reopened = Engine::open(s.paths.clone()).expect("engine reopens");
+    let back = reopened.repo_settings(&s.fx.root).expect("settings read");
+    assert!(
+        back.stored && back.settings == wanted,
+        "the settings survive a restart: {back:?}"
+    );
+    assert_eq!(
+        s.fx.status(),
+        "",
+        "saving writes nothing into the repository"
+    );
+
+    let bad = RepoSettings {
+        copy: vec!["../elsewhere/.env".into()],
+        ..RepoSettings::default()
+    };
+    let err = s
+        .engine
+        .save_repo_settings(&s.fx.root, bad)
+        .expect_err("a glob leaving the checkout is refused");
+    assert!(err.to_string().contains("outside the checkout"), "{err}");
+    assert_eq!(err.code(), "repo_settings.invalid");
+    assert_eq!(
+        s.engine.repo_settings(&s.fx.root).unwrap().settings,
+        wanted,
+        "a refused save changes nothing"
+    );
+
+    let file = s.engine.export_repo_settings(&s.fx.root).expect("export");
+    assert_eq!(file, s.fx.root.join(EXPORT_FILE));
+    let exported: RepoSettings =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).expect("export is JSON");
+    assert_eq!(exported, wanted, "the export holds the stored settings");
+
+    let reset = s.engine.reset_repo_settings(&s.fx.root).expect("reset");
+    assert!(!reset.stored && reset.settings == RepoSettings::default());
+}
+
+#[test]
+fn a_path_glob_reaches_into_an_ignored_folder() {
+    let mut s = setup();
+    s.fx.write(".gitignore", "secrets/\n");
+    s.fx.commit_all("ignore secrets");
+    s.fx.write("secrets/dev.pem", "KEY\n");
+    s.fx.write("secrets/notes.txt", "not a key\n");
+    s.engine
+        .save_repo_settings(
+            &s.fx.root,
+            RepoSettings {
+                copy: vec!["secrets/*.pem".into()],
+                ..RepoSettings::default()
+            },
+        )
+        .expect("settings saved");
+    let view = s.create(&["only"]);
+    let wt: &PathBuf = &view.variants[0].worktree;
+    assert_eq!(
+        std::fs::read_to_string(wt.join("secrets/dev.pem")).unwrap(),
+        "KEY\n"
+    );
+    assert!(
+        !wt.join("secrets/notes.txt").exists(),
+        "only files the glob names are copied"
+    );
+}
