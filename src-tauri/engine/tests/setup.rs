@@ -6,11 +6,14 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use common::Fixture;
 use fanout_engine::experiment::{ApproachSpec, Engine, ExperimentView, NewExperiment};
+use fanout_engine::orchestrator::{Config, Executables, Orchestrator, UpdateKind};
 use fanout_engine::paths::Paths;
 use fanout_engine::repo_settings::{RepoSettings, EXPORT_FILE};
+use fanout_engine::store::{StoredEvent, VariantStatus};
 
 struct Setup {
     fx: Fixture,
@@ -205,5 +208,208 @@ fn a_path_glob_reaches_into_an_ignored_folder() {
     assert!(
         !wt.join("secrets/notes.txt").exists(),
         "only files the glob names are copied"
+    );
+}
+
+// ---- the setup command, run by the orchestrator --------------------------
+
+fn fake_claude() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/agents/fake-claude")
+}
+
+fn agent_config() -> Config {
+    Config {
+        grace: Duration::from_millis(300),
+        executables: Executables {
+            claude: Some(fake_claude()),
+            codex: None,
+        },
+        env: vec![
+            ("FANOUT_FAKE_MODE".into(), "success".into()),
+            ("FANOUT_FAKE_DELAY".into(), "0.05".into()),
+        ],
+        ..Config::default()
+    }
+}
+
+impl Setup {
+    fn set_setup_command(&mut self, command: &str, timeout_secs: u64) {
+        self.engine
+            .save_repo_settings(
+                &self.fx.root,
+                RepoSettings {
+                    setup_command: Some(command.into()),
+                    setup_timeout_secs: timeout_secs,
+                    ..RepoSettings::default()
+                },
+            )
+            .expect("settings saved");
+    }
+
+    async fn orchestrator(&self) -> Orchestrator {
+        Orchestrator::open(&self.paths.database(), agent_config())
+            .await
+            .expect("orchestrator opens")
+    }
+
+    fn events(&mut self, id: &str, index: u32) -> Vec<StoredEvent> {
+        self.engine
+            .store()
+            .events(id, index, 0, 100_000)
+            .expect("events read")
+    }
+}
+
+fn setup_lines(events: &[StoredEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e.kind == "setup")
+        .map(|e| e.payload["line"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn position(events: &[StoredEvent], kind: &str) -> Option<usize> {
+    events.iter().position(|e| e.kind == kind)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_setup_command_runs_in_each_worktree_before_the_agent() {
+    let mut s = setup();
+    s.set_setup_command("echo \"setup in $PWD\"; echo warming up >&2", 60);
+    let view = s.create(&["one", "two"]);
+    let orch = s.orchestrator().await;
+    let mut updates = orch.subscribe();
+    let done = orch.run(&view.experiment.id).await.expect("run finishes");
+    let mut preparing = std::collections::HashSet::new();
+    while let Ok(update) = updates.try_recv() {
+        if let UpdateKind::Progress(p) = update.kind {
+            if p.status == VariantStatus::Preparing {
+                preparing.insert(update.variant);
+            }
+        }
+    }
+    assert_eq!(preparing.len(), 2, "both variants showed preparing");
+    for v in &done.variants {
+        assert_eq!(v.status, VariantStatus::Succeeded, "{:?}", v.error);
+        let events = s.events(&view.experiment.id, v.index);
+        let lines = setup_lines(&events);
+        assert!(
+            lines.contains(&format!("setup in {}", v.worktree.display())),
+            "the setup ran in the variant's own worktree: {lines:?}"
+        );
+        assert!(
+            lines.contains(&"warming up".to_string()),
+            "stderr is kept too: {lines:?}"
+        );
+        let (setup, launch) = (position(&events, "setup"), position(&events, "launch"));
+        assert!(
+            setup.is_some() && launch.is_some() && setup < launch,
+            "the setup's output comes before the agent's launch"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_setup_fails_only_its_variant_with_its_code_and_tail() {
+    let mut s = setup();
+    s.set_setup_command(
+        "echo first line; case \"$PWD\" in *-bad) echo last words >&2; exit 3;; esac",
+        60,
+    );
+    let view = s.create(&["good", "bad"]);
+    let done = s
+        .orchestrator()
+        .await
+        .run(&view.experiment.id)
+        .await
+        .expect("run finishes");
+    let (good, bad) = (&done.variants[0], &done.variants[1]);
+    assert_eq!(good.status, VariantStatus::Succeeded, "{:?}", good.error);
+    assert_eq!(bad.status, VariantStatus::Failed);
+    let error = bad.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("exit code 3"),
+        "the message has the exit code: {error}"
+    );
+    assert!(
+        error.contains("last words"),
+        "and the tail of the output: {error}"
+    );
+    assert_eq!(
+        bad.exit_code,
+        Some(3),
+        "the variant records the setup's exit code"
+    );
+    let events = s.events(&view.experiment.id, bad.index);
+    assert_eq!(
+        position(&events, "launch"),
+        None,
+        "the agent was never started"
+    );
+    assert!(
+        !bad.worktree.join("fake-output.txt").exists(),
+        "no agent wrote in the failed variant"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_setup_running_past_its_timeout_is_stopped() {
+    let mut s = setup();
+    s.set_setup_command("echo about to hang; exec sleep 30", 1);
+    let view = s.create(&["slow"]);
+    let done = s
+        .orchestrator()
+        .await
+        .run(&view.experiment.id)
+        .await
+        .expect("run finishes");
+    let v = &done.variants[0];
+    assert_eq!(v.status, VariantStatus::Failed);
+    let error = v.error.clone().unwrap_or_default();
+    assert!(error.contains("longer than 1 s"), "{error}");
+    assert!(
+        error.contains("about to hang"),
+        "the tail is part of the message: {error}"
+    );
+    let events = s.events(&view.experiment.id, v.index);
+    assert_eq!(
+        position(&events, "launch"),
+        None,
+        "the agent was never started"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_reaches_a_running_setup() {
+    let mut s = setup();
+    s.set_setup_command("echo started; exec sleep 30", 600);
+    let view = s.create(&["waiting"]);
+    let orch = s.orchestrator().await;
+    let mut updates = orch.subscribe();
+    let run = tokio::spawn({
+        let (orch, id) = (orch.clone(), view.experiment.id.clone());
+        async move { orch.run(&id).await }
+    });
+    loop {
+        let update = updates.recv().await.expect("updates flow");
+        if let UpdateKind::Event { event } = update.kind {
+            if event.kind() == "setup" {
+                break;
+            }
+        }
+    }
+    assert_eq!(
+        orch.cancel(&view.experiment.id, None),
+        1,
+        "the preparing variant is cancellable"
+    );
+    let done = run.await.unwrap().expect("run finishes");
+    let v = &done.variants[0];
+    assert_eq!(v.status, VariantStatus::Cancelled, "{:?}", v.error);
+    let events = s.events(&view.experiment.id, v.index);
+    assert_eq!(
+        position(&events, "launch"),
+        None,
+        "the agent was never started"
     );
 }
