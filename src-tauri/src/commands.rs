@@ -3,12 +3,11 @@
 
 use fanout_engine::diff::{self, DiffOptions, FileChange, FileDiff, SplitRow};
 use fanout_engine::experiment::{
-    ApproachSpec, CommitResult, Engine, ExperimentView, NewExperiment,
+    ApproachSpec, CleanOptions, CleanReport, CommitResult, Engine, ExperimentView, NewExperiment,
 };
 use fanout_engine::merge::{MergeOutcome, MergePreview, Strategy};
 use fanout_engine::repo::{self, RepoInfo};
 use fanout_engine::store::{Experiment, MergeRecord};
-use fanout_engine::worktree::RemoveReport;
 use fanout_engine::{recent, Error};
 use serde::Serialize;
 use tauri::State;
@@ -215,9 +214,14 @@ pub async fn experiment_clean(
     id: String,
     keep: Option<u32>,
     force: bool,
-) -> CommandResult<RemoveReport> {
-    with_engine(state, "cleaning up", move |e| {
-        e.clean(&id, keep.map(|k| k.to_string()).as_deref(), force)
-    })
-    .await
+) -> CommandResult<CleanReport> {
+    // The dialog lists the variants it removes and the user confirms them:
+    // that is the confirmation unmerged work needs.
+    let opts = CleanOptions {
+        keep: keep.map(|k| k.to_string()),
+        force,
+        confirmed: true,
+        archive: Vec::new(),
+    };
+    with_engine(state, "cleaning up", move |e| e.clean(&id, &opts)).await
 }

@@ -413,3 +413,138 @@ async fn cancel_reaches_a_running_setup() {
         "the agent was never started"
     );
 }
+
+// ---- cleanup: disk and unmerged work --------------------------------------
+
+use fanout_engine::experiment::CleanOptions;
+use fanout_engine::merge::Strategy;
+
+/// An experiment whose variants `alpha` and `beta` committed a change and
+/// `gamma` did nothing.
+fn experiment_with_work(s: &mut Setup) -> ExperimentView {
+    let view = s.create(&["alpha", "beta", "gamma"]);
+    for v in &view.variants[..2] {
+        std::fs::write(v.worktree.join(format!("{}.txt", v.slug)), "work\n").unwrap();
+    }
+    s.engine
+        .commit(&view.experiment.id, None)
+        .expect("committed");
+    s.engine.experiment(&view.experiment.id).unwrap()
+}
+
+fn tip(fx: &Fixture, branch: &str) -> String {
+    fx.git(&["rev-parse", &format!("refs/heads/{branch}")])
+}
+
+#[test]
+fn cleanup_refuses_unmerged_work_and_names_the_variants() {
+    let mut s = setup();
+    let view = experiment_with_work(&mut s);
+    let id = view.experiment.id.clone();
+
+    let disk = s.engine.disk_usage(&id).expect("sizes");
+    let unmerged: Vec<usize> = disk.iter().map(|d| d.unmerged_commits).collect();
+    assert_eq!(unmerged, [1, 1, 0], "alpha and beta each committed once");
+    assert!(
+        disk.iter().all(|d| d.bytes.is_some_and(|b| b > 0)),
+        "every worktree has a size: {disk:?}"
+    );
+
+    let err = s
+        .engine
+        .clean(&id, &CleanOptions::default())
+        .expect_err("unmerged work is not deleted unasked");
+    let text = err.to_string();
+    assert_eq!(err.code(), "experiment.unmerged");
+    assert!(
+        text.contains("1 (alpha, 1 commit)") && text.contains("2 (beta, 1 commit)"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("gamma"),
+        "a variant with nothing unmerged is not named: {text}"
+    );
+    assert!(
+        view.variants.iter().all(|v| v.worktree.is_dir()),
+        "a refused cleanup removes nothing"
+    );
+    assert_eq!(
+        tip(&s.fx, &view.variants[0].branch),
+        view.variants[0].head_commit.clone().unwrap()
+    );
+}
+
+#[test]
+fn merged_and_archived_variants_need_no_confirmation_and_the_tag_keeps_the_work() {
+    let mut s = setup();
+    let view = experiment_with_work(&mut s);
+    let id = view.experiment.id.clone();
+    // A squash merge leaves alpha's commit on no branch, but it is merged.
+    s.engine
+        .merge(&id, "alpha", None, Strategy::Squash, None)
+        .expect("alpha merges");
+    let beta = &view.variants[1];
+    let beta_tip = tip(&s.fx, &beta.branch);
+
+    let opts = CleanOptions {
+        archive: vec!["beta".into()],
+        ..CleanOptions::default()
+    };
+    let report = s
+        .engine
+        .clean(&id, &opts)
+        .expect("nothing unmerged is lost");
+    let tag = format!("fanout/archive/{}/2-beta", view.experiment.slug);
+    assert_eq!(report.archived.len(), 1);
+    assert_eq!(report.archived[0].tag, tag);
+    assert_eq!(
+        s.fx.git(&["rev-parse", &format!("refs/tags/{tag}")]),
+        beta_tip,
+        "the archive tag points at beta's last commit"
+    );
+    assert_eq!(
+        s.fx.git(&["branch", "--list", "fanout/*"]),
+        "",
+        "every variant branch is gone, beta's included"
+    );
+    assert_eq!(
+        report.removed.removed.len(),
+        3,
+        "all three worktrees removed"
+    );
+    assert!(report.freed_bytes > 0, "removing worktrees frees space");
+}
+
+#[test]
+fn confirmed_cleanup_deletes_unmerged_work_and_reports_what_it_freed() {
+    let mut s = setup();
+    let view = experiment_with_work(&mut s);
+    let id = view.experiment.id.clone();
+    let before: u64 = s
+        .engine
+        .disk_usage(&id)
+        .unwrap()
+        .iter()
+        .filter_map(|d| d.bytes)
+        .sum();
+    let opts = CleanOptions {
+        confirmed: true,
+        ..CleanOptions::default()
+    };
+    let report = s.engine.clean(&id, &opts).expect("confirmed cleanup runs");
+    assert_eq!(report.removed.branches_deleted.len(), 3);
+    assert!(
+        view.variants.iter().all(|v| !v.worktree.exists()),
+        "the worktrees are gone"
+    );
+    assert!(
+        report.freed_bytes > 0,
+        "freed bytes are measured before removal"
+    );
+    // Both numbers walk the same folders; git may rewrite an index in between.
+    assert!(
+        report.freed_bytes.abs_diff(before) < before / 2,
+        "what cleanup freed ({}) is what the worktrees occupied ({before})",
+        report.freed_bytes
+    );
+}
