@@ -3,8 +3,10 @@
 //! check command.
 //!
 //! A variant goes queued → preparing → running → checking → succeeded, or
-//! ends failed or cancelled; crash recovery marks the variants of a Fanout
-//! that died as interrupted. One task per variant owns its session; cancel
+//! ends failed or cancelled. While preparing, the repository's setup command
+//! (see [`crate::repo_settings`]) runs in the worktree, its output part of
+//! the transcript; when it fails, the agent never starts. Crash recovery
+//! marks the variants of a Fanout that died as interrupted. One task per variant owns its session; cancel
 //! reaches it through its [`Control`] (SIGTERM to the agent's group, SIGKILL
 //! after the grace period, see [`crate::process`]).
 //!
