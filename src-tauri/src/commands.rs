@@ -2,11 +2,10 @@
 //! blocking, so it runs on the blocking pool, never on the async runtime.
 
 use fanout_engine::diff::{self, DiffOptions, FileChange, FileDiff, SplitRow};
-use fanout_engine::experiment::{CommitResult, Engine, ExperimentView};
+use fanout_engine::experiment::{CleanOptions, CleanReport, CommitResult, Engine, ExperimentView};
 use fanout_engine::merge::{MergeOutcome, MergePreview, Strategy};
 use fanout_engine::repo::{self, RepoInfo};
 use fanout_engine::store::{Experiment, MergeRecord};
-use fanout_engine::worktree::RemoveReport;
 use fanout_engine::{recent, Error};
 use serde::Serialize;
 use tauri::State;
@@ -192,11 +191,16 @@ pub async fn experiment_clean(
     id: String,
     keep: Option<u32>,
     force: bool,
-) -> CommandResult<RemoveReport> {
-    with_engine(state, "cleaning up", move |e| {
-        e.clean(&id, keep.map(|k| k.to_string()).as_deref(), force)
-    })
-    .await
+) -> CommandResult<CleanReport> {
+    // The dialog lists the variants it removes and the user confirms them:
+    // that is the confirmation unmerged work needs.
+    let opts = CleanOptions {
+        keep: keep.map(|k| k.to_string()),
+        force,
+        confirmed: true,
+        archive: Vec::new(),
+    };
+    with_engine(state, "cleaning up", move |e| e.clean(&id, &opts)).await
 }
 
 /// The UI painted its first screen. Only the startup benchmark

@@ -322,8 +322,24 @@ fn merge_dry_run_squash_undo_and_clean() {
     let err = cli.fails(&["undo-merge", &id]);
     assert!(err.contains("no merge to undo"), "{err}");
 
-    let report = cli.json(&["clean", &id, "--keep", "2"]);
+    let err = cli.fails(&["clean", &id, "--keep", "2"]);
+    assert!(
+        err.contains("1 (constant, 1 commit)"),
+        "the undone merge left variant 1's work merged nowhere: {err}"
+    );
+    let report = cli.json(&["clean", &id, "--keep", "2", "--archive", "1"]);
     assert_eq!(report["removed"].as_array().unwrap().len(), 2);
+    assert!(report["freed_bytes"].as_u64().unwrap() > 0, "{report}");
+    let tag = report["archived"][0]["tag"].as_str().expect("archive tag");
+    assert!(
+        tag.starts_with("fanout/archive/") && tag.ends_with("/1-constant"),
+        "{tag}"
+    );
+    assert_eq!(
+        fx.git(&["rev-parse", &format!("refs/tags/{tag}")]),
+        report["archived"][0]["commit"].as_str().unwrap(),
+        "the tag holds variant 1's last commit"
+    );
     let branches = fx.git(&["branch", "--list", "fanout/*"]);
     assert!(
         branches.contains("2-computed") && !branches.contains("1-constant"),
@@ -705,6 +721,125 @@ fn plan_with_the_wrong_count_fails_with_a_sentence() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("error: ") && err.contains('2'), "{err}");
+}
+
+#[test]
+fn clean_dry_run_shows_sizes_and_force_deletes_unmerged_work() {
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    let id = experiment_with_changes(&cli, &fx);
+
+    let disk = cli.json(&["clean", &id, "--dry-run"]);
+    let disk = disk.as_array().expect("one entry per variant");
+    assert_eq!(disk.len(), 2);
+    assert!(
+        disk.iter()
+            .all(|d| d["bytes"].as_u64().is_some_and(|b| b > 0) && d["unmerged_commits"] == 1),
+        "each worktree has a size and one unmerged commit: {disk:?}"
+    );
+    let human = cli.run(&["clean", &id, "--dry-run"]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("1 unmerged commit(s)") && text.contains("frees about"),
+        "{text}"
+    );
+    assert_eq!(
+        fx.git(&["worktree", "list"]).lines().count(),
+        3,
+        "a dry run removes nothing"
+    );
+
+    let err = cli.fails(&["clean", &id]);
+    assert!(
+        err.contains("1 (constant") && err.contains("2 (computed"),
+        "{err}"
+    );
+    let report = cli.json(&["clean", &id, "--force"]);
+    assert_eq!(report["branches_deleted"].as_array().unwrap().len(), 2);
+    assert!(report["freed_bytes"].as_u64().unwrap() > 0);
+    let human = cli.run(&["clean", &id]);
+    assert!(
+        String::from_utf8_lossy(&human.stdout).contains("freed     0 B"),
+        "a second cleanup has nothing left to free"
+    );
+}
+
+#[test]
+fn repo_settings_are_saved_shown_exported_and_used_by_new() {
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    let shown = cli.json(&["repo-settings", s(&fx.root)]);
+    assert_eq!(shown["stored"], false, "defaults until saved");
+    assert_eq!(
+        shown["settings"]["copy"],
+        serde_json::json!([".env", ".env.*"])
+    );
+
+    let saved = cli.json(&[
+        "repo-settings",
+        s(&fx.root),
+        "--copy",
+        "local.cfg",
+        "--copy",
+        ".env",
+        "--setup",
+        "true",
+        "--setup-timeout",
+        "42",
+    ]);
+    assert_eq!(saved["stored"], true);
+    assert_eq!(
+        saved["settings"]["copy"],
+        serde_json::json!(["local.cfg", ".env"])
+    );
+    assert_eq!(saved["settings"]["setup_command"], "true");
+    assert_eq!(saved["settings"]["setup_timeout_secs"], 42);
+    assert_eq!(
+        fx.status(),
+        "",
+        "the settings live in Fanout's database, not the repository"
+    );
+
+    let err = cli.fails(&["repo-settings", s(&fx.root), "--setup-timeout", "0"]);
+    assert!(err.contains("between 1 and"), "{err}");
+    let err = cli.fails(&["repo-settings", s(&fx.root), "--copy", "../x"]);
+    assert!(err.contains("outside the checkout"), "{err}");
+
+    fx.write(".gitignore", "local.cfg\n.env\n");
+    fx.commit_all("ignore local files");
+    fx.write("local.cfg", "port=1\n");
+    let created = cli.json(&[
+        "new",
+        "--repo",
+        s(&fx.root),
+        "--task",
+        "Use the config",
+        "--approach",
+        "only",
+    ]);
+    let wt = created["variants"][0]["worktree"].as_str().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(Path::new(wt).join("local.cfg")).unwrap(),
+        "port=1\n",
+        "the saved glob decides what `fanout new` copies"
+    );
+
+    let exported = cli.json(&["repo-settings", s(&fx.root), "--export"]);
+    let file = exported["exported"].as_str().expect("export path");
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    assert_eq!(
+        written["setup_command"], "true",
+        "the export holds the saved settings"
+    );
+
+    let reset = cli.json(&["repo-settings", s(&fx.root), "--reset"]);
+    assert_eq!(reset["stored"], false);
+    let out = cli.run(&["repo-settings", s(&fx.root)]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("(defaults)") && text.contains("setup          (none)"),
+        "{text}"
+    );
 }
 
 /// The mock Messages API on its own runtime, serving while the test thread

@@ -13,6 +13,7 @@
 
 mod migrations;
 mod model;
+mod repo_settings;
 mod sessions;
 
 use std::collections::HashMap;
