@@ -6,7 +6,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 APP := target/release/fanout-app
 
-.PHONY: run test bench bench-ui deps ui app cli claude-code test-rust test-ui clean
+.PHONY: run test bench bench-ui bench-startup deps ui app cli claude-code gemini-cli test-rust test-ui clean
 
 deps: .cache/deps-ok ui/node_modules/.package-lock.json
 
@@ -43,6 +43,12 @@ claude-code: .cache/claude-code/node_modules/@anthropic-ai/claude-code-linux-x64
 .cache/claude-code/node_modules/@anthropic-ai/claude-code-linux-x64/claude: scripts/install-claude-code.sh
 	@scripts/install-claude-code.sh
 
+# The real Gemini CLI test (engine test real_gemini) needs the CLI from npm.
+gemini-cli: .cache/gemini-cli/node_modules/.bin/gemini
+
+.cache/gemini-cli/node_modules/.bin/gemini: scripts/install-gemini-cli.sh
+	@scripts/install-gemini-cli.sh
+
 # One build for tests and the end-to-end binary: the app under test must serve
 # ui/dist (custom-protocol), and building tauri twice with two feature sets
 # would double the cold build.
@@ -53,7 +59,7 @@ e2e-deps: .cache/e2e-deps-ok
 	@scripts/install-e2e-deps.sh
 	@mkdir -p .cache && touch $@
 
-test-rust: ui claude-code e2e-deps
+test-rust: ui claude-code gemini-cli e2e-deps
 	$(CARGO) test --workspace --locked --features fanout-app/custom-protocol
 
 bench: deps
@@ -63,6 +69,11 @@ bench: deps
 # longest stall while scrolling, measured in the page. Figures in BENCHMARKS.md.
 bench-ui: ui e2e-deps
 	$(CARGO) test --features custom-protocol --test ui_bench -- --ignored --nocapture
+
+# Cold start of the release app to its first screen, and its idle memory (PSS
+# over the app and its WebKit processes). Figures in BENCHMARKS.md.
+bench-startup: app e2e-deps
+	xvfb-run -a -s "-screen 0 1280x800x24" scripts/bench-startup.sh
 
 clean:
 	$(CARGO) clean

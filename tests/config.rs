@@ -47,5 +47,11 @@ fn capabilities_grant_no_fs_or_shell_access() {
             !id.starts_with("fs:") && !id.starts_with("shell:"),
             "the UI never needs {id}: file and process work happens in Rust"
         );
+        // Dialogs and the opener are called by Fanout's own commands, which
+        // check what is opened (a variant's worktree, not any path).
+        assert!(
+            !id.starts_with("dialog:") && !id.starts_with("opener:"),
+            "the UI never needs {id}: dialogs and opening happen in Rust"
+        );
     }
 }

@@ -1,8 +1,10 @@
 //! The real desktop app, end to end: the release UI (ui/dist) in the real
 //! WebKitGTK window, driven through WebDriver (tauri-driver in front of
-//! WebKitWebDriver) under a virtual display. Agents are played by the test,
-//! which writes files into the variants' worktrees as an agent would; git
-//! then says whether the app did what it showed.
+//! WebKitWebDriver) under a virtual display. Approaches come from the mock
+//! model API (in-process), agents are the scripted fake `claude`
+//! (tests/fixtures/agents/fake-claude with FANOUT_FAKE_SCRIPT), which writes
+//! files in the variants' worktrees; git then says whether the app did what it
+//! showed.
 //!
 //! Needs: `scripts/install-e2e-deps.sh` (Xvfb, WebKitWebDriver, tauri-driver)
 //! and a binary that serves ui/dist:
@@ -14,10 +16,12 @@ mod git;
 #[path = "e2e/harness.rs"]
 mod harness;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use fanout_mock_llm::{MockServer, Script};
 use git::{write, Repo};
 use harness::{text_of, tid, App};
+use serde_json::json;
 
 const HOSTILE_NAME: &str = "<img src=x onerror=alert(1)>.txt";
 const HOSTILE_SCRIPT: &str = "<script>window.__pwned=1</script>";
@@ -26,6 +30,32 @@ const HOSTILE_SVELTE: &str = "{@html \"<b>x</b>\"}";
 const WINNER_LIB: &str =
     "pub fn greet(name: &str) -> String {\n    format!(\"hello, {name}\")\n}\n";
 const OTHER_LIB: &str = "pub fn greet() -> &'static str {\n    \"hello, world\"\n}\n";
+/// What the hostile agent says, in its text and (as file name and content) in its tool input.
+const HOSTILE_SAY: &str =
+    "Done. <script>window.__pwned=1</script> <img src=x onerror=alert(1)> {@html \"<b>x</b>\"}";
+
+/// The mock API's approach names (fanout_mock_llm::sample_approaches).
+const GENERATED: [&str; 3] = ["Minimal change", "Test first", "Refactor then fix"];
+
+/// What each fake agent does, chosen by its approach name in the prompt.
+fn agent_script(slow: &str) -> serde_json::Value {
+    json!([
+        {"match": "Minimal change", "say": HOSTILE_SAY, "files": {
+            "src/lib.rs": WINNER_LIB,
+            HOSTILE_NAME: format!("{HOSTILE_SCRIPT}\n{HOSTILE_SVELTE}\n"),
+        }},
+        {"match": "Test first", "say": "Kept it simple.", "files": {
+            "src/lib.rs": OTHER_LIB,
+            "docs/notes.md": "# Notes\n\nKept it simple.\n",
+        }},
+        {"match": "Trait object", "say": "Nothing needed changing.", "files": {}},
+        {"match": "Slow ", "mode": slow, "delay": 60, "say": "Slow but done.", "files": {"slow.txt": "done\n"}},
+    ])
+}
+
+fn fake_claude() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/agents/fake-claude")
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
@@ -38,15 +68,43 @@ async fn the_real_window_opens_compares_merges_and_refuses_to_clobber() {
         dist.is_file(),
         "ui/dist is not built, so the app would show nothing: run `cd ui && npm ci && npm run build`"
     );
-    let mut app = App::start(env!("CARGO_BIN_EXE_fanout-app")).await;
+    let api = MockServer::start(Script::approaches_tool(3))
+        .await
+        .expect("the mock model API starts");
+    let scripts = tempfile::tempdir().expect("a folder for the agents' script");
+    let script = scripts.path().join("agents.json");
+    std::fs::write(&script, agent_script("slow").to_string()).expect("write the agents' script");
+    let (claude, url, script_path) = (
+        fake_claude().display().to_string(),
+        api.url(),
+        script.display().to_string(),
+    );
+    let mut app = App::start_with_env(
+        env!("CARGO_BIN_EXE_fanout-app"),
+        &[
+            ("FANOUT_CLAUDE_BIN", &claude),
+            ("FANOUT_FAKE_SCRIPT", &script_path),
+            ("ANTHROPIC_BASE_URL", &url),
+            ("ANTHROPIC_API_KEY", "dummy"),
+        ],
+    )
+    .await;
     let scripts_at_start = app.js("return document.scripts.length").await;
 
     let repo = Repo::new("greeter").await;
-    full_flow(&mut app, &repo).await;
+    full_flow(&mut app, &repo, &scripts_at_start).await;
     hostile_text_stayed_text(&app, &scripts_at_start).await;
+    assert_eq!(
+        api.model_requests().len(),
+        1,
+        "one generation, answered by the mock API (not by `claude -p`)"
+    );
 
     let dirty = Repo::new("dirty-greeter").await;
     merge_refuses_over_uncommitted_work(&mut app, &dirty).await;
+
+    let slow = Repo::new("slow-greeter").await;
+    cancel_all_then_retry(&mut app, &slow, &script).await;
 
     // `fanout-app /some/repo` opens that repository at start.
     let path = repo.root.display().to_string();
@@ -57,9 +115,9 @@ async fn the_real_window_opens_compares_merges_and_refuses_to_clobber() {
     app.close().await;
 }
 
-/// Open → new experiment → agents' edits → commit → compare → squash merge →
-/// undo → merge again → cleanup → history.
-async fn full_flow(app: &mut App, repo: &Repo) {
+/// Open → new experiment → generated approaches → launch → agents run →
+/// transcript → compare → squash merge → undo → merge again → cleanup → history.
+async fn full_flow(app: &mut App, repo: &Repo, scripts_at_start: &serde_json::Value) {
     app.testid("repo-path-input").await;
     app.shot("home").await;
     let base = repo.head().await;
@@ -67,14 +125,36 @@ async fn full_flow(app: &mut App, repo: &Repo) {
     open_repo(app, repo).await;
     app.shot("repo-open").await;
 
-    // New experiment with hand-written approaches; one name edited after typing.
     app.click(&tid("start-experiment")).await;
     app.type_into(&tid("task-input"), "Greet the user by name")
         .await;
+    app.click(&tid("generate-approaches")).await;
+    let first = format!(
+        "{}:nth-child(1) {}",
+        tid("approach-card"),
+        tid("approach-name")
+    );
+    app.until("the generated approaches", || {
+        let c = app.client.clone();
+        let first = first.clone();
+        async move {
+            let name = c.find(fantoccini::Locator::Css(&first)).await?;
+            let value = name.prop("value").await?.unwrap_or_default();
+            Ok((value == GENERATED[0]).then_some(()))
+        }
+    })
+    .await;
     let names = app.count(&tid("approach-name"), 3).await;
-    for (el, name) in names.iter().zip(["Plain function", "Builder", "Macro"]) {
-        el.send_keys(name).await.expect("type an approach name");
+    for (el, want) in names.iter().zip(GENERATED) {
+        let value = el.prop("value").await.expect("read a name");
+        assert_eq!(
+            value.as_deref(),
+            Some(want),
+            "the cards hold the API's approaches in order"
+        );
     }
+    app.shot("generated").await;
+    // One generated name edited by hand: the edit is what runs.
     app.type_into(
         &format!(
             "{}:nth-child(3) {}",
@@ -84,14 +164,12 @@ async fn full_flow(app: &mut App, repo: &Repo) {
         "Trait object",
     )
     .await;
-    app.shot("new-experiment").await;
     app.click(&tid("launch")).await;
 
     let cards = app.count(&tid("variant-card"), 3).await;
-    app.shot("variants").await;
     let third = text_of(&cards[2]).await.expect("third card's text");
     assert!(
-        third.contains("Trait object") && !third.contains("Macro"),
+        third.contains("Trait object") && !third.contains("Refactor then fix"),
         "the edited name is the one launched: {third}"
     );
     let trees = repo.linked_worktrees().await;
@@ -103,41 +181,32 @@ async fn full_flow(app: &mut App, repo: &Repo) {
         "the cards show git's worktrees"
     );
 
-    // Acting as two agents: variant 1 (the winner) and variant 2 edit on disk.
-    write(Path::new(&wt), "src/lib.rs", WINNER_LIB);
-    write(
-        Path::new(&wt),
-        HOSTILE_NAME,
-        &format!("{HOSTILE_SCRIPT}\n{HOSTILE_SVELTE}\n"),
-    );
-    write(Path::new(&wt2), "src/lib.rs", OTHER_LIB);
-    write(
-        Path::new(&wt2),
-        "docs/notes.md",
-        "# Notes\n\nKept it simple.\n",
-    );
+    all_reach(app, 3, "succeeded").await;
+    app.text_contains(&tid("run-progress"), "3/3 done").await;
+    app.shot("succeeded").await;
 
-    app.click(&tid("commit-all")).await;
-    app.count(&tid("commit-result"), 3).await;
-    app.text_contains(
-        &format!("{}[data-index=\"3\"]", tid("variant-card")),
-        "Nothing to commit",
-    )
-    .await;
+    // Each agent's edits were auto-committed on its branch, on the base.
     let branches = repo.fanout_branches().await;
     assert_eq!(branches.len(), 3, "one branch per approach: {branches:?}");
     let winner_branch = branch_of(app, 1).await;
     let winner_tip = repo.git(&["rev-parse", &winner_branch]).await;
     assert_ne!(
         winner_tip, base,
-        "Commit all committed variant 1's edits on its branch"
+        "the run committed variant 1's edits on its branch"
     );
     assert_eq!(
         repo.git(&["rev-parse", &format!("{winner_tip}^")]).await,
         base,
         "the variant's commit sits on the experiment's base"
     );
-    app.shot("committed").await;
+    let files = format!(
+        "{}[data-index=\"1\"] {}",
+        tid("variant-card"),
+        tid("variant-files")
+    );
+    app.text_contains(&files, "2").await;
+
+    hostile_transcript(app, scripts_at_start).await;
 
     compare(app).await;
     merge_undo_merge(app, repo, &base, &winner_branch).await;
@@ -147,6 +216,62 @@ async fn full_flow(app: &mut App, repo: &Repo) {
     app.text_contains(&tid("history-item"), "Greet the user by name")
         .await;
     app.shot("history").await;
+}
+
+/// Waits until `n` variant cards show `status`.
+async fn all_reach(app: &App, n: usize, status: &str) {
+    app.count(
+        &format!("{}[data-status=\"{status}\"]", tid("variant-card")),
+        n,
+    )
+    .await;
+}
+
+/// Variant 1's agent printed HTML and Svelte-like text in its answer and its
+/// tool input: expanded, the transcript shows it as typed and nothing ran.
+async fn hostile_transcript(app: &mut App, scripts_at_start: &serde_json::Value) {
+    let card = format!("{}[data-index=\"1\"]", tid("variant-card"));
+    app.click(&format!("{card} {}", tid("transcript-toggle")))
+        .await;
+    let text = app
+        .text_contains(
+            &format!("{card} {}", tid("transcript")),
+            "<script>window.__pwned=1</script>",
+        )
+        .await;
+    assert!(
+        text.contains("<img src=x onerror=alert(1)>") && text.contains("{@html \"<b>x</b>\"}"),
+        "the agent's text is shown literally: {text}"
+    );
+    assert!(
+        text.contains(HOSTILE_NAME),
+        "the tool call names the hostile file literally: {text}"
+    );
+    // Unfold both Write calls' input: the hostile file's content is JSON text.
+    let tools = app
+        .all(&format!("{card} [data-kind=\"tool\"] summary"))
+        .await;
+    assert_eq!(
+        tools.len(),
+        2,
+        "two Write calls: src/lib.rs and the hostile file"
+    );
+    for tool in &tools {
+        tool.click().await.expect("unfold a tool input");
+    }
+    let inputs = app.count(&format!("{card} {}", tid("tool-input")), 2).await;
+    let mut shown = String::new();
+    for input in &inputs {
+        shown.push_str(&text_of(input).await.expect("read a tool input"));
+    }
+    assert!(
+        shown.contains(HOSTILE_SCRIPT) && shown.contains(&HOSTILE_SVELTE.replace('"', "\\\"")),
+        "the tool input shows the file's content as JSON text: {shown}"
+    );
+    app.shot("transcript").await;
+    hostile_text_stayed_text(app, scripts_at_start).await;
+    app.click(&format!("{card} {}", tid("transcript-toggle")))
+        .await;
 }
 
 async fn open_repo(app: &mut App, repo: &Repo) {
@@ -406,6 +531,8 @@ async fn merge_refuses_over_uncommitted_work(app: &mut App, repo: &Repo) {
     }
     app.click(&tid("launch")).await;
     app.count(&tid("variant-card"), 3).await;
+    // Unscripted names: each fake agent writes and commits fake-output.txt.
+    all_reach(app, 3, "succeeded").await;
     let wt = worktree_of(app, 1).await;
     write(Path::new(&wt), "README.md", "# GREETER\n\nSAYS HELLO.\n");
     app.click(&format!(
@@ -454,4 +581,58 @@ async fn merge_refuses_over_uncommitted_work(app: &mut App, repo: &Repo) {
     );
     app.click(&format!("{} button.close", tid("merge-dialog")))
         .await;
+}
+
+/// Slow agents: "Cancel all" ends them as cancelled; a retry (with the agent
+/// now quick) runs the variant again to success.
+async fn cancel_all_then_retry(app: &mut App, repo: &Repo, script: &Path) {
+    open_repo(app, repo).await;
+    app.click(&tid("nav-new")).await;
+    app.type_into(&tid("task-input"), "Greet slowly").await;
+    let names = app.count(&tid("approach-name"), 3).await;
+    for (el, name) in names.iter().zip(["Slow one", "Slow two", "Slow three"]) {
+        el.send_keys(name).await.expect("type an approach name");
+    }
+    app.shot("new-experiment").await;
+    app.click(&tid("launch")).await;
+    all_reach(app, 3, "running").await;
+    let activity = app
+        .text_contains(
+            &format!(
+                "{}[data-index=\"1\"] {}",
+                tid("variant-card"),
+                tid("variant-activity")
+            ),
+            "started",
+        )
+        .await;
+    assert!(
+        !activity.is_empty(),
+        "a running card shows what its agent does"
+    );
+    app.shot("running").await;
+
+    app.click(&tid("cancel-all")).await;
+    all_reach(app, 3, "cancelled").await;
+    assert_eq!(
+        repo.fanout_branches().await.len(),
+        3,
+        "cancelling keeps the branches (and worktrees) for a retry"
+    );
+    app.shot("cancelled").await;
+
+    std::fs::write(script, agent_script("success").to_string()).expect("make the agents quick");
+    let card = format!("{}[data-index=\"2\"]", tid("variant-card"));
+    app.click(&format!("{card} {}", tid("retry-variant"))).await;
+    app.el(&format!("{card}[data-status=\"succeeded\"]")).await;
+    let wt = worktree_of(app, 2).await;
+    assert_eq!(
+        std::fs::read_to_string(Path::new(&wt).join("slow.txt"))
+            .ok()
+            .as_deref(),
+        Some("done\n"),
+        "the retried agent ran in variant 2's worktree"
+    );
+    all_reach(app, 2, "cancelled").await;
+    app.shot("retried").await;
 }

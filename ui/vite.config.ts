@@ -7,5 +7,6 @@ export default defineConfig({
   clearScreen: false,
   server: { port: 1420, strictPort: true },
   build: { outDir: "dist", emptyOutDir: true, target: "es2022" },
-  test: { environment: "node", include: ["src/**/*.test.ts"] },
+  // app.css is read as text by a test (the dark theme's two blocks agree).
+  test: { environment: "node", include: ["src/**/*.test.ts"], css: { include: [/app\.css/] } },
 });

@@ -4,13 +4,10 @@
 use std::sync::Mutex;
 
 use fanout_engine::diff::{DiffOptions, FileChange, FileDiff, Outline, PageCache, PagedDiff};
-use fanout_engine::experiment::{
-    ApproachSpec, CommitResult, Engine, ExperimentView, NewExperiment,
-};
+use fanout_engine::experiment::{CleanOptions, CleanReport, CommitResult, Engine, ExperimentView};
 use fanout_engine::merge::{MergeOutcome, MergePreview, Strategy};
 use fanout_engine::repo::{self, RepoInfo};
 use fanout_engine::store::{Experiment, MergeRecord};
-use fanout_engine::worktree::RemoveReport;
 use fanout_engine::{recent, Error};
 use serde::Serialize;
 use tauri::ipc::Response;
@@ -83,27 +80,6 @@ pub async fn experiment_get(
     id: String,
 ) -> CommandResult<ExperimentView> {
     with_engine(state, "loading the experiment", move |e| e.experiment(&id)).await
-}
-
-#[tauri::command]
-pub async fn experiment_create(
-    state: State<'_, AppState>,
-    repo: String,
-    task: String,
-    approaches: Vec<ApproachSpec>,
-    include_uncommitted: bool,
-) -> CommandResult<ExperimentView> {
-    with_engine(state, "creating the experiment", move |e| {
-        e.create_experiment(NewExperiment {
-            repo: repo.into(),
-            task,
-            approaches,
-            include_uncommitted,
-            worktree_root: None,
-            default_agent: "claude-code".into(),
-        })
-    })
-    .await
 }
 
 #[tauri::command]
@@ -260,9 +236,31 @@ pub async fn experiment_clean(
     id: String,
     keep: Option<u32>,
     force: bool,
-) -> CommandResult<RemoveReport> {
-    with_engine(state, "cleaning up", move |e| {
-        e.clean(&id, keep.map(|k| k.to_string()).as_deref(), force)
-    })
-    .await
+) -> CommandResult<CleanReport> {
+    // The dialog lists the variants it removes and the user confirms them:
+    // that is the confirmation unmerged work needs.
+    let opts = CleanOptions {
+        keep: keep.map(|k| k.to_string()),
+        force,
+        confirmed: true,
+        archive: Vec::new(),
+    };
+    with_engine(state, "cleaning up", move |e| e.clean(&id, &opts)).await
+}
+
+/// The UI painted its first screen. Only the startup benchmark
+/// (scripts/bench-startup.sh) listens: it names a file in FANOUT_STARTUP_MARK
+/// and reads the wall-clock time written there.
+#[tauri::command]
+pub fn ui_ready() {
+    let Some(mark) = std::env::var_os("FANOUT_STARTUP_MARK") else {
+        return;
+    };
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    if let Err(err) = std::fs::write(&mark, now_ms.to_string()) {
+        tracing::warn!(%err, "could not write the startup mark");
+    }
 }

@@ -3,9 +3,13 @@
 
 mod commands;
 mod error;
+mod run_commands;
+mod runs;
+mod settings_cmds;
 mod state;
 
 use state::AppState;
+use tauri::{Emitter, Manager};
 
 pub fn run() {
     tracing_subscriber::fmt()
@@ -19,16 +23,46 @@ pub fn run() {
     // `fanout-app /some/repo` opens that repository first.
     let launch_repo = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
 
+    let state = AppState::new(launch_repo);
+    let window_state_file = state
+        .paths()
+        .map(|p| p.home().join("window-state.json"))
+        .ok();
+    let mut window_state = tauri_plugin_window_state::Builder::default();
+    if let Some(file) = window_state_file {
+        // Beside the rest of Fanout's data, so a throwaway FANOUT_HOME (tests,
+        // a second profile) has its own window size too.
+        window_state = window_state.with_filename(file.to_string_lossy());
+    }
+
     let result = tauri::Builder::default()
-        .manage(AppState::new(launch_repo))
+        // First, so a second launch hands over before anything else starts.
+        .plugin(
+            tauri_plugin_single_instance::Builder::new()
+                .dbus_id(instance_id())
+                .callback(second_launch)
+                .build(),
+        )
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_opener::init())
+        .plugin(window_state.build())
+        .plugin(tauri_plugin_notification::init())
+        .manage(state)
         .manage(commands::DiffPages::default())
+        .setup(|app| {
+            // Works out the login shell's PATH now, so that detection and the
+            // first run find it ready.
+            tauri::async_runtime::spawn(fanout_engine::detect::agent_path());
+            start_runs(app.handle());
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
+            commands::ui_ready,
             commands::repo_inspect,
             commands::recent_repos,
             commands::experiments_list,
             commands::experiment_get,
-            commands::experiment_create,
             commands::variant_commit,
             commands::diff_files,
             commands::diff_file,
@@ -38,10 +72,102 @@ pub fn run() {
             commands::merge_apply,
             commands::merge_undo,
             commands::experiment_clean,
+            run_commands::experiment_launch,
+            run_commands::run_watch,
+            run_commands::run_stop,
+            run_commands::run_cancel,
+            run_commands::approval_allow,
+            run_commands::approval_allow_always,
+            run_commands::approval_deny,
+            run_commands::steer_send,
+            run_commands::steer_interrupt,
+            run_commands::variant_retry,
+            run_commands::variant_follow_up,
+            run_commands::variant_events,
+            run_commands::approaches_generate,
+            settings_cmds::settings_get,
+            settings_cmds::settings_save,
+            settings_cmds::agents_detect,
+            settings_cmds::api_key_status,
+            settings_cmds::api_key_save,
+            settings_cmds::api_key_delete,
+            settings_cmds::pick_folder,
+            settings_cmds::report_export,
+            settings_cmds::open_folder,
+            settings_cmds::open_in_editor,
         ])
         .run(tauri::generate_context!());
     if let Err(err) = result {
         eprintln!("Fanout could not start its window: {err}. Check that a display is available (DISPLAY or WAYLAND_DISPLAY) and that WebKitGTK 4.1 is installed.");
         std::process::exit(1);
+    }
+}
+
+/// Sets up the live runs once the engine opened: outcomes become desktop
+/// notifications (sent from here, so the UI needs no notification
+/// permission), and variants a crashed Fanout left running become interrupted.
+fn start_runs(app: &tauri::AppHandle) {
+    let state = app.state::<AppState>();
+    let (Ok(engine), Ok(paths)) = (state.engine(), state.paths()) else {
+        return;
+    };
+    let runs = runs::Runs::new(engine, paths);
+    let handle = app.clone();
+    runs.set_notifier(Box::new(move |title, body| {
+        use tauri_plugin_notification::NotificationExt;
+        // No notification daemon (a bare X server, a CI box) is not the run's failure.
+        if let Err(err) = handle
+            .notification()
+            .builder()
+            .title(title)
+            .body(body)
+            .show()
+        {
+            tracing::warn!(%err, "the desktop notification could not be shown");
+        }
+    }));
+    app.manage(runs.clone());
+    tauri::async_runtime::spawn(async move {
+        match runs.recover().await {
+            Ok(marked) if !marked.is_empty() => {
+                tracing::info!(
+                    count = marked.len(),
+                    "marked variants of a stopped Fanout as interrupted"
+                )
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(message = %err.message, "crash recovery failed"),
+        }
+    });
+}
+
+/// One running Fanout per data directory: a second launch with the same
+/// FANOUT_HOME hands over to the first; one with another home (a test, a
+/// second profile) is a separate app.
+fn instance_id() -> String {
+    let home = std::env::var("FANOUT_HOME").unwrap_or_default();
+    if home.is_empty() {
+        return "dev.fanout.app".into();
+    }
+    // FNV-1a: a stable, short name part; D-Bus names allow only [A-Za-z0-9_].
+    let hash = home.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("dev.fanout.app.h{hash:016x}")
+}
+
+/// A second launch: the first window comes forward, and opens the
+/// repository the second was given, if any.
+fn second_launch(app: &tauri::AppHandle, argv: Vec<String>, cwd: String) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+    if let Some(arg) = argv.get(1).filter(|a| !a.starts_with('-')) {
+        let path = std::path::Path::new(&cwd).join(arg);
+        if let Err(err) = app.emit("open-repo", path.to_string_lossy()) {
+            tracing::warn!(%err, "could not pass the second launch's repository to the window");
+        }
     }
 }

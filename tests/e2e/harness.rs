@@ -200,7 +200,15 @@ pub fn target_dir() -> PathBuf {
 impl App {
     /// Starts the display (unless DISPLAY is set), tauri-driver and the app,
     /// with a throwaway FANOUT_HOME.
+    // For flows that need no agent; the run flow uses `start_with_env`.
+    #[allow(dead_code)]
     pub async fn start(app_binary: &str) -> App {
+        Self::start_with_env(app_binary, &[]).await
+    }
+
+    /// Like [`App::start`], with extra environment for the app (tauri-driver
+    /// hands its own environment to the app it starts).
+    pub async fn start_with_env(app_binary: &str, env: &[(&str, &str)]) -> App {
         assert!(
             Path::new(NATIVE_DRIVER).is_file(),
             "{NATIVE_DRIVER} is missing (Debian package webkit2gtk-driver): {INSTALL_HINT}"
@@ -246,6 +254,7 @@ impl App {
             .env("XDG_CACHE_HOME", home.path().join("xdg-cache"))
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GIT_CONFIG_NOSYSTEM", "1")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log("tauri-driver.log"))
             .stderr(log("tauri-driver.err.log"));
@@ -254,10 +263,14 @@ impl App {
 
         let client = connect(port, app_binary, &[]).await;
 
-        let shots = target_dir().join("e2e-screenshots");
+        // One folder per test binary (e2e, e2e_settings, ui_bench), since each
+        // clears its own at start.
+        let shots = target_dir()
+            .join("e2e-screenshots")
+            .join(env!("CARGO_CRATE_NAME"));
         // Screens from an older run would pass for this run's.
         let _ = std::fs::remove_dir_all(&shots);
-        std::fs::create_dir_all(&shots).expect("create target/e2e-screenshots");
+        std::fs::create_dir_all(&shots).expect("create the screenshot folder");
         App {
             client,
             port,
@@ -286,7 +299,7 @@ impl App {
         self.client = connect(self.port, &self.binary, args).await;
     }
 
-    /// Saves a screenshot as target/e2e-screenshots/NN-name.png.
+    /// Saves a screenshot as target/e2e-screenshots/<test>/NN-name.png.
     pub async fn shot(&mut self, name: &str) {
         self.shot_no += 1;
         let png = self.settled_screenshot(name).await;

@@ -13,9 +13,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use fanout_engine::diff::DiffOptions;
-use fanout_engine::experiment::{ApproachSpec, Engine, NewExperiment};
+use fanout_engine::experiment::{ApproachSpec, CleanOptions, Engine, NewExperiment};
 use fanout_engine::merge::Strategy;
 use fanout_engine::paths::Paths;
+use fanout_engine::repo_settings::RepoSettings;
 use fanout_engine::{repo, Error};
 
 use output::Out;
@@ -131,7 +132,7 @@ enum Command {
         /// The approaches, as `fanout plan --json` prints them.
         #[arg(long, value_name = "FILE.json")]
         approaches: Option<PathBuf>,
-        /// claude-code, codex, api (the built-in agent: ANTHROPIC_API_KEY or the keyring, ANTHROPIC_BASE_URL) or command.
+        /// claude-code, codex, gemini (the Gemini CLI: GEMINI_API_KEY), api (the built-in agent: ANTHROPIC_API_KEY or the keyring, ANTHROPIC_BASE_URL) or command.
         #[arg(long, default_value = "claude-code")]
         agent: String,
         /// The command agent's template, with {prompt}, {prompt_file}, {workdir}.
@@ -175,16 +176,86 @@ enum Command {
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
     },
-    /// Remove the experiment's worktrees and branches.
+    /// Remove the experiment's worktrees and branches; says what it freed.
     Clean {
         experiment: String,
         /// Keep this variant's branch.
         #[arg(long)]
         keep: Option<String>,
-        /// Also remove worktrees with uncommitted changes.
+        /// Also remove worktrees with uncommitted changes and branches whose
+        /// work is merged nowhere.
         #[arg(long)]
         force: bool,
+        /// Keep this variant as the tag fanout/archive/<experiment>/<n>-<slug>
+        /// instead of its branch; repeat for more.
+        #[arg(long = "archive", value_name = "VARIANT")]
+        archive: Vec<String>,
+        /// Change nothing: show each worktree's size and unmerged commits.
+        #[arg(long, conflicts_with_all = ["force", "archive", "keep"])]
+        dry_run: bool,
     },
+    /// Show or change how new worktrees of a repository are prepared. Stored
+    /// by Fanout, not in the repository (unless --export).
+    RepoSettings {
+        /// A folder inside the repository.
+        repo: PathBuf,
+        /// A glob of ignored files to copy into each new worktree (`.env`,
+        /// `config/*.local`); repeat for more. Replaces the list.
+        #[arg(long = "copy", value_name = "GLOB")]
+        copy: Vec<String>,
+        /// Copy no ignored files into new worktrees.
+        #[arg(long, conflicts_with = "copy")]
+        no_copy: bool,
+        /// A command run (through sh) in each worktree before its agent starts, e.g. `npm ci`.
+        #[arg(long, value_name = "CMD")]
+        setup: Option<String>,
+        /// Remove the setup command.
+        #[arg(long, conflicts_with = "setup")]
+        no_setup: bool,
+        /// The setup command's timeout in seconds.
+        #[arg(long, value_name = "SECS")]
+        setup_timeout: Option<u64>,
+        /// Forget this repository's settings: back to the defaults.
+        #[arg(long, conflicts_with_all = ["copy", "no_copy", "setup", "no_setup", "setup_timeout"])]
+        reset: bool,
+        /// Also write the settings to .fanout.json at the repository's root.
+        #[arg(long)]
+        export: bool,
+    },
+}
+
+/// The changes `fanout repo-settings` asks for.
+struct SettingsChange {
+    copy: Vec<String>,
+    no_copy: bool,
+    setup: Option<String>,
+    no_setup: bool,
+    setup_timeout: Option<u64>,
+}
+
+impl SettingsChange {
+    fn is_empty(&self) -> bool {
+        self.copy.is_empty()
+            && !self.no_copy
+            && self.setup.is_none()
+            && !self.no_setup
+            && self.setup_timeout.is_none()
+    }
+
+    fn apply(self, settings: &mut RepoSettings) {
+        if self.no_copy || !self.copy.is_empty() {
+            settings.copy = self.copy;
+        }
+        if self.no_setup {
+            settings.setup_command = None;
+        }
+        if let Some(command) = self.setup {
+            settings.setup_command = Some(command);
+        }
+        if let Some(secs) = self.setup_timeout {
+            settings.setup_timeout_secs = secs;
+        }
+    }
 }
 
 fn parse_strategy(s: &str) -> Result<Strategy, String> {
@@ -363,9 +434,57 @@ fn run(command: Command, out: &Out) -> Result<(), Error> {
         Command::UndoMerge { experiment } => out.undone(&engine()?.undo_merge(&experiment)?),
         Command::Clean {
             experiment,
+            dry_run: true,
+            ..
+        } => out.disk(&engine()?.disk_usage(&experiment)?),
+        Command::Clean {
+            experiment,
             keep,
             force,
-        } => out.cleaned(&engine()?.clean(&experiment, keep.as_deref(), force)?),
+            archive,
+            dry_run: false,
+        } => {
+            let opts = CleanOptions {
+                keep,
+                force,
+                confirmed: force,
+                archive,
+            };
+            out.cleaned(&engine()?.clean(&experiment, &opts)?)
+        }
+        Command::RepoSettings {
+            repo,
+            copy,
+            no_copy,
+            setup,
+            no_setup,
+            setup_timeout,
+            reset,
+            export,
+        } => {
+            let mut engine = engine()?;
+            let change = SettingsChange {
+                copy,
+                no_copy,
+                setup,
+                no_setup,
+                setup_timeout,
+            };
+            let view = if reset {
+                engine.reset_repo_settings(&repo)?
+            } else if change.is_empty() {
+                engine.repo_settings(&repo)?
+            } else {
+                let mut settings = engine.repo_settings(&repo)?.settings;
+                change.apply(&mut settings);
+                engine.save_repo_settings(&repo, settings)?
+            };
+            let exported = match export {
+                true => Some(engine.export_repo_settings(&repo)?),
+                false => None,
+            };
+            out.repo_settings(&view, exported.as_deref())
+        }
         Command::Plan { .. }
         | Command::Run { .. }
         | Command::FollowUp { .. }

@@ -1,11 +1,15 @@
 //! Printing results: a sentence or a table for humans, or one JSON document.
 
 use fanout_engine::diff::{FileChange, FileDiff, FileStatus, Hunk, LineKind};
-use fanout_engine::experiment::{short_id, ApproachSpec, CommitResult, ExperimentView};
+use std::path::Path;
+
+use fanout_engine::experiment::{
+    short_id, ApproachSpec, CleanReport, CommitResult, ExperimentView, VariantDisk,
+};
 use fanout_engine::merge::{MergeOutcome, MergePreview};
 use fanout_engine::repo::RepoInfo;
+use fanout_engine::repo_settings::RepoSettingsView;
 use fanout_engine::store::{Experiment, MergeRecord};
-use fanout_engine::worktree::RemoveReport;
 use fanout_engine::Error;
 use serde_json::{json, Value};
 
@@ -281,10 +285,19 @@ impl Out {
         )
     }
 
-    pub fn cleaned(&self, r: &RemoveReport) -> Res {
+    pub fn cleaned(&self, report: &CleanReport) -> Res {
+        let r = &report.removed;
         self.emit(
-            || json!(r),
+            || json!(report),
             || {
+                for a in &report.archived {
+                    println!(
+                        "archived  variant {} as tag {} ({})",
+                        a.index,
+                        a.tag,
+                        &a.commit[..a.commit.len().min(12)]
+                    );
+                }
                 for p in &r.removed {
                     println!("removed   {}", p.display());
                 }
@@ -303,8 +316,73 @@ impl Out {
                         p.display()
                     );
                 }
+                println!("freed     {}", human_bytes(report.freed_bytes));
             },
         )
+    }
+
+    pub fn disk(&self, variants: &[VariantDisk]) -> Res {
+        self.emit(
+            || json!(variants),
+            || {
+                for v in variants {
+                    let size = v.bytes.map_or("gone".to_string(), human_bytes);
+                    let work = match (v.merged, v.unmerged_commits) {
+                        (true, _) => "merged".to_string(),
+                        (false, 0) => "nothing unmerged".to_string(),
+                        (false, n) => format!("{n} unmerged commit(s)"),
+                    };
+                    println!("{:>2}  {:<24} {:>10}  {work}", v.index, v.name, size);
+                }
+                let total: u64 = variants.iter().filter_map(|v| v.bytes).sum();
+                println!("cleaning up frees about {}", human_bytes(total));
+            },
+        )
+    }
+
+    pub fn repo_settings(&self, view: &RepoSettingsView, exported: Option<&Path>) -> Res {
+        self.emit(
+            || {
+                let mut doc = json!(view);
+                doc["exported"] = json!(exported);
+                doc
+            },
+            || {
+                let s = &view.settings;
+                let origin = if view.stored { "saved" } else { "defaults" };
+                println!("repository     {} ({origin})", view.repo_root.display());
+                let copy = if s.copy.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    s.copy.join(" ")
+                };
+                println!("copy           {copy}");
+                println!(
+                    "setup          {}",
+                    s.setup_command.as_deref().unwrap_or("(none)")
+                );
+                println!("setup timeout  {} s", s.setup_timeout_secs);
+                if let Some(path) = exported {
+                    println!("exported to    {}", path.display());
+                }
+            },
+        )
+    }
+}
+
+/// Bytes in the largest binary unit that keeps the number at least 1.
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
     }
 }
 

@@ -322,8 +322,24 @@ fn merge_dry_run_squash_undo_and_clean() {
     let err = cli.fails(&["undo-merge", &id]);
     assert!(err.contains("no merge to undo"), "{err}");
 
-    let report = cli.json(&["clean", &id, "--keep", "2"]);
+    let err = cli.fails(&["clean", &id, "--keep", "2"]);
+    assert!(
+        err.contains("1 (constant, 1 commit)"),
+        "the undone merge left variant 1's work merged nowhere: {err}"
+    );
+    let report = cli.json(&["clean", &id, "--keep", "2", "--archive", "1"]);
     assert_eq!(report["removed"].as_array().unwrap().len(), 2);
+    assert!(report["freed_bytes"].as_u64().unwrap() > 0, "{report}");
+    let tag = report["archived"][0]["tag"].as_str().expect("archive tag");
+    assert!(
+        tag.starts_with("fanout/archive/") && tag.ends_with("/1-constant"),
+        "{tag}"
+    );
+    assert_eq!(
+        fx.git(&["rev-parse", &format!("refs/tags/{tag}")]),
+        report["archived"][0]["commit"].as_str().unwrap(),
+        "the tag holds variant 1's last commit"
+    );
     let branches = fx.git(&["branch", "--list", "fanout/*"]);
     assert!(
         branches.contains("2-computed") && !branches.contains("1-constant"),
@@ -705,4 +721,319 @@ fn plan_with_the_wrong_count_fails_with_a_sentence() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("error: ") && err.contains('2'), "{err}");
+}
+
+#[test]
+fn clean_dry_run_shows_sizes_and_force_deletes_unmerged_work() {
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    let id = experiment_with_changes(&cli, &fx);
+
+    let disk = cli.json(&["clean", &id, "--dry-run"]);
+    let disk = disk.as_array().expect("one entry per variant");
+    assert_eq!(disk.len(), 2);
+    assert!(
+        disk.iter()
+            .all(|d| d["bytes"].as_u64().is_some_and(|b| b > 0) && d["unmerged_commits"] == 1),
+        "each worktree has a size and one unmerged commit: {disk:?}"
+    );
+    let human = cli.run(&["clean", &id, "--dry-run"]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("1 unmerged commit(s)") && text.contains("frees about"),
+        "{text}"
+    );
+    assert_eq!(
+        fx.git(&["worktree", "list"]).lines().count(),
+        3,
+        "a dry run removes nothing"
+    );
+
+    let err = cli.fails(&["clean", &id]);
+    assert!(
+        err.contains("1 (constant") && err.contains("2 (computed"),
+        "{err}"
+    );
+    let report = cli.json(&["clean", &id, "--force"]);
+    assert_eq!(report["branches_deleted"].as_array().unwrap().len(), 2);
+    assert!(report["freed_bytes"].as_u64().unwrap() > 0);
+    let human = cli.run(&["clean", &id]);
+    assert!(
+        String::from_utf8_lossy(&human.stdout).contains("freed     0 B"),
+        "a second cleanup has nothing left to free"
+    );
+}
+
+#[test]
+fn repo_settings_are_saved_shown_exported_and_used_by_new() {
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    let shown = cli.json(&["repo-settings", s(&fx.root)]);
+    assert_eq!(shown["stored"], false, "defaults until saved");
+    assert_eq!(
+        shown["settings"]["copy"],
+        serde_json::json!([".env", ".env.*"])
+    );
+
+    let saved = cli.json(&[
+        "repo-settings",
+        s(&fx.root),
+        "--copy",
+        "local.cfg",
+        "--copy",
+        ".env",
+        "--setup",
+        "true",
+        "--setup-timeout",
+        "42",
+    ]);
+    assert_eq!(saved["stored"], true);
+    assert_eq!(
+        saved["settings"]["copy"],
+        serde_json::json!(["local.cfg", ".env"])
+    );
+    assert_eq!(saved["settings"]["setup_command"], "true");
+    assert_eq!(saved["settings"]["setup_timeout_secs"], 42);
+    assert_eq!(
+        fx.status(),
+        "",
+        "the settings live in Fanout's database, not the repository"
+    );
+
+    let err = cli.fails(&["repo-settings", s(&fx.root), "--setup-timeout", "0"]);
+    assert!(err.contains("between 1 and"), "{err}");
+    let err = cli.fails(&["repo-settings", s(&fx.root), "--copy", "../x"]);
+    assert!(err.contains("outside the checkout"), "{err}");
+
+    fx.write(".gitignore", "local.cfg\n.env\n");
+    fx.commit_all("ignore local files");
+    fx.write("local.cfg", "port=1\n");
+    let created = cli.json(&[
+        "new",
+        "--repo",
+        s(&fx.root),
+        "--task",
+        "Use the config",
+        "--approach",
+        "only",
+    ]);
+    let wt = created["variants"][0]["worktree"].as_str().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(Path::new(wt).join("local.cfg")).unwrap(),
+        "port=1\n",
+        "the saved glob decides what `fanout new` copies"
+    );
+
+    let exported = cli.json(&["repo-settings", s(&fx.root), "--export"]);
+    let file = exported["exported"].as_str().expect("export path");
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    assert_eq!(
+        written["setup_command"], "true",
+        "the export holds the saved settings"
+    );
+
+    let reset = cli.json(&["repo-settings", s(&fx.root), "--reset"]);
+    assert_eq!(reset["stored"], false);
+    let out = cli.run(&["repo-settings", s(&fx.root)]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("(defaults)") && text.contains("setup          (none)"),
+        "{text}"
+    );
+}
+
+/// The mock Messages API on its own runtime, serving while the test thread
+/// waits on the real `fanout` binary.
+struct Mock {
+    server: fanout_mock_llm::MockServer,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Mock {
+    fn start(script: fanout_mock_llm::Script) -> Mock {
+        let runtime = tokio::runtime::Runtime::new().expect("a runtime for the mock");
+        let server = runtime
+            .block_on(fanout_mock_llm::MockServer::start(script))
+            .expect("the mock binds 127.0.0.1");
+        Mock {
+            server,
+            _runtime: runtime,
+        }
+    }
+}
+
+/// Looks like a real key, and is unique enough that finding it anywhere means
+/// it leaked.
+const API_KEY: &str = "sk-ant-api03-cli3-LEAKCHECK-7f3a9c";
+
+/// `fanout --json run --agent api` with the key in the environment and the
+/// mock as the API.
+fn run_api_agent(cli: &Cli, fx: &Fixture, mock: &Mock) -> Output {
+    let file = fx.sibling("plan").join("approaches.json");
+    std::fs::write(
+        &file,
+        r#"{"approaches": [{"name": "direct", "description": "write the note", "guidelines": "one file"}]}"#,
+    )
+    .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_fanout"))
+        .args([
+            "--json",
+            "run",
+            "--repo",
+            s(&fx.root),
+            "--task",
+            "Leave a note for the reviewers",
+            "--approaches",
+            s(&file),
+            "--agent",
+            "api",
+            "--worktree-root",
+            s(&fx.sibling("wt")),
+        ])
+        .env("FANOUT_HOME", cli.home.path())
+        .env("ANTHROPIC_BASE_URL", mock.server.url())
+        .env("ANTHROPIC_API_KEY", API_KEY)
+        .env_remove("OPENAI_API_KEY")
+        .output()
+        .expect("run fanout")
+}
+
+/// Every file under `dir` (the database, its WAL, logs) whose bytes hold `needle`.
+fn files_containing(dir: &Path, needle: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)
+            .expect("readable data folder")
+            .flatten()
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if std::fs::read(&path).is_ok_and(|bytes| {
+                bytes
+                    .windows(needle.len())
+                    .any(|window| window == needle.as_bytes())
+            }) {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+fn assert_key_never_shown(cli: &Cli, out: &Output) {
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains(API_KEY),
+        "the key is not in the JSON output"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains(API_KEY),
+        "the key is not on stderr"
+    );
+    let database = cli.home.path().join("fanout.db");
+    assert!(
+        database.is_file(),
+        "the run used the database this test searches: {}",
+        database.display()
+    );
+    assert_eq!(
+        files_containing(cli.home.path(), API_KEY),
+        Vec::<std::path::PathBuf>::new(),
+        "no file in Fanout's data folder (database, WAL, logs) holds the key"
+    );
+}
+
+#[test]
+fn run_with_the_api_agent_commits_its_file_and_never_shows_the_key() {
+    use fanout_mock_llm::{Script, WriteTool};
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    let content = "Reviewers: start with src/lib.rs.\n";
+    let mock = Mock::start(Script::sequential(Script::write_file(
+        WriteTool::BuiltIn,
+        "NOTES.md",
+        content,
+    )));
+    let out = run_api_agent(&cli, &fx, &mock);
+    assert!(
+        out.status.success(),
+        "fanout run --agent api failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    let r = &doc["results"][0];
+    assert_eq!(r["status"], "succeeded", "{r}");
+    assert_eq!(r["agent"], "api", "the built-in agent ran: {r}");
+    assert_eq!(
+        r["turns"], 2,
+        "a write_file turn and a closing turn, as scripted: {r}"
+    );
+    assert_eq!(
+        r["input_tokens"], 200,
+        "the mock's usage (100 per turn) is summed: {r}"
+    );
+    assert_eq!(r["output_tokens"], 40, "20 per turn: {r}");
+    assert!(
+        r["cost_usd"].as_f64().is_some_and(|c| c > 0.0),
+        "a cost from the usage and the price table: {r}"
+    );
+    assert_eq!(r["files_changed"], 1, "NOTES.md is on the branch: {r}");
+
+    let branch = r["branch"].as_str().expect("the variant's branch");
+    assert_eq!(
+        fx.git(&["show", &format!("{branch}:NOTES.md")]),
+        content.trim_end(),
+        "the file the agent wrote is committed on the variant's branch"
+    );
+    assert_eq!(
+        fx.git(&["rev-list", "--count", &format!("{}..{branch}", fx.head())]),
+        "1",
+        "one commit on top of the base"
+    );
+
+    let requests = mock.server.model_requests();
+    assert_eq!(requests.len(), 2, "one request per turn");
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.api_key.as_deref() == Some(API_KEY)),
+        "the key from the environment reached the API (so it was in play)"
+    );
+    assert_key_never_shown(&cli, &out);
+}
+
+#[test]
+fn run_with_the_api_agent_and_a_rejected_key_fails_with_a_sentence() {
+    use fanout_mock_llm::{Script, Turn};
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    let mock = Mock::start(Script::sequential(vec![Turn::Unauthorized]));
+    let out = run_api_agent(&cli, &fx, &mock);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "no variant succeeded: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("the run still prints its JSON");
+    let r = &doc["results"][0];
+    assert_eq!(r["status"], "failed", "{r}");
+    let error = r["error"].as_str().expect("the variant says why it failed");
+    assert!(
+        error.contains("401") && error.contains("Check the API key"),
+        "the error names the refusal and what to do: {error}"
+    );
+    assert_eq!(
+        mock.server.model_requests().len(),
+        1,
+        "a rejected key is not retried"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: No variant") && last.ends_with('.'),
+        "the run ends with a sentence: {stderr}"
+    );
+    assert_key_never_shown(&cli, &out);
 }

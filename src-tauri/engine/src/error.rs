@@ -8,7 +8,8 @@ use crate::{
     agent::AgentError, approaches::ApproachError, diff::DiffError, experiment::ExperimentError,
     llm::LlmError, merge::MergeError, methodology::MethodologyError,
     orchestrator::OrchestratorError, paths::PathsError, process::ProcessError, repo::RepoError,
-    secrets::SecretsError, settings::SettingsError, store::StoreError, worktree::WorktreeError,
+    repo_settings::RepoSettingsError, secrets::SecretsError, settings::SettingsError,
+    store::StoreError, worktree::WorktreeError,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +44,8 @@ pub enum Error {
     Methodology(#[from] MethodologyError),
     #[error(transparent)]
     Orchestrator(#[from] OrchestratorError),
+    #[error(transparent)]
+    RepoSettings(#[from] RepoSettingsError),
 }
 
 impl Error {
@@ -65,6 +68,7 @@ impl Error {
             Error::Approaches(e) => e.code(),
             Error::Methodology(e) => e.code(),
             Error::Orchestrator(e) => e.code(),
+            Error::RepoSettings(e) => e.code(),
         }
     }
 }

@@ -81,6 +81,9 @@ pub enum SessionEvent {
     Log { stream: Stream, line: String },
     /// A line no backend understood, kept as printed (bounded).
     Raw { line: String },
+    /// A line the repository's setup command printed in the worktree before
+    /// the agent started (see [`crate::repo_settings`]).
+    Setup { stream: Stream, line: String },
 }
 
 impl SessionEvent {
@@ -97,6 +100,7 @@ impl SessionEvent {
             SessionEvent::Result { .. } => "result",
             SessionEvent::Log { .. } => "log",
             SessionEvent::Raw { .. } => "raw",
+            SessionEvent::Setup { .. } => "setup",
         }
     }
 
@@ -171,6 +175,10 @@ mod tests {
             SessionEvent::Log {
                 stream: Stream::Stderr,
                 line: "l".into(),
+            },
+            SessionEvent::Setup {
+                stream: Stream::Stdout,
+                line: "added 12 packages".into(),
             },
             SessionEvent::Usage {
                 input_tokens: 1,

@@ -12,9 +12,10 @@ use serde::Serialize;
 use crate::diff::{self, DiffOptions, FileChange, FileDiff};
 use crate::merge::{self, MergeOutcome, MergePreview, Strategy};
 use crate::paths::Paths;
+use crate::repo_settings::{self, RepoSettings, RepoSettingsView};
 use crate::store::{Experiment, ExperimentStatus, MergeRecord, Store, Variant, VariantStatus};
 use crate::worktree::{self, NewWorktree, RemoveReport};
-use crate::{repo, slug, Error};
+use crate::{ignored_files, repo, slug, Error};
 
 /// The most variants one experiment may have.
 pub const MAX_VARIANTS: usize = 8;
@@ -49,6 +50,11 @@ pub enum ExperimentError {
     NothingToUndo { experiment: String },
     #[error("The worktree of variant {index} is gone ({worktree}). Retry the variant or clean the experiment up.")]
     WorktreeMissing { index: u32, worktree: PathBuf },
+    #[error("Nothing was cleaned up: variant {variants} of experiment {experiment} has work that is merged nowhere (no other branch or tag holds it), and deleting its branch would lose it. Keep its branch, archive it as a tag (`fanout clean {experiment} --archive N`), or confirm the deletion (`--force`).")]
+    Unmerged {
+        experiment: String,
+        variants: String,
+    },
 }
 
 impl ExperimentError {
@@ -63,6 +69,7 @@ impl ExperimentError {
             ExperimentError::NoTargetBranch => "experiment.no_target_branch",
             ExperimentError::NothingToUndo { .. } => "experiment.nothing_to_undo",
             ExperimentError::WorktreeMissing { .. } => "experiment.worktree_missing",
+            ExperimentError::Unmerged { .. } => "experiment.unmerged",
         }
     }
 }
@@ -101,6 +108,54 @@ pub struct ExperimentView {
     #[serde(flatten)]
     pub experiment: Experiment,
     pub variants: Vec<Variant>,
+}
+
+/// How [`Engine::clean`] cleans up.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(default)]
+pub struct CleanOptions {
+    /// A variant (number or slug) whose branch stays; its worktree goes.
+    pub keep: Option<String>,
+    /// Also remove worktrees with uncommitted changes.
+    pub force: bool,
+    /// Also delete branches holding work that is merged nowhere.
+    pub confirmed: bool,
+    /// Variants (number or slug) kept as a tag `fanout/archive/<experiment>/<n>-<slug>`
+    /// instead of their branch.
+    pub archive: Vec<String>,
+}
+
+/// What [`Engine::clean`] did.
+#[derive(Debug, Serialize)]
+pub struct CleanReport {
+    #[serde(flatten)]
+    pub removed: RemoveReport,
+    /// What the removed worktrees occupied on disk, measured before removal.
+    pub freed_bytes: u64,
+    pub archived: Vec<ArchivedVariant>,
+}
+
+/// A variant whose branch became an archive tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArchivedVariant {
+    pub index: u32,
+    pub tag: String,
+    pub commit: String,
+}
+
+/// One variant's footprint, see [`Engine::disk_usage`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VariantDisk {
+    pub index: u32,
+    pub name: String,
+    pub branch: String,
+    pub worktree: PathBuf,
+    /// `None` when the worktree folder is gone.
+    pub bytes: Option<u64>,
+    /// Commits of its branch that no other branch or tag holds.
+    pub unmerged_commits: usize,
+    /// A merge of it is on record (and not undone).
+    pub merged: bool,
 }
 
 /// Per-variant outcome of [`Engine::commit`].
@@ -189,6 +244,10 @@ impl Engine {
             .collect();
         let created =
             worktree::create_all(&info.root, &worktree_root, &exp_slug, &base.commit, &specs)?;
+        if let Err(err) = self.copy_ignored_files(&info.root, &created) {
+            remove_created(&info.root, &created);
+            return Err(err);
+        }
 
         let experiment = Experiment {
             id: id.clone(),
@@ -231,19 +290,72 @@ impl Engine {
             })
             .collect();
         if let Err(err) = self.store.insert_experiment(&experiment, &variants) {
-            // Unrecorded worktrees would be invisible to every later command:
-            // take them back out before reporting the failure.
-            let pairs: Vec<_> = created
-                .iter()
-                .map(|w| (w.branch.clone(), w.path.clone()))
-                .collect();
-            let _ = worktree::remove(&info.root, &pairs, None, true);
+            remove_created(&info.root, &created);
             return Err(err.into());
         }
         Ok(ExperimentView {
             experiment,
             variants,
         })
+    }
+
+    /// The repository's settings for new worktrees (the defaults until saved).
+    pub fn repo_settings(&self, repo: &Path) -> Result<RepoSettingsView, Error> {
+        let root = repo::inspect(repo)?.root;
+        let stored = self.store.repo_settings(&root)?;
+        Ok(RepoSettingsView {
+            stored: stored.is_some(),
+            settings: stored.unwrap_or_default(),
+            repo_root: root,
+        })
+    }
+
+    /// Validates and saves the repository's settings, in Fanout's database only.
+    pub fn save_repo_settings(
+        &mut self,
+        repo: &Path,
+        settings: RepoSettings,
+    ) -> Result<RepoSettingsView, Error> {
+        settings.validate()?;
+        let root = repo::inspect(repo)?.root;
+        self.store.set_repo_settings(&root, &settings)?;
+        Ok(RepoSettingsView {
+            repo_root: root,
+            settings,
+            stored: true,
+        })
+    }
+
+    /// Forgets the repository's settings; it uses the defaults again.
+    pub fn reset_repo_settings(&mut self, repo: &Path) -> Result<RepoSettingsView, Error> {
+        let root = repo::inspect(repo)?.root;
+        self.store.delete_repo_settings(&root)?;
+        self.repo_settings(&root)
+    }
+
+    /// Writes the repository's settings into the repository
+    /// ([`repo_settings::EXPORT_FILE`]), on the user's request only.
+    pub fn export_repo_settings(&self, repo: &Path) -> Result<PathBuf, Error> {
+        let view = self.repo_settings(repo)?;
+        Ok(repo_settings::export(&view.repo_root, &view.settings)?)
+    }
+
+    /// Copies the checkout's ignored files that the repository's settings
+    /// select into every new worktree.
+    fn copy_ignored_files(
+        &self,
+        root: &Path,
+        created: &[worktree::CreatedWorktree],
+    ) -> Result<(), Error> {
+        let settings = self.store.repo_settings(root)?.unwrap_or_default();
+        let files = ignored_files::select(root, &settings.matcher()?)?;
+        if files.is_empty() {
+            return Ok(());
+        }
+        for wt in created {
+            ignored_files::copy_into(root, &files, &wt.path)?;
+        }
+        Ok(())
     }
 
     /// Every experiment, newest first.
@@ -424,35 +536,140 @@ impl Engine {
         Ok(record)
     }
 
-    /// Removes the experiment's worktrees and branches, keeping the branch of
-    /// `keep` when given. Worktrees with uncommitted changes are kept unless
-    /// `force`.
-    pub fn clean(
-        &mut self,
-        id_or_prefix: &str,
-        keep: Option<&str>,
-        force: bool,
-    ) -> Result<RemoveReport, Error> {
+    /// Each variant's worktree size and unmerged work: what cleanup would
+    /// free and lose, for the experiment view and a confirmation dialog.
+    /// Walks every worktree: call from blocking code.
+    pub fn disk_usage(&self, id_or_prefix: &str) -> Result<Vec<VariantDisk>, Error> {
         let view = self.experiment(id_or_prefix)?;
-        let keep_branch = match keep {
+        let merged = self.merged_variants(&view.experiment.id)?;
+        let all: Vec<String> = view.variants.iter().map(|v| v.branch.clone()).collect();
+        view.variants
+            .iter()
+            .map(|v| {
+                let unmerged = worktree::unmerged_commits(
+                    &view.experiment.repo_root,
+                    &v.branch,
+                    &view.experiment.base_commit,
+                    &all,
+                )?;
+                Ok(VariantDisk {
+                    index: v.index,
+                    name: v.name.clone(),
+                    branch: v.branch.clone(),
+                    worktree: v.worktree.clone(),
+                    bytes: v
+                        .worktree
+                        .is_dir()
+                        .then(|| worktree::disk_usage(&v.worktree)),
+                    unmerged_commits: unmerged,
+                    merged: merged.contains(&v.index),
+                })
+            })
+            .collect()
+    }
+
+    /// Removes the experiment's worktrees and branches; see [`CleanOptions`].
+    /// Refuses, before changing anything, when a branch to delete holds
+    /// commits no other branch or tag has and no merge recorded, unless
+    /// `confirmed`. Walks the worktrees: call from blocking code.
+    pub fn clean(&mut self, id_or_prefix: &str, opts: &CleanOptions) -> Result<CleanReport, Error> {
+        let view = self.experiment(id_or_prefix)?;
+        let exp = &view.experiment;
+        let keep_branch = match &opts.keep {
             Some(sel) => Some(select_variant(&view, sel)?.branch.clone()),
             None => None,
         };
+        let archive = opts
+            .archive
+            .iter()
+            .map(|sel| select_variant(&view, sel).map(|v| v.index))
+            .collect::<Result<std::collections::HashSet<u32>, Error>>()?;
+        let deleted: Vec<&Variant> = view
+            .variants
+            .iter()
+            .filter(|v| Some(&v.branch) != keep_branch.as_ref())
+            .collect();
+        if !opts.confirmed {
+            let at_risk: Vec<&Variant> = deleted
+                .iter()
+                .copied()
+                .filter(|v| !archive.contains(&v.index))
+                .collect();
+            self.refuse_unmerged(&view, &at_risk, &deleted)?;
+        }
+        let mut archived = Vec::new();
+        for v in view.variants.iter().filter(|v| archive.contains(&v.index)) {
+            let (tag, commit) = worktree::archive_branch(&exp.repo_root, &v.branch)?;
+            archived.push(ArchivedVariant {
+                index: v.index,
+                tag,
+                commit,
+            });
+        }
+        let sizes: Vec<(PathBuf, u64)> = view
+            .variants
+            .iter()
+            .map(|v| (v.worktree.clone(), worktree::disk_usage(&v.worktree)))
+            .collect();
         let pairs: Vec<(String, PathBuf)> = view
             .variants
             .iter()
             .map(|v| (v.branch.clone(), v.worktree.clone()))
             .collect();
-        let report = worktree::remove(
-            &view.experiment.repo_root,
-            &pairs,
-            keep_branch.as_deref(),
-            force,
-        )?;
+        let report = worktree::remove(&exp.repo_root, &pairs, keep_branch.as_deref(), opts.force)?;
+        let freed_bytes = sizes
+            .iter()
+            .filter(|(path, _)| report.removed.contains(path))
+            .map(|(_, bytes)| bytes)
+            .sum();
         if report.kept_dirty.is_empty() {
-            self.drop_base_ref(&view.experiment)?;
+            self.drop_base_ref(exp)?;
         }
-        Ok(report)
+        Ok(CleanReport {
+            removed: report,
+            freed_bytes,
+            archived,
+        })
+    }
+
+    /// Variants with a merge on record that was not undone: a squash merge
+    /// leaves their commits on no branch, yet their work is merged.
+    fn merged_variants(&self, experiment_id: &str) -> Result<Vec<u32>, Error> {
+        Ok(self
+            .store
+            .merges(experiment_id)?
+            .into_iter()
+            .filter(|m| !m.undone)
+            .map(|m| m.variant)
+            .collect())
+    }
+
+    fn refuse_unmerged(
+        &self,
+        view: &ExperimentView,
+        at_risk: &[&Variant],
+        deleted: &[&Variant],
+    ) -> Result<(), Error> {
+        let exp = &view.experiment;
+        let merged = self.merged_variants(&exp.id)?;
+        let going: Vec<String> = deleted.iter().map(|v| v.branch.clone()).collect();
+        let mut unmerged = Vec::new();
+        for v in at_risk.iter().filter(|v| !merged.contains(&v.index)) {
+            let count =
+                worktree::unmerged_commits(&exp.repo_root, &v.branch, &exp.base_commit, &going)?;
+            if count > 0 {
+                let plural = if count == 1 { "" } else { "s" };
+                unmerged.push(format!("{} ({}, {count} commit{plural})", v.index, v.name));
+            }
+        }
+        if unmerged.is_empty() {
+            return Ok(());
+        }
+        Err(ExperimentError::Unmerged {
+            experiment: short_id(&exp.id).to_string(),
+            variants: unmerged.join(", "),
+        }
+        .into())
     }
 
     /// The snapshot ref only keeps the base alive for the worktrees; once
@@ -468,6 +685,18 @@ impl Engine {
             })?;
         }
         Ok(())
+    }
+}
+
+/// Takes back the worktrees of an experiment that could not be created:
+/// unrecorded, they would be invisible to every later command.
+fn remove_created(root: &Path, created: &[worktree::CreatedWorktree]) {
+    let pairs: Vec<_> = created
+        .iter()
+        .map(|w| (w.branch.clone(), w.path.clone()))
+        .collect();
+    if let Err(e) = worktree::remove(root, &pairs, None, true) {
+        tracing::warn!(error = %e, "removing the worktrees of a failed experiment left something behind");
     }
 }
 

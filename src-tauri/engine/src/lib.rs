@@ -7,10 +7,12 @@
 
 pub mod agent;
 pub mod approaches;
+pub mod detect;
 pub mod diff;
 pub mod error;
 pub mod events;
 pub mod experiment;
+pub mod ignored_files;
 pub mod llm;
 pub mod merge;
 pub mod methodology;
@@ -19,6 +21,7 @@ pub mod paths;
 pub mod process;
 pub mod recent;
 pub mod repo;
+pub mod repo_settings;
 pub mod report;
 pub mod secrets;
 pub mod settings;

@@ -219,6 +219,19 @@ pub struct RunningProcess {
     lines: mpsc::Receiver<OutputLine>,
     canceller: Canceller,
     owner: JoinHandle<ProcessOutcome>,
+    /// Set once [`RunningProcess::finish`] saw the child gone.
+    finished: bool,
+}
+
+/// A handle dropped before `finish` belongs to work that was abandoned (an
+/// aborted task, a cancelled request): the child is ended as if cancelled,
+/// rather than running on unread until its timeout.
+impl Drop for RunningProcess {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.canceller.cancel();
+        }
+    }
 }
 
 impl RunningProcess {
@@ -245,7 +258,9 @@ impl RunningProcess {
     /// Waits until the child and its group are gone, discarding unread lines.
     pub async fn finish(mut self) -> ProcessOutcome {
         while self.lines.recv().await.is_some() {}
-        match self.owner.await {
+        let joined = (&mut self.owner).await;
+        self.finished = true;
+        match joined {
             Ok(outcome) => outcome,
             Err(join_error) => {
                 // The owner only ends this way if the runtime shuts down under it;
@@ -306,6 +321,7 @@ pub fn spawn(spec: ProcessSpec) -> Result<RunningProcess, ProcessError> {
         lines: rx,
         canceller: Canceller(notify),
         owner: tokio::spawn(owner.run()),
+        finished: false,
     })
 }
 

@@ -85,6 +85,9 @@ pub struct Settings {
     pub theme: Theme,
     /// What the "ask" profile allows, denies or asks, with per-repository overrides.
     pub approvals: ApprovalSettings,
+    /// How "Open in editor" opens a worktree, e.g. `code {path}`; `None` opens
+    /// it with the system's default application for folders.
+    pub editor_command: Option<String>,
 }
 
 impl Default for Settings {
@@ -94,7 +97,8 @@ impl Default for Settings {
             codex_path: None,
             default_agent: AgentKind::ClaudeCode,
             default_model: None,
-            permission: PermissionProfile::default(),
+            // The app asks by default; `fanout run` has its own `--permission edits` default.
+            permission: PermissionProfile::Ask,
             agent_command: None,
             api: ApiEndpoint::default(),
             max_parallel: None,
@@ -103,6 +107,7 @@ impl Default for Settings {
             methodology_path: None,
             theme: Theme::System,
             approvals: ApprovalSettings::default(),
+            editor_command: None,
         }
     }
 }
@@ -167,6 +172,13 @@ impl Settings {
                 )));
             }
         }
+        if let Some(template) = self
+            .editor_command
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+        {
+            editor_argv(template, Path::new("/"))?;
+        }
         if let Some(root) = &self.worktree_root {
             if !root.is_absolute() {
                 return Err(SettingsError::Invalid(format!(
@@ -179,12 +191,13 @@ impl Settings {
     }
 
     /// The programs to run: the settings' paths, else `FANOUT_CLAUDE_BIN` /
-    /// `FANOUT_CODEX_BIN`, else the names on the PATH.
+    /// `FANOUT_CODEX_BIN` / `FANOUT_GEMINI_BIN`, else the names on the PATH.
     pub fn executables(&self) -> Executables {
         let env = Executables::from_env();
         Executables {
             claude: self.claude_path.clone().or(env.claude),
             codex: self.codex_path.clone().or(env.codex),
+            gemini: env.gemini,
         }
     }
 
@@ -201,9 +214,45 @@ impl Settings {
             executables: self.executables(),
             api: self.api.clone(),
             approvals: self.approvals.clone(),
+            env: agent_env(),
             ..Config::default()
         }
     }
+}
+
+/// The login shell's PATH for the agents, once the app has worked it out
+/// ([`crate::detect::agent_path`]); nothing otherwise, so they inherit ours.
+fn agent_env() -> Vec<(String, String)> {
+    crate::detect::agent_path_if_known()
+        .and_then(|p| p.value.to_str())
+        .map(|path| vec![("PATH".to_owned(), path.to_owned())])
+        .unwrap_or_default()
+}
+
+/// The program and arguments that open `path` in the editor: `{path}` in the
+/// template is replaced, or the path is appended when the template has none.
+/// Quoting follows the shell's rules (`"/Applications/My Editor" {path}`).
+pub fn editor_argv(template: &str, path: &Path) -> Result<Vec<String>, SettingsError> {
+    let words = shell_words::split(template).map_err(|e| {
+        SettingsError::Invalid(format!(
+            "The editor command `{template}` cannot be read ({e}). Check its quotes."
+        ))
+    })?;
+    if words.is_empty() {
+        return Err(SettingsError::Invalid(
+            "The editor command is empty. Type one, like `code {path}`, or clear it to use the system's default app.".into(),
+        ));
+    }
+    let shown = path.to_string_lossy();
+    let has_placeholder = words.iter().any(|w| w.contains("{path}"));
+    let mut argv: Vec<String> = words
+        .into_iter()
+        .map(|w| w.replace("{path}", &shown))
+        .collect();
+    if !has_placeholder {
+        argv.push(shown.into_owned());
+    }
+    Ok(argv)
 }
 
 #[cfg(test)]
@@ -218,6 +267,11 @@ mod tests {
             loaded,
             Settings::default(),
             "first start: nothing saved yet"
+        );
+        assert_eq!(
+            loaded.permission,
+            PermissionProfile::Ask,
+            "the app's default profile asks the user (the CLI defaults to edits on its own)"
         );
     }
 
@@ -302,6 +356,28 @@ mod tests {
             assert!(err.to_string().contains(needle), "{err}");
         }
         assert!(!path.exists(), "nothing was written");
+    }
+
+    #[test]
+    fn the_editor_command_takes_the_path_where_it_says() {
+        let path = Path::new("/tmp/my tree");
+        assert_eq!(
+            editor_argv("code --new-window {path}", path).expect("valid"),
+            ["code", "--new-window", "/tmp/my tree"],
+            "the placeholder is one argument, spaces and all"
+        );
+        assert_eq!(
+            editor_argv("\"/opt/My Editor/bin/ed\"", path).expect("valid"),
+            ["/opt/My Editor/bin/ed", "/tmp/my tree"],
+            "without a placeholder the path is appended"
+        );
+        let err = Settings {
+            editor_command: Some("code 'unclosed".into()),
+            ..Settings::default()
+        }
+        .validate()
+        .expect_err("an unclosed quote is refused");
+        assert!(err.to_string().contains("quotes"), "{err}");
     }
 
     #[test]

@@ -51,6 +51,8 @@ pub enum WorktreeError {
     NotAFanoutBranch { branch: String },
     #[error("The commit message is empty. Give the commit a message and try again.")]
     EmptyMessage,
+    #[error("The tag {tag} already exists and points at another commit, so Fanout will not move it. Delete or rename that tag, then archive the variant again.")]
+    TagExists { tag: String },
     #[error("Git failed while {action} in {path}: {source}")]
     Git {
         action: &'static str,
@@ -77,6 +79,7 @@ impl WorktreeError {
             WorktreeError::NotOwnWorktree { .. } => "worktree.not_own",
             WorktreeError::NotAFanoutBranch { .. } => "worktree.not_fanout_branch",
             WorktreeError::EmptyMessage => "worktree.empty_message",
+            WorktreeError::TagExists { .. } => "worktree.tag_exists",
             WorktreeError::Git { .. } => "worktree.git",
             WorktreeError::Io { .. } => "worktree.io",
         }
@@ -262,6 +265,84 @@ pub fn remove(
         remove_one(&repo, &root, branch, path, keep_branch, force, &mut report)?;
     }
     Ok(report)
+}
+
+/// Tags that keep rejected variants live under this prefix.
+pub const ARCHIVE_PREFIX: &str = "fanout/archive/";
+
+/// How many commits of `branch` no other local branch or tag holds, counted
+/// from `base` (the experiment's base, which may be a snapshot only Fanout
+/// references). Branches in `ignoring` do not count as holding anything:
+/// they are about to be deleted too. 0 when the branch does not exist.
+pub fn unmerged_commits(
+    repo_root: &Path,
+    branch: &str,
+    base: &str,
+    ignoring: &[String],
+) -> Result<usize, WorktreeError> {
+    let repo = repo::open(repo_root)?;
+    let git = |action| move |source| git_error(action, repo_root, source);
+    let tip = match repo.find_branch(branch, BranchType::Local) {
+        Ok(b) => b
+            .get()
+            .peel_to_commit()
+            .map_err(git("reading a branch"))?
+            .id(),
+        Err(e) if e.code() == ErrorCode::NotFound => return Ok(0),
+        Err(e) => return Err(git_error("looking up a branch", repo_root, e)),
+    };
+    let mut walk = repo.revwalk().map_err(git("walking the history"))?;
+    walk.push(tip).map_err(git("walking the history"))?;
+    if let Ok(base) = resolve_object(&repo, repo_root, base) {
+        walk.hide(base.id()).map_err(git("walking the history"))?;
+    }
+    let own = format!("refs/heads/{branch}");
+    let skipped: HashSet<String> = ignoring.iter().map(|b| format!("refs/heads/{b}")).collect();
+    for reference in repo
+        .references()
+        .map_err(git("listing branches and tags"))?
+        .flatten()
+    {
+        let Some(name) = reference.name() else {
+            continue;
+        };
+        let holds =
+            (reference.is_branch() || reference.is_tag()) && name != own && !skipped.contains(name);
+        if let (true, Ok(commit)) = (holds, reference.peel_to_commit()) {
+            walk.hide(commit.id()).map_err(git("walking the history"))?;
+        }
+    }
+    Ok(walk.count())
+}
+
+/// Keeps a variant's work as the tag `fanout/archive/<experiment>/<n>-<slug>`
+/// (lightweight, at the branch's tip) so its branch can go. Returns the tag's
+/// name and commit. An existing tag at the same commit is fine; one elsewhere
+/// is never moved.
+pub fn archive_branch(repo_root: &Path, branch: &str) -> Result<(String, String), WorktreeError> {
+    let Some(rest) = branch.strip_prefix(BRANCH_PREFIX) else {
+        return Err(WorktreeError::NotAFanoutBranch {
+            branch: branch.to_string(),
+        });
+    };
+    let repo = repo::open(repo_root)?;
+    let git = |action| move |source| git_error(action, repo_root, source);
+    let tip = repo
+        .find_branch(branch, BranchType::Local)
+        .and_then(|b| b.get().peel_to_commit())
+        .map_err(git("reading the branch to archive"))?
+        .id();
+    let tag = format!("{ARCHIVE_PREFIX}{rest}");
+    let name = format!("refs/tags/{tag}");
+    match repo.find_reference(&name) {
+        Ok(existing) if existing.peel_to_commit().map(|c| c.id()).ok() == Some(tip) => {}
+        Ok(_) => return Err(WorktreeError::TagExists { tag }),
+        Err(_) => {
+            repo.reference(&name, tip, false, "fanout: archive a rejected variant")
+                .map_err(git("creating the archive tag"))?;
+        }
+    }
+    Ok((tag, tip.to_string()))
 }
 
 /// Size on disk in bytes of a folder and everything in it, not following

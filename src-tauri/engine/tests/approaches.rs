@@ -201,3 +201,50 @@ async fn a_missing_claude_is_a_clear_error() {
         .expect_err("no program");
     assert!(error.to_string().contains("not found"), "{error}");
 }
+
+/// Whether any process still belongs to group `pgid`.
+fn group_alive(pgid: i32) -> bool {
+    rustix::process::Pid::from_raw(pgid)
+        .is_some_and(|pid| rustix::process::test_kill_process_group(pid).is_ok())
+}
+
+#[tokio::test]
+async fn aborting_generation_ends_the_claude_child() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pid_file = dir.path().join("pid");
+    let script = dir.path().join("slow-claude");
+    // A `claude` that never answers: the user gives up and cancels.
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho $$ > {}\nsleep 300\n", pid_file.display()),
+    )
+    .expect("write the script");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let planner = Planner::ClaudeCli {
+        executable: script,
+        workdir: dir.path().to_path_buf(),
+        timeout: Duration::from_secs(300),
+        env: vec![],
+    };
+    let task = tokio::spawn(async move { generate(&planner, &request(2)).await });
+    let pgid = loop {
+        match std::fs::read_to_string(&pid_file).map(|t| t.trim().parse::<i32>()) {
+            Ok(Ok(pid)) => break pid,
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    };
+    assert!(group_alive(pgid), "the fake claude runs until cancelled");
+    task.abort();
+    assert!(
+        task.await.is_err_and(|e| e.is_cancelled()),
+        "the task was aborted"
+    );
+    for _ in 0..100 {
+        if !group_alive(pgid) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("claude's process group {pgid} outlived the aborted generation");
+}

@@ -92,6 +92,7 @@ fn config(agent: PathBuf, mode: &str) -> Config {
         executables: Executables {
             claude: Some(agent),
             codex: None,
+            gemini: None,
         },
         env: vec![
             ("FANOUT_FAKE_MODE".into(), mode.into()),

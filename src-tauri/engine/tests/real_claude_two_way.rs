@@ -405,6 +405,7 @@ async fn the_orchestrator_waits_in_needs_input_until_the_user_allows() {
         executables: Executables {
             claude: Some(claude_binary()),
             codex: None,
+            gemini: None,
         },
         env: offline_env(&server, home.path()),
         ..Config::default()

@@ -1,5 +1,6 @@
 //! A scripted mock of the Anthropic Messages API and of OpenAI-compatible chat
-//! completions, served on 127.0.0.1 for Fanout's tests.
+//! completions, and of Google's Gemini API (see [`gemini`]), served on
+//! 127.0.0.1 for Fanout's tests.
 //!
 //! `POST /v1/messages` (with or without `?beta=true`) answers Anthropic's SSE
 //! stream when the request says `stream: true`, plain JSON otherwise;
@@ -13,6 +14,7 @@
 //! already uses, whose streaming bodies make slow streams and dropped
 //! connections easy to script.
 
+mod gemini;
 mod script;
 mod wire;
 
@@ -22,7 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -43,6 +45,10 @@ pub struct RecordedRequest {
     pub body: Value,
     /// Which conversation answered (its index in the script), if any.
     pub conversation: Option<usize>,
+    /// The key the client sent (`x-api-key`, Gemini's `x-goog-api-key`, or a
+    /// bearer token), so a test can tell that the key it set really reached
+    /// the API.
+    pub api_key: Option<String>,
 }
 
 impl RecordedRequest {
@@ -101,15 +107,25 @@ impl Shared {
     }
 }
 
+/// Earlier model turns in the request: Anthropic's and OpenAI's `messages`
+/// with role `assistant`, Gemini's `contents` with role `model`.
 fn assistant_messages(body: &Value) -> usize {
-    body["messages"]
-        .as_array()
-        .map_or(0, |m| m.iter().filter(|m| m["role"] == "assistant").count())
+    let count = |key: &str, role: &str| {
+        body[key]
+            .as_array()
+            .map_or(0, |m| m.iter().filter(|m| m["role"] == role).count())
+    };
+    count("messages", "assistant") + count("contents", "model")
 }
 
-/// The working directory Claude Code names in its system prompt.
+/// The working directory Claude Code names in its system prompt, or the
+/// first workspace directory in the Gemini CLI's session context.
 fn working_directory(raw: &str) -> Option<String> {
-    const MARKERS: [&str; 2] = ["Primary working directory: ", "Working directory: "];
+    const MARKERS: [&str; 3] = [
+        "Primary working directory: ",
+        "Working directory: ",
+        "Workspace Directories:**\\n  - ",
+    ];
     let start = MARKERS
         .iter()
         .find_map(|m| raw.find(m).map(|i| i + m.len()))?;
@@ -169,7 +185,12 @@ impl MockServer {
     pub fn model_requests(&self) -> Vec<RecordedRequest> {
         self.requests()
             .into_iter()
-            .filter(|r| r.path == "/v1/messages" || r.path == "/v1/chat/completions")
+            .filter(|r| {
+                r.path == "/v1/messages"
+                    || r.path == "/v1/chat/completions"
+                    || r.path.ends_with(":streamGenerateContent")
+                    || r.path.ends_with(":generateContent")
+            })
             .collect()
     }
 
@@ -193,6 +214,7 @@ fn router(shared: Shared) -> Router {
         .route("/v1/messages", post(messages))
         .route("/v1/messages/count_tokens", post(count_tokens))
         .route("/v1/chat/completions", post(chat_completions))
+        .route("/v1beta/models/{*rest}", post(gemini::models))
         .fallback(unknown)
         .with_state(shared)
 }
@@ -201,7 +223,12 @@ async fn ok() -> StatusCode {
     StatusCode::OK
 }
 
-fn record(method: &Method, uri: &Uri, body: &Bytes) -> (RecordedRequest, String) {
+fn record(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> (RecordedRequest, String) {
     let raw = String::from_utf8_lossy(body).into_owned();
     let parsed = serde_json::from_str(&raw).unwrap_or_else(|_| Value::String(raw.clone()));
     if std::env::var_os("FANOUT_MOCK_LOG").is_some() {
@@ -213,19 +240,37 @@ fn record(method: &Method, uri: &Uri, body: &Bytes) -> (RecordedRequest, String)
         query: uri.query().map(str::to_owned),
         body: parsed,
         conversation: None,
+        api_key: api_key(headers),
     };
     (request, raw)
 }
 
-async fn messages(State(shared): State<Shared>, uri: Uri, body: Bytes) -> Response {
-    let (request, raw) = record(&Method::POST, &uri, &body);
+fn api_key(headers: &HeaderMap) -> Option<String> {
+    let text = |name: &str| headers.get(name)?.to_str().ok().map(str::to_owned);
+    text("x-api-key")
+        .or_else(|| text("x-goog-api-key"))
+        .or_else(|| text("authorization").map(|v| v.trim_start_matches("Bearer ").to_owned()))
+}
+
+async fn messages(
+    State(shared): State<Shared>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (request, raw) = record(&Method::POST, &uri, &headers, &body);
     let (stream, model) = stream_and_model(&request.body);
     let (turn, first_id) = shared.take_turn(request, &raw);
     wire::answer(wire::Api::Anthropic, turn, stream, &model, first_id)
 }
 
-async fn chat_completions(State(shared): State<Shared>, uri: Uri, body: Bytes) -> Response {
-    let (request, raw) = record(&Method::POST, &uri, &body);
+async fn chat_completions(
+    State(shared): State<Shared>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (request, raw) = record(&Method::POST, &uri, &headers, &body);
     let (stream, model) = stream_and_model(&request.body);
     let (turn, first_id) = shared.take_turn(request, &raw);
     wire::answer(wire::Api::OpenAi, turn, stream, &model, first_id)
@@ -242,15 +287,26 @@ fn stream_and_model(body: &Value) -> (bool, String) {
 }
 
 /// A rough count, enough for a CLI that only wants a number.
-async fn count_tokens(State(shared): State<Shared>, uri: Uri, body: Bytes) -> Response {
-    let (request, raw) = record(&Method::POST, &uri, &body);
+async fn count_tokens(
+    State(shared): State<Shared>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (request, raw) = record(&Method::POST, &uri, &headers, &body);
     shared.lock().requests.push(request);
     axum::Json(json!({ "input_tokens": raw.len() / 4 + 1 })).into_response()
 }
 
-async fn unknown(State(shared): State<Shared>, method: Method, uri: Uri, body: Bytes) -> Response {
+pub(crate) async fn unknown(
+    State(shared): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     eprintln!("mock-llm: unknown path {method} {uri}; answering 404");
-    let (request, _) = record(&method, &uri, &body);
+    let (request, _) = record(&method, &uri, &headers, &body);
     shared.lock().requests.push(request);
     let error = json!({"type": "error", "error": {"type": "not_found_error", "message": format!("The mock does not serve {}.", uri.path())}});
     (StatusCode::NOT_FOUND, axum::Json(error)).into_response()

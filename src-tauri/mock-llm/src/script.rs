@@ -38,8 +38,14 @@ pub enum Turn {
     },
     /// 500 api_error.
     ServerError,
-    /// 529 overloaded_error.
+    /// 401 authentication_error, as for a wrong key (not retried by clients).
+    Unauthorized,
+    /// 529 overloaded_error (503 UNAVAILABLE from the Gemini API).
     Overloaded,
+    /// 400 invalid request: an error no client retries.
+    BadRequest {
+        message: String,
+    },
     /// A 200 stream whose second event is not JSON.
     MalformedSse,
     /// A 200 stream that starts, then the connection is cut.
@@ -145,6 +151,18 @@ impl Script {
         self
     }
 
+    /// Like [`Script::keyed`], but each session holding `marker` walks the
+    /// conversation on its own (see [`Conversation::by_depth`]): parallel
+    /// sessions of different approaches each get their own replies.
+    pub fn keyed_per_session(mut self, marker: impl Into<String>, turns: Vec<Turn>) -> Script {
+        self.conversations.push(Conversation {
+            marker: Some(marker.into()),
+            by_depth: true,
+            turns,
+        });
+        self
+    }
+
     /// One conversation that every session walks on its own (see [`Conversation::by_depth`]).
     pub fn per_session(turns: Vec<Turn>) -> Script {
         Script {
@@ -176,7 +194,9 @@ impl Script {
     /// Code states it in its system prompt, so one script serves many worktrees.
     pub fn write_file(tool: WriteTool, path: &str, content: &str) -> Vec<Turn> {
         let input = match tool {
-            WriteTool::ClaudeCode => json!({ "file_path": path, "content": content }),
+            WriteTool::ClaudeCode | WriteTool::Gemini => {
+                json!({ "file_path": path, "content": content })
+            }
             WriteTool::BuiltIn => json!({ "path": path, "content": content }),
         };
         vec![
@@ -191,13 +211,15 @@ impl Script {
 pub enum WriteTool {
     ClaudeCode,
     BuiltIn,
+    /// The Gemini CLI's `write_file {file_path, content}`.
+    Gemini,
 }
 
 impl WriteTool {
     pub fn name(self) -> &'static str {
         match self {
             WriteTool::ClaudeCode => "Write",
-            WriteTool::BuiltIn => "write_file",
+            WriteTool::BuiltIn | WriteTool::Gemini => "write_file",
         }
     }
 }

@@ -65,6 +65,18 @@ pub(crate) fn answer(
             "api_error",
             "The mock failed.",
         ),
+        Turn::BadRequest { message } => error(
+            api,
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            &message,
+        ),
+        Turn::Unauthorized => error(
+            api,
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            "invalid x-api-key",
+        ),
         Turn::Overloaded => error(
             api,
             StatusCode::from_u16(529).expect("529 is a valid status code"),
@@ -112,7 +124,7 @@ fn error(api: Api, status: StatusCode, kind: &str, message: &str) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-fn sse(chunks: Vec<Result<Bytes, io::Error>>, delay_ms: u64) -> Response {
+pub(crate) fn sse(chunks: Vec<Result<Bytes, io::Error>>, delay_ms: u64) -> Response {
     Response::builder()
         .header(header::CONTENT_TYPE, "text/event-stream")
         .header(header::CACHE_CONTROL, "no-cache")
@@ -124,7 +136,7 @@ fn event(name: &str, payload: &Value) -> Bytes {
     Bytes::from(format!("event: {name}\ndata: {payload}\n\n"))
 }
 
-fn data(payload: &Value) -> Bytes {
+pub(crate) fn data(payload: &Value) -> Bytes {
     Bytes::from(format!("data: {payload}\n\n"))
 }
 

@@ -185,3 +185,82 @@ async fn per_session_scripts_follow_each_conversation_and_fill_in_cwd() {
         "one assistant message so far: the second turn: {c}"
     );
 }
+
+#[tokio::test]
+async fn gemini_streams_function_calls_and_answers_helper_calls_without_a_turn() {
+    let script = Script::sequential(vec![
+        Turn::tool(
+            "write_file",
+            json!({"file_path": "/w/a.txt", "content": "a"}),
+        ),
+        Turn::BadRequest {
+            message: "no".into(),
+        },
+    ]);
+    let server = MockServer::start(script).await.expect("mock starts");
+    let base = format!("{}/v1beta/models", server.url());
+    let router = json!({"contents": [], "generationConfig": {"responseJsonSchema": {
+        "type": "OBJECT", "properties": {"complexity_score": {"type": "INTEGER"}}}}});
+    let (status, body) = post(&format!("{base}/flash:generateContent"), router).await;
+    assert_eq!(status, 200, "a helper call is answered: {body}");
+    assert!(
+        body.contains(r#"{\"complexity_score\":1}"#),
+        "with JSON fitting its schema: {body}"
+    );
+
+    let ask = json!({"contents": [{"role": "user", "parts": [{"text": "go"}]}]});
+    let (status, body) = post(
+        &format!("{base}/pro:streamGenerateContent?alt=sse"),
+        ask.clone(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let chunk: Value = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .next_back()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("an SSE data line: {body}"));
+    assert_eq!(
+        chunk["candidates"][0]["content"]["parts"][0]["functionCall"]["name"], "write_file",
+        "the helper call did not use the first turn: {body}"
+    );
+    assert_eq!(chunk["candidates"][0]["finishReason"], "STOP", "{body}");
+
+    let (status, body) = post(&format!("{base}/pro:streamGenerateContent?alt=sse"), ask).await;
+    assert_eq!(status, 400, "the scripted fault: {body}");
+    assert!(
+        body.contains("INVALID_ARGUMENT"),
+        "in Google's error shape: {body}"
+    );
+    assert_eq!(
+        server.model_requests().len(),
+        3,
+        "Gemini's paths count as model requests"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_key_gets_401_and_the_sent_key_is_recorded() {
+    let server = MockServer::start(Script::sequential(vec![Turn::Unauthorized]))
+        .await
+        .expect("mock starts");
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/messages", server.url()))
+        .header("x-api-key", "sk-ant-recorded")
+        .json(&json!({"model": "m", "messages": []}))
+        .send()
+        .await
+        .expect("the mock answers");
+    assert_eq!(response.status().as_u16(), 401, "the scripted fault");
+    let body = response.text().await.expect("a body");
+    assert!(
+        body.contains("authentication_error"),
+        "Anthropic's error type for a bad key: {body}"
+    );
+    assert_eq!(
+        server.requests()[0].api_key.as_deref(),
+        Some("sk-ant-recorded"),
+        "the key the client sent is recorded for the test to check"
+    );
+}

@@ -1,7 +1,8 @@
 // The one place the UI talks to the backend. Errors cross the boundary as
 // `{ kind, message }`; everything else sees a `BackendError` with a sentence.
 // Components import the typed wrappers below, never `invoke`, so tests can mock this file.
-import { invoke } from "@tauri-apps/api/core";
+import { Channel, invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
 
 export interface AppInfo {
   name: string;
@@ -36,6 +37,7 @@ export type VariantStatus =
   | "queued"
   | "preparing"
   | "running"
+  | "needs_input"
   | "checking"
   | "succeeded"
   | "failed"
@@ -220,6 +222,9 @@ export async function call<T>(command: string, args?: Record<string, unknown>): 
 
 export const appInfo = () => call<AppInfo>("app_info");
 
+/** Tells the shell the first screen is painted (read by the startup benchmark). */
+export const uiReady = () => call<void>("ui_ready");
+
 export const repoInspect = (path: string) => call<RepoInfo>("repo_inspect", { path });
 
 export const recentRepos = () => call<RepoInfo[]>("recent_repos");
@@ -227,13 +232,6 @@ export const recentRepos = () => call<RepoInfo[]>("recent_repos");
 export const experimentsList = () => call<Experiment[]>("experiments_list");
 
 export const experimentGet = (id: string) => call<ExperimentView>("experiment_get", { id });
-
-export const experimentCreate = (
-  repo: string,
-  task: string,
-  approaches: ApproachSpec[],
-  includeUncommitted: boolean,
-) => call<ExperimentView>("experiment_create", { repo, task, approaches, includeUncommitted });
 
 export const variantCommit = (id: string, variant: number | null) =>
   call<CommitResult[]>("variant_commit", { id, variant });
@@ -267,3 +265,231 @@ export const mergeUndo = (id: string) => call<MergeRecord>("merge_undo", { id })
 
 export const experimentClean = (id: string, keep: number | null, force: boolean) =>
   call<RemoveReport>("experiment_clean", { id, keep, force });
+
+// The Run flow: launching, live updates, cancel/retry/follow-up, transcripts,
+// approach generation.
+
+/** A variant's live state, as the engine publishes it (coalesced). */
+export interface Progress {
+  status: VariantStatus;
+  started_at: string | null;
+  tool_calls: number;
+  turns: number | null;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number | null;
+  activity: string | null;
+  error: string | null;
+}
+
+/** A session event, tagged by `type` (the engine's `SessionEvent`). */
+export type SessionEvent = { type: string } & Record<string, unknown>;
+
+export interface VariantBatch {
+  experiment_id: string;
+  variant: number;
+  progress: Progress | null;
+  events: SessionEvent[];
+  /** Approval requests and answers since the last tick (two-way sessions). */
+  approvals?: ApprovalUpdate[];
+}
+
+export interface Tick {
+  batches: VariantBatch[];
+  /** Updates this watcher missed; reload from the store. */
+  missed: number;
+}
+
+/** A stored transcript event; `kind` is the session event's type, or "launch"/"check". */
+export interface StoredEvent {
+  seq: number;
+  time: string;
+  kind: string;
+  payload: Record<string, unknown>;
+}
+
+export interface GenerationProgress {
+  stage: string;
+  elapsed_ms: number;
+}
+
+export const experimentLaunch = (
+  repo: string,
+  task: string,
+  approaches: ApproachSpec[],
+  includeUncommitted: boolean,
+  check: string | null,
+) => call<ExperimentView>("experiment_launch", { repo, task, approaches, includeUncommitted, check });
+
+/** Streams the experiment's ticks to `onTick`; returns the id `runStop` ends it with. */
+export function runWatch(id: string, onTick: (tick: Tick) => void): Promise<string> {
+  const channel = new Channel<Tick>();
+  channel.onmessage = onTick;
+  return call<string>("run_watch", { id, onTick: channel });
+}
+
+/** Ends a watch or a generation; false when it was already over. */
+export const runStop = (task: string) => call<boolean>("run_stop", { task });
+
+export const runCancel = (id: string, variant: number | null) => call<number>("run_cancel", { id, variant });
+
+export const variantRetry = (id: string, variant: number) => call<void>("variant_retry", { id, variant });
+
+export const variantFollowUp = (id: string, variant: number, text: string) =>
+  call<void>("variant_follow_up", { id, variant, text });
+
+export const variantEvents = (id: string, variant: number, afterSeq: number, limit: number) =>
+  call<StoredEvent[]>("variant_events", { id, variant, afterSeq, limit });
+
+export function approachesGenerate(
+  request: string,
+  repo: string,
+  task: string,
+  n: number,
+  hints: string[],
+  onProgress: (p: GenerationProgress) => void,
+): Promise<ApproachSpec[]> {
+  const channel = new Channel<GenerationProgress>();
+  channel.onmessage = onProgress;
+  return call<ApproachSpec[]>("approaches_generate", { request, repo, task, n, hints, onProgress: channel });
+}
+
+// --- Settings and the desktop plugins ---
+
+export type Theme = "system" | "light" | "dark";
+export type AgentKind = "claude_code" | "codex" | "command" | "api";
+export type PermissionProfile = "edits" | "edits_and_commands" | "bypass" | "ask";
+export type Provider = "anthropic" | "open_ai";
+
+export interface ApiEndpoint {
+  provider: Provider;
+  base_url: string | null;
+  model: string | null;
+}
+
+/** The engine's `Settings`, as saved in settings.json. */
+export interface Settings {
+  claude_path: string | null;
+  codex_path: string | null;
+  default_agent: AgentKind;
+  default_model: string | null;
+  permission: PermissionProfile;
+  agent_command: string | null;
+  api: ApiEndpoint;
+  max_parallel: number | null;
+  timeout_minutes: number;
+  worktree_root: string | null;
+  methodology_path: string | null;
+  theme: Theme;
+  approvals: ApprovalSettings;
+  editor_command: string | null;
+}
+
+export interface AgentStatus {
+  kind: AgentKind;
+  program: string;
+  found: boolean;
+  path: string | null;
+  version: string | null;
+  problem: string | null;
+  install: string;
+}
+
+export interface AgentsReport {
+  agents: AgentStatus[];
+  path_note: string | null;
+}
+
+export interface KeyStatus {
+  provider: Provider;
+  source: "keyring" | "environment" | "none";
+  /** Like `sk-…a1b2`; the key itself never reaches the page. */
+  masked: string | null;
+  env_var: string;
+}
+
+export const settingsGet = () => call<Settings>("settings_get");
+
+export const settingsSave = (settings: Settings) => call<Settings>("settings_save", { settings });
+
+export const agentsDetect = () => call<AgentsReport>("agents_detect");
+
+export const apiKeyStatus = (provider: Provider) => call<KeyStatus>("api_key_status", { provider });
+
+export const apiKeySave = (provider: Provider, key: string) => call<KeyStatus>("api_key_save", { provider, key });
+
+export const apiKeyDelete = (provider: Provider) => call<KeyStatus>("api_key_delete", { provider });
+
+/** The native folder picker; `null` when cancelled. */
+export const pickFolder = (start: string | null) => call<string | null>("pick_folder", { start });
+
+/** The save dialog, then the Markdown report written there; its path, or `null` when cancelled. */
+export const reportExport = (id: string) => call<string | null>("report_export", { id });
+
+export const openFolder = (id: string, variant: number) => call<void>("open_folder", { id, variant });
+
+export const openInEditor = (id: string, variant: number) => call<void>("open_in_editor", { id, variant });
+
+/** A second launch of Fanout with a repository path hands it to this window. */
+export function onOpenRepo(handler: (path: string) => void) {
+  listen<string>("open-repo", (e) => handler(e.payload)).catch(() => {
+    // Outside Tauri (tests, a plain browser) there are no second launches.
+  });
+}
+
+// --- Approvals and steering (the "ask" profile's two-way sessions) ---
+
+/** The engine's `ApprovalRules`. */
+export interface ApprovalRules {
+  edit_tools: string[];
+  allow_edits_in_worktree: boolean;
+  deny_paths_outside_worktree: boolean;
+  allow_tools: string[];
+  deny_tools: string[];
+  timeout_secs: number;
+}
+
+/** Defaults and per-repository overrides, keyed by the repository root. */
+export interface ApprovalSettings {
+  defaults: ApprovalRules;
+  repositories: Record<string, ApprovalRules>;
+}
+
+export type ApprovalDisplay =
+  | { kind: "command"; command: string }
+  | { kind: "diff"; path: string; diff: string }
+  | { kind: "input"; text: string };
+
+export interface ApprovalRequest {
+  id: string;
+  tool: string;
+  input: unknown;
+  tool_use_id: string | null;
+  display: ApprovalDisplay;
+}
+
+export type ApprovalUpdate =
+  | { type: "requested"; request: ApprovalRequest }
+  | {
+      type: "resolved";
+      id: string;
+      tool: string;
+      allowed: boolean;
+      message: string | null;
+      by: "rule" | "user" | "allowed_tool";
+    }
+  | { type: "withdrawn"; id: string }
+  | { type: "awaiting_message" };
+
+export const approvalAllow = (id: string, variant: number, request: string) =>
+  call<void>("approval_allow", { id, variant, request });
+
+export const approvalAllowAlways = (id: string, variant: number, tool: string) =>
+  call<void>("approval_allow_always", { id, variant, tool });
+
+export const approvalDeny = (id: string, variant: number, request: string, message: string) =>
+  call<void>("approval_deny", { id, variant, request, message });
+
+export const steerSend = (id: string, variant: number, text: string) => call<void>("steer_send", { id, variant, text });
+
+export const steerInterrupt = (id: string, variant: number) => call<void>("steer_interrupt", { id, variant });

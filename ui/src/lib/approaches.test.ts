@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { blankApproach, move, resize, toSpecs, validateApproaches, type ApproachDraft } from "./approaches";
+import { blankApproach, fromSpecs, move, resize, toSpecs, validateApproaches, type ApproachDraft } from "./approaches";
 
 const named = (...names: string[]): ApproachDraft[] =>
   names.map((name, key) => ({ ...blankApproach(key), name }));
@@ -47,7 +47,18 @@ describe("form helpers", () => {
   });
 
   it("toSpecs trims and leaves agent and model to the defaults", () => {
-    const [spec] = toSpecs([{ key: 0, name: " A ", description: " d ", guidelines: "" }]);
+    const [spec] = toSpecs([{ key: 0, name: " A ", description: " d ", guidelines: "", agent: "", model: " " }]);
     expect(spec).toEqual({ name: "A", description: "d", guidelines: "", agent: null, model: null });
+  });
+});
+
+describe("agents and models", () => {
+  it("sends a chosen agent and model, and generated approaches become drafts", () => {
+    const [spec] = toSpecs([{ key: 0, name: "A", description: "", guidelines: "", agent: "codex", model: " gpt-5 " }]);
+    expect(spec.agent).toBe("codex");
+    expect(spec.model).toBe("gpt-5");
+    let k = 10;
+    const drafts = fromSpecs([{ name: "N", description: "d", guidelines: "g", agent: null, model: null }], () => ++k);
+    expect(drafts).toEqual([{ key: 11, name: "N", description: "d", guidelines: "g", agent: "", model: "" }]);
   });
 });

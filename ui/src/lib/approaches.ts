@@ -13,7 +13,21 @@ export interface ApproachDraft {
   name: string;
   description: string;
   guidelines: string;
+  /** The agent's stored name; "" uses the default from the settings. */
+  agent: string;
+  /** "" uses the agent's default model. */
+  model: string;
 }
+
+/** The agents an approach can name; "" is the settings' default. */
+export const AGENTS: readonly { value: string; label: string }[] = [
+  { value: "", label: "Default agent" },
+  { value: "claude_code", label: "Claude Code" },
+  { value: "codex", label: "Codex" },
+  { value: "gemini", label: "Gemini CLI" },
+  { value: "api", label: "Built-in (model API)" },
+  { value: "command", label: "Custom command" },
+];
 
 export interface ApproachErrors {
   /** A sentence about the number of approaches, or null. */
@@ -50,8 +64,20 @@ export function toSpecs(list: readonly ApproachDraft[]): ApproachSpec[] {
     name: a.name.trim(),
     description: a.description.trim(),
     guidelines: a.guidelines.trim(),
-    agent: null,
-    model: null,
+    agent: a.agent.trim() || null,
+    model: a.model.trim() || null,
+  }));
+}
+
+/** Drafts from generated approaches, fresh keys, the agent and model as proposed (usually the defaults). */
+export function fromSpecs(specs: readonly ApproachSpec[], nextKey: () => number): ApproachDraft[] {
+  return specs.map((s) => ({
+    key: nextKey(),
+    name: s.name,
+    description: s.description,
+    guidelines: s.guidelines,
+    agent: s.agent ?? "",
+    model: s.model ?? "",
   }));
 }
 
@@ -64,7 +90,7 @@ export function resize(list: readonly ApproachDraft[], n: number, nextKey: () =>
 }
 
 export function blankApproach(key: number): ApproachDraft {
-  return { key, name: "", description: "", guidelines: "" };
+  return { key, name: "", description: "", guidelines: "", agent: "", model: "" };
 }
 
 /** Moves item `i` by `delta` places; out-of-range moves return the list unchanged. */

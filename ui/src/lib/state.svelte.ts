@@ -11,6 +11,7 @@ export type Route =
   | { name: "home" }
   | { name: "new" }
   | { name: "history" }
+  | { name: "settings" }
   | { name: "experiment"; id: string; tab: ExperimentTab };
 
 export const nav = $state<{ route: Route }>({ route: { name: "home" } });
@@ -56,14 +57,26 @@ function freshApproaches(): ApproachDraft[] {
   return Array.from({ length: DEFAULT_VARIANTS }, () => blankApproach(nextKey()));
 }
 
-export const draft = $state<{ task: string; includeUncommitted: boolean; approaches: ApproachDraft[] }>({
+export const draft = $state<{
+  task: string;
+  includeUncommitted: boolean;
+  approaches: ApproachDraft[];
+  /** Wishes for generated approaches, one per line. */
+  hints: string;
+  /** Run in each worktree after its agent; "" for none. */
+  check: string;
+}>({
   task: "",
   includeUncommitted: false,
   approaches: freshApproaches(),
+  hints: "",
+  check: "",
 });
 
 export function resetDraft() {
   draft.task = "";
+  draft.hints = "";
+  draft.check = "";
   draft.includeUncommitted = false;
   draft.approaches = freshApproaches();
 }

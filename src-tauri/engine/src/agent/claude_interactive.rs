@@ -199,10 +199,19 @@ impl ClaudeInteractive {
 /// What the handle asks the session's task to do.
 #[derive(Debug)]
 enum Command {
-    Allow { id: String },
-    AllowAlways { tool: String },
-    Deny { id: String, message: String },
-    Send { text: String },
+    Allow {
+        request: ApprovalRequest,
+    },
+    AllowAlways {
+        tool: String,
+    },
+    Deny {
+        request: ApprovalRequest,
+        message: String,
+    },
+    Send {
+        text: String,
+    },
     Interrupt,
     End,
 }
@@ -242,12 +251,19 @@ impl InteractiveHandle {
             .map_err(|_| InteractiveError::Ended)
     }
 
-    fn known(&self, id: &str) -> Result<(), InteractiveError> {
-        if self.state().pending.iter().any(|(r, _)| r.id == id) {
-            Ok(())
-        } else {
-            Err(InteractiveError::UnknownRequest { id: id.to_owned() })
+    /// Takes request `id` off the waiting list at once, so `pending()` no
+    /// longer lists it when the call returns and it is answered only once.
+    fn claim(&self, id: &str) -> Result<ApprovalRequest, InteractiveError> {
+        let mut state = self.state();
+        if state.closed {
+            return Err(InteractiveError::Ended);
         }
+        let at = state
+            .pending
+            .iter()
+            .position(|(r, _)| r.id == id)
+            .ok_or_else(|| InteractiveError::UnknownRequest { id: id.to_owned() })?;
+        Ok(state.pending.remove(at).0)
     }
 
     /// The requests waiting for the user, oldest first.
@@ -266,8 +282,8 @@ impl InteractiveHandle {
 
     /// Allows this one request.
     pub fn allow(&self, id: &str) -> Result<(), InteractiveError> {
-        self.known(id)?;
-        self.command(Command::Allow { id: id.to_owned() })
+        let request = self.claim(id)?;
+        self.command(Command::Allow { request })
     }
 
     /// Allows `tool` from now on (and its waiting requests) for every session
@@ -280,15 +296,12 @@ impl InteractiveHandle {
 
     /// Denies the request; `message` (or a default) goes to the model.
     pub fn deny(&self, id: &str, message: &str) -> Result<(), InteractiveError> {
-        self.known(id)?;
+        let request = self.claim(id)?;
         let message = match message.trim() {
             "" => "The user denied this.".to_owned(),
             text => text.to_owned(),
         };
-        self.command(Command::Deny {
-            id: id.to_owned(),
-            message,
-        })
+        self.command(Command::Deny { request, message })
     }
 
     /// The next user message: sent now when no turn runs, else after the current turn.
@@ -540,22 +553,15 @@ impl Driver {
 
     async fn on_command(&mut self, command: Command) {
         match command {
-            Command::Allow { id } => {
-                for request in self.take_pending(|r| r.id != id) {
-                    self.answer(&request, None, Decider::User).await;
-                }
-            }
+            Command::Allow { request } => self.answer(&request, None, Decider::User).await,
             Command::AllowAlways { tool } => {
                 self.approvals.allowed.insert(&tool);
                 for request in self.take_pending(|r| r.tool != tool) {
                     self.answer(&request, None, Decider::User).await;
                 }
             }
-            Command::Deny { id, message } => {
-                for request in self.take_pending(|r| r.id != id) {
-                    self.answer(&request, Some(message.clone()), Decider::User)
-                        .await;
-                }
+            Command::Deny { request, message } => {
+                self.answer(&request, Some(message), Decider::User).await
             }
             Command::Send { text } if self.turn_active => self.queue.push_back(text),
             Command::Send { text } => self.send_message(text).await,

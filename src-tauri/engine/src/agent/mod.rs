@@ -14,6 +14,7 @@ pub mod claude_code;
 pub mod claude_interactive;
 pub mod codex;
 pub mod command;
+pub mod gemini;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -37,10 +38,11 @@ pub use claude_interactive::{
 };
 pub use codex::Codex;
 pub use command::CommandAgent;
+pub use gemini::Gemini;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
-    #[error("Unknown agent `{name}`. Choose one of: claude_code, codex, command, api.")]
+    #[error("Unknown agent `{name}`. Choose one of: claude_code, codex, gemini, command, api.")]
     UnknownKind { name: String },
     #[error(
         "Unknown permission profile `{name}`. Choose one of: edits, edits_and_commands, bypass, ask."
@@ -55,6 +57,8 @@ pub enum AgentError {
         #[source]
         source: std::io::Error,
     },
+    #[error("Could not prepare the Gemini CLI settings {}: {reason}. Fix or remove that file.", path.display())]
+    GeminiSettings { path: PathBuf, reason: String },
     #[error("The built-in agent cannot start: {detail}")]
     Api { detail: String },
     #[error(transparent)]
@@ -73,6 +77,7 @@ impl AgentError {
             AgentError::EmptyTemplate => "agent.empty_template",
             AgentError::BadTemplate { .. } => "agent.bad_template",
             AgentError::PromptFile { .. } => "agent.prompt_file",
+            AgentError::GeminiSettings { .. } => "agent.gemini_settings",
             AgentError::Api { .. } => "agent.api",
             AgentError::Interactive(e) => e.code(),
             AgentError::Secrets(e) => e.code(),
@@ -87,6 +92,8 @@ impl AgentError {
 pub enum AgentKind {
     ClaudeCode,
     Codex,
+    /// Google's Gemini CLI.
+    Gemini,
     Command,
     /// The built-in agent over a model API.
     Api,
@@ -97,6 +104,7 @@ impl AgentKind {
         match self {
             AgentKind::ClaudeCode => "claude_code",
             AgentKind::Codex => "codex",
+            AgentKind::Gemini => "gemini",
             AgentKind::Command => "command",
             AgentKind::Api => "api",
         }
@@ -117,6 +125,7 @@ impl FromStr for AgentKind {
         match name.trim().to_ascii_lowercase().replace('-', "_").as_str() {
             "claude_code" | "claude" => Ok(AgentKind::ClaudeCode),
             "codex" => Ok(AgentKind::Codex),
+            "gemini" | "gemini_cli" => Ok(AgentKind::Gemini),
             "command" | "custom" => Ok(AgentKind::Command),
             "api" | "builtin" | "built_in" => Ok(AgentKind::Api),
             _ => Err(AgentError::UnknownKind {
@@ -138,7 +147,8 @@ pub enum PermissionProfile {
     /// Everything; Claude Code refuses this when run as root.
     Bypass,
     /// Approval rules decide, then the user (Claude Code in two-way mode, see
-    /// [`claude_interactive`]); agents that cannot ask run as with `Edits`.
+    /// [`claude_interactive`]); agents that cannot ask run as with `Edits`
+    /// (the Gemini CLI says so in a warning).
     Ask,
 }
 
@@ -249,7 +259,7 @@ impl SessionOutcome {
     }
 }
 
-/// One backend: Claude Code, Codex, a custom command.
+/// One backend: Claude Code, Codex, the Gemini CLI, a custom command.
 pub trait Agent: Send + Sync {
     fn kind(&self) -> AgentKind;
 
@@ -278,6 +288,7 @@ pub fn backend(
             Box::new(executable.map_or_else(ClaudeCode::default, ClaudeCode::new))
         }
         AgentKind::Codex => Box::new(executable.map_or_else(Codex::default, Codex::new)),
+        AgentKind::Gemini => Box::new(executable.map_or_else(Gemini::default, Gemini::new)),
         AgentKind::Command => Box::new(CommandAgent::new(command.unwrap_or_default())?),
         AgentKind::Api => Box::new(ApiAgent::new(api.config()?)),
     })

@@ -3,8 +3,10 @@
 //! check command.
 //!
 //! A variant goes queued → preparing → running → checking → succeeded, or
-//! ends failed or cancelled; crash recovery marks the variants of a Fanout
-//! that died as interrupted. One task per variant owns its session; cancel
+//! ends failed or cancelled. While preparing, the repository's setup command
+//! (see [`crate::repo_settings`]) runs in the worktree, its output part of
+//! the transcript; when it fails, the agent never starts. Crash recovery
+//! marks the variants of a Fanout that died as interrupted. One task per variant owns its session; cancel
 //! reaches it through its [`Control`] (SIGTERM to the agent's group, SIGKILL
 //! after the grace period, see [`crate::process`]).
 //!
@@ -20,6 +22,7 @@ mod check;
 pub mod coalesce;
 pub mod procfs;
 mod results;
+mod setup;
 pub mod writer;
 
 use std::collections::HashMap;
@@ -39,7 +42,7 @@ pub use writer::StoreWriter;
 
 use crate::agent::{
     self, Agent, AgentKind, AllowedTools, ApprovalSettings, ApprovalUpdate, Approvals, ClaudeCode,
-    ClaudeInteractive, Codex, InteractiveHandle, PermissionProfile, Session, SessionSpec,
+    ClaudeInteractive, Codex, Gemini, InteractiveHandle, PermissionProfile, Session, SessionSpec,
 };
 use crate::events::SessionEvent;
 use crate::experiment::{commit_message, now_rfc3339, ExperimentError, ExperimentView};
@@ -103,10 +106,11 @@ fn join_error(e: tokio::task::JoinError) -> OrchestratorError {
 pub struct Executables {
     pub claude: Option<PathBuf>,
     pub codex: Option<PathBuf>,
+    pub gemini: Option<PathBuf>,
 }
 
 impl Executables {
-    /// `FANOUT_CLAUDE_BIN` and `FANOUT_CODEX_BIN` when set.
+    /// `FANOUT_CLAUDE_BIN`, `FANOUT_CODEX_BIN` and `FANOUT_GEMINI_BIN` when set.
     pub fn from_env() -> Executables {
         let var = |name| {
             std::env::var_os(name)
@@ -116,6 +120,7 @@ impl Executables {
         Executables {
             claude: var("FANOUT_CLAUDE_BIN"),
             codex: var("FANOUT_CODEX_BIN"),
+            gemini: var("FANOUT_GEMINI_BIN"),
         }
     }
 
@@ -123,6 +128,7 @@ impl Executables {
         match kind {
             AgentKind::ClaudeCode => self.claude.clone(),
             AgentKind::Codex => self.codex.clone(),
+            AgentKind::Gemini => self.gemini.clone(),
             _ => None,
         }
     }
@@ -739,6 +745,13 @@ impl VariantRun {
         let inner = self.inner.clone();
         let config = &inner.config;
         let (agent, spec, launch) = prepare(config, experiment, &self.variant, &prompting).await?;
+        self.start_fresh();
+        // A follow-up continues in a worktree that was set up already.
+        if matches!(prompting, Prompting::First) {
+            if let Some(ending) = self.setup(experiment, control).await? {
+                return Ok(ending);
+            }
+        }
         if control.is_cancelled() || self.cancel_requested_elsewhere().await {
             return Ok(cancelled(
                 "The variant was cancelled before its agent started.",
@@ -746,7 +759,6 @@ impl VariantRun {
         }
         let (exp_id, index) = (self.variant.experiment_id.clone(), self.variant.index);
         inner.writer.record(&exp_id, index, "launch", launch).await;
-        self.start_fresh();
         self.set_status(VariantStatus::Running).await;
 
         let (tx, mut rx) = mpsc::channel(256);
@@ -759,17 +771,7 @@ impl VariantRun {
             agent.start(&spec, tx)?
         };
         control.attach(session.canceller());
-        let group = procfs::start_ticks(session.pid()).map(|start| ProcessId {
-            pid: session.pid(),
-            start,
-        });
-        let _ = inner
-            .writer
-            .call({
-                let id = exp_id.clone();
-                move |s| s.record_group(&id, index, group)
-            })
-            .await;
+        self.record_group(session.pid()).await;
         // A `fanout cancel` that ran before the group was recorded could not
         // signal it; its request is in the store by now.
         if self.cancel_requested_elsewhere().await {
@@ -817,6 +819,78 @@ impl VariantRun {
             Some(command) => Ok(self.check(command, control).await),
             None => Ok((VariantStatus::Succeeded, None)),
         }
+    }
+
+    /// Runs the repository's setup command in the worktree, its output part
+    /// of the transcript. `None` when there is none or it succeeded; otherwise
+    /// how the variant ends, without its agent.
+    async fn setup(
+        &mut self,
+        experiment: &Experiment,
+        control: &Control,
+    ) -> Result<Option<Ending>, Error> {
+        let root = experiment.repo_root.clone();
+        let settings = self
+            .inner
+            .writer
+            .call(move |store| store.repo_settings(&root))
+            .await??
+            .unwrap_or_default();
+        let Some(command) = settings.setup_command.clone() else {
+            return Ok(None);
+        };
+        let (timeout, grace) = (settings.setup_timeout(), self.inner.config.grace);
+        let mut running = match setup::spawn(&self.variant.worktree, &command, timeout, grace) {
+            Ok(running) => running,
+            Err(e) => {
+                let reason = format!("The setup command `{command}` could not start ({e}), so the agent was not started.");
+                return Ok(Some((VariantStatus::Failed, Some(reason))));
+            }
+        };
+        control.attach(running.canceller());
+        self.record_group(running.pid()).await;
+        let mut tail = setup::Tail::default();
+        while let Some(line) = running.next_line().await {
+            tail.push(&line.text);
+            let line = SessionEvent::Setup {
+                stream: line.stream,
+                line: crate::events::bound(&line.text, crate::events::MAX_TEXT_BYTES),
+            };
+            self.on_event(line).await;
+        }
+        let outcome = running.finish().await;
+        control.detach();
+        let result = setup::SetupResult::new(&command, &outcome, &tail);
+        let (exp_id, index) = (self.variant.experiment_id.clone(), self.variant.index);
+        let payload = serde_json::to_value(&result).unwrap_or_default();
+        self.inner
+            .writer
+            .record(&exp_id, index, "setup_result", payload)
+            .await;
+        let Some(reason) = result.failure(timeout, outcome.signal) else {
+            return Ok(None);
+        };
+        self.variant.exit_code = outcome.code;
+        let stopped = outcome.end == ProcessEnd::Cancelled
+            || control.is_cancelled()
+            || self.cancel_requested_elsewhere().await;
+        Ok(Some(if stopped {
+            cancelled(&reason)
+        } else {
+            (VariantStatus::Failed, Some(reason))
+        }))
+    }
+
+    /// Records the process group now running for the variant, so a
+    /// `fanout cancel` in another process can end it.
+    async fn record_group(&self, pid: u32) {
+        let group = procfs::start_ticks(pid).map(|start| ProcessId { pid, start });
+        let (id, index) = (self.variant.experiment_id.clone(), self.variant.index);
+        let _ = self
+            .inner
+            .writer
+            .call(move |s| s.record_group(&id, index, group))
+            .await;
     }
 
     async fn on_event(&mut self, event: SessionEvent) {
@@ -922,6 +996,7 @@ impl VariantRun {
                 p.output_tokens += output_tokens;
             }
             SessionEvent::Warning { message } => p.activity = Some(first_words(message)),
+            SessionEvent::Setup { line, .. } => p.activity = Some(first_words(line)),
             SessionEvent::Result {
                 summary,
                 cost_usd,
@@ -1076,6 +1151,7 @@ fn command_line(kind: AgentKind, spec: &SessionSpec, template: Option<&str>) -> 
         }
         AgentKind::ClaudeCode => ClaudeCode::args(spec),
         AgentKind::Codex => Codex::args(spec),
+        AgentKind::Gemini => Gemini::args(spec),
         _ => return template.map(|t| vec![t.to_owned()]).unwrap_or_default(),
     };
     let combined = spec.prompt_with_methodology();

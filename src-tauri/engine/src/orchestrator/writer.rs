@@ -7,6 +7,14 @@
 //! between batches, after every event sent before it. A full channel makes
 //! sessions wait (their agents' pipes fill and the agents slow down) rather
 //! than letting memory grow.
+//!
+//! The writer's connection checkpoints (copies the WAL into the database file,
+//! with a disk sync of each) every 10,000 pages instead of SQLite's 1,000:
+//! measured, those syncs took about half the writer's time. In WAL mode with
+//! `synchronous=NORMAL` a commit survives an application crash as soon as it is
+//! in the WAL, so no event is at risk from that; only on power loss may the
+//! commits since the last checkpoint (now up to ~40 MB of WAL instead of ~4 MB)
+//! be rolled back, as NORMAL already allows.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -22,6 +30,8 @@ use crate::store::{SerializedEvent, Store};
 const MAX_BATCH: usize = 4096;
 /// Operations waiting for the writer before senders wait.
 const QUEUE: usize = 16 * 1024;
+/// WAL pages (4 KiB each) after which a commit of the writer checkpoints.
+const CHECKPOINT_PAGES: u32 = 10_000;
 
 type Call = Box<dyn FnOnce(&mut Store) + Send>;
 
@@ -41,6 +51,10 @@ pub struct StoreWriter {
 impl StoreWriter {
     /// Starts the writer thread over `store`.
     pub fn spawn(store: Store) -> Result<StoreWriter, OrchestratorError> {
+        if let Err(error) = store.set_auto_checkpoint(CHECKPOINT_PAGES) {
+            // Slower, not wrong: SQLite's default interval stays.
+            tracing::warn!(%error, "the store writer keeps SQLite's checkpoint interval");
+        }
         let (tx, rx) = mpsc::channel(QUEUE);
         let lost = Arc::new(AtomicU64::new(0));
         let counter = lost.clone();

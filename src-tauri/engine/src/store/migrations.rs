@@ -8,7 +8,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::StoreError;
 
-pub(super) const MIGRATIONS: &[&str] = &[V1_CORE, V2_MERGES, V3_SESSIONS];
+pub(super) const MIGRATIONS: &[&str] = &[V1_CORE, V2_MERGES, V3_SESSIONS, V4_REPO_SETTINGS];
 
 /// The newest schema this build of Fanout knows.
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -105,6 +105,16 @@ CREATE TABLE sessions (
     pgid             INTEGER,
     pgid_start       INTEGER,
     cancel_requested INTEGER NOT NULL DEFAULT 0
+);
+";
+
+// How each new worktree of a repository is prepared (see `repo_settings`):
+// the settings as JSON, so a later Fanout can add fields without a migration.
+const V4_REPO_SETTINGS: &str = "
+CREATE TABLE repo_settings (
+    repo_root  TEXT PRIMARY KEY NOT NULL,
+    settings   TEXT NOT NULL,
+    updated_at TEXT NOT NULL
 );
 ";
 

@@ -13,6 +13,7 @@
 
 mod migrations;
 mod model;
+mod repo_settings;
 mod sessions;
 
 use std::collections::HashMap;
@@ -250,6 +251,14 @@ impl Store {
     /// The database file, or `None` for an in-memory store.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
+    }
+
+    /// After how many WAL pages a commit on this connection checkpoints by
+    /// itself (SQLite's default is 1,000); 0 switches that off.
+    pub fn set_auto_checkpoint(&self, pages: u32) -> Result<(), StoreError> {
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", pages)
+            .map_err(StoreError::from)
     }
 
     pub fn schema_version(&self) -> Result<u32, StoreError> {

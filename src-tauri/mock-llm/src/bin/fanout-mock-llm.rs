@@ -1,7 +1,8 @@
-//! `fanout-mock-llm [--script FILE.json | --approaches N | --write PATH CONTENT [--tool write_file|Write]]`
+//! `fanout-mock-llm [--script FILE.json | --approaches N | --write PATH CONTENT [--tool Write|write_file|gemini]]`
 //!
 //! `--write` serves every session on its own (parallel sessions each write),
-//! and `{cwd}` in PATH becomes each Claude Code session's working directory.
+//! and `{cwd}` in PATH becomes each Claude Code or Gemini CLI session's
+//! working directory.
 //! Serves the mock on 127.0.0.1 (ephemeral port), prints
 //! `LISTENING http://127.0.0.1:PORT` on stdout and runs until killed.
 
@@ -9,7 +10,7 @@ use std::process::ExitCode;
 
 use fanout_mock_llm::{MockServer, Script, WriteTool};
 
-const USAGE: &str = "usage: fanout-mock-llm [--script FILE.json | --approaches N | --write PATH CONTENT [--tool Write|write_file]]";
+const USAGE: &str = "usage: fanout-mock-llm [--script FILE.json | --approaches N | --write PATH CONTENT [--tool Write|write_file|gemini]]";
 
 fn parse(args: &[String]) -> Result<Script, String> {
     match args.first().map(String::as_str) {
@@ -38,6 +39,7 @@ fn parse(args: &[String]) -> Result<Script, String> {
                 args.get(4).map(String::as_str),
             ) {
                 (Some("--tool"), Some("write_file")) => WriteTool::BuiltIn,
+                (Some("--tool"), Some("gemini")) => WriteTool::Gemini,
                 (Some("--tool"), Some("Write")) | (None, _) => WriteTool::ClaudeCode,
                 _ => return Err(USAGE.to_owned()),
             };
