@@ -82,6 +82,7 @@ return [painted.startTime - click.t, received ? received.startTime - click.t : n
 /// can cost), and records the longest gap between frames and, where
 /// supported, the longest 'longtask'.
 const SCROLL: &str = r#"
+const STEPS = arguments[0];
 const view = document.querySelector('[data-testid="diff-rows"]');
 const s = { done: false, maxGap: 0, frames: 0, longest: null, rows: Number(view.dataset.rows), started: performance.now() };
 window.__scroll = s;
@@ -118,7 +119,7 @@ const step = () => {
     });
     return;
   }
-  view.scrollTop = Math.min(end, view.scrollTop + Math.max(5 * view.clientHeight, end / 200));
+  view.scrollTop = Math.min(end, view.scrollTop + Math.max(5 * view.clientHeight, end / STEPS));
   requestAnimationFrame(step);
 };
 requestAnimationFrame(() => { last = performance.now(); requestAnimationFrame(step); });
@@ -139,7 +140,22 @@ async fn a_50k_line_diff_paints_fast_and_scrolls_without_long_tasks() {
     let binary = std::env::var("FANOUT_BENCH_APP")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_fanout-app").to_string());
     eprintln!("benchmarking {binary}");
-    let mut app = App::start(&binary).await;
+    // A fake agent that changes nothing: the benchmark writes the variant's
+    // files itself, once the run is over.
+    let scripts = tempfile::tempdir().expect("a folder for the agents' script");
+    let script = scripts.path().join("agents.json");
+    let nothing = serde_json::json!([{"match": "", "say": "Nothing to do.", "files": {}}]);
+    std::fs::write(&script, nothing.to_string()).expect("write the agents' script");
+    let claude = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/agents/fake-claude");
+    let (claude, script) = (claude.display().to_string(), script.display().to_string());
+    let mut app = App::start_with_env(
+        &binary,
+        &[
+            ("FANOUT_CLAUDE_BIN", &claude),
+            ("FANOUT_FAKE_SCRIPT", &script),
+        ],
+    )
+    .await;
     let repo = Repo::new("bench").await;
     write(&repo.root, BIG, &big_file(false));
     write(&repo.root, SMALL, "small\n");
@@ -156,18 +172,50 @@ async fn a_50k_line_diff_paints_fast_and_scrolls_without_long_tasks() {
     app.text_contains(&tid("diff-rows"), "small, edited").await;
 
     let longtask = app.js(PROBE).await == Value::Bool(true);
+    // FANOUT_BENCH_VARIANTS, a JSON list of {"name", "css": ["rule", …]}:
+    // each variant's CSS rules are added to the page's stylesheet and measured
+    // in turn, to try rendering changes without a rebuild.
+    let variants: Vec<Value> = std::env::var("FANOUT_BENCH_VARIANTS")
+        .ok()
+        .map(|v| serde_json::from_str(&v).expect("FANOUT_BENCH_VARIANTS is JSON"))
+        .unwrap_or_else(|| vec![serde_json::json!({"name": "as built"})]);
+    for variant in &variants {
+        app.client
+            .execute(APPLY, vec![variant.clone()])
+            .await
+            .expect("apply the variant");
+        measure(&mut app, runs, variant, longtask).await;
+        app.js(UNAPPLY).await;
+    }
+    app.close().await;
+}
+
+const APPLY: &str = r#"
+const v = arguments[0];
+const sheet = document.styleSheets[0];
+window.__dxRules = 0;
+for (const r of v.css || []) { sheet.insertRule(r, sheet.cssRules.length); window.__dxRules++; }
+return null;
+"#;
+const UNAPPLY: &str = r#"
+const sheet = document.styleSheets[0];
+for (let i = 0; i < (window.__dxRules || 0); i++) sheet.deleteRule(sheet.cssRules.length - 1);
+return null;
+"#;
+
+async fn measure(app: &mut App, runs: usize, variant: &Value, longtask: bool) {
     let mut first_rows = Vec::new();
     let mut gaps = Vec::new();
     let mut longest = Vec::new();
     let (mut updates, mut responses) = (Vec::new(), Vec::new());
     for run in 0..runs {
-        open_file(&app, SMALL, 0).await;
+        open_file(app, SMALL, 0).await;
         app.js("performance.clearMarks(); return null").await;
-        let (ms, received) = open_file(&app, BIG, LINES).await;
+        let (ms, received) = open_file(app, BIG, LINES).await;
         if run == 0 {
             app.shot("bench-big-diff").await;
         }
-        let (gap, update, long) = scroll_to_end(&app).await;
+        let (gap, update, long) = scroll_to_end(app).await;
         eprintln!("run {run}: first rows {ms:.1} ms (response at {received:?} ms), longest frame gap while scrolling {gap:.1} ms (page's own update at most {update:.1} ms), longest task {long:?}");
         updates.push(update);
         if let Some(r) = received {
@@ -179,7 +227,7 @@ async fn a_50k_line_diff_paints_fast_and_scrolls_without_long_tasks() {
             longest.push(l);
         }
     }
-    println!("\n50,000-line file, {runs} runs (median / worst):");
+    println!("\n50,000-line file, {runs} runs (median / worst), variant {variant}:");
     println!("  click → first painted rows: {}", summary(&first_rows));
     println!(
         "  of which click → the diff's response arrived: {}",
@@ -201,8 +249,13 @@ async fn a_50k_line_diff_paints_fast_and_scrolls_without_long_tasks() {
     } else {
         println!("  PerformanceObserver 'longtask': not supported by this WebKitGTK");
     }
-    app.close().await;
 }
+
+const RUNS_OVER: &str = r#"
+const cards = [...document.querySelectorAll('[data-testid="variant-card"]')];
+const busy = ["queued", "preparing", "running", "checking", "needs_input"];
+return cards.length === 3 && cards.every((c) => !busy.includes(c.dataset.status));
+"#;
 
 /// Clicks `path` in the file tree and waits for its rows; returns the
 /// click-to-painted time and the click-to-response time. `min_rows` checks
@@ -242,7 +295,14 @@ async fn open_file(app: &App, path: &str, min_rows: usize) -> (f64, Option<f64>)
 /// Scrolls the open diff to its end; the longest frame gap, the longest
 /// update by the page itself and the longest task.
 async fn scroll_to_end(app: &App) -> (f64, f64, Option<f64>) {
-    app.js(&format!("{SCROLL}; return null")).await;
+    let steps: u64 = std::env::var("FANOUT_BENCH_STEPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    app.client
+        .execute(&format!("{SCROLL}; return null"), vec![Value::from(steps)])
+        .await
+        .expect("start scrolling");
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     let done = loop {
         let s = app.js("return window.__scroll").await;
@@ -296,7 +356,7 @@ async fn experiment_with_variant(app: &mut App, repo: &Repo) -> String {
     app.type_into(&tid("repo-path-input"), &path).await;
     app.click(&tid("repo-open")).await;
     app.text_contains(&tid("repo-root"), &path).await;
-    app.click(&tid("start-experiment")).await;
+    app.click(&tid("nav-new")).await;
     app.type_into(&tid("task-input"), "Benchmark a big diff")
         .await;
     let names = app.count(&tid("approach-name"), 3).await;
@@ -304,7 +364,16 @@ async fn experiment_with_variant(app: &mut App, repo: &Repo) -> String {
         el.send_keys(name).await.expect("type an approach name");
     }
     app.click(&tid("launch")).await;
-    app.count(&tid("variant-card"), 3).await;
+    // "Commit all" waits for the runs to end (an older build without runs
+    // shows its variants idle at once).
+    app.until("the runs to end", || {
+        let c = app.client.clone();
+        async move {
+            let v = c.execute(RUNS_OVER, vec![]).await?;
+            Ok((v == Value::Bool(true)).then_some(()))
+        }
+    })
+    .await;
     let dd = app
         .el(&format!(
             "{}[data-index=\"1\"] dd[title]",
