@@ -497,16 +497,28 @@ async fn assert_squash_merged(repo: &Repo, base: &str, commit: &str, winner_bran
 async fn cleanup(app: &mut App, repo: &Repo, winner_branch: &str) {
     app.click(&tid("cleanup-open")).await;
     app.testid("cleanup-keep-winner").await;
-    app.text_contains(&tid("cleanup-to-free"), "Frees about").await;
+    app.text_contains(&tid("cleanup-to-free"), "Frees about")
+        .await;
     let sizes = app.count(&tid("cleanup-size"), 3).await;
     for size in &sizes {
         let text = text_of(size).await.expect("read a size");
-        assert!(text.ends_with(" KB"), "each worktree's size is shown: {text:?}");
+        assert!(
+            text.ends_with(" KB"),
+            "each worktree's size is shown: {text:?}"
+        );
     }
     let risky = app.all(&tid("cleanup-unmerged")).await;
-    assert_eq!(risky.len(), 1, "only variant 2 has work merged nowhere (1 is merged, 3 made no commit)");
     assert_eq!(
-        risky[0].attr("data-index").await.expect("read the row").as_deref(),
+        risky.len(),
+        1,
+        "only variant 2 has work merged nowhere (1 is merged, 3 made no commit)"
+    );
+    assert_eq!(
+        risky[0]
+            .attr("data-index")
+            .await
+            .expect("read the row")
+            .as_deref(),
         Some("2")
     );
     shot_both(app, "cleanup").await;
@@ -544,7 +556,9 @@ async fn cleanup(app: &mut App, repo: &Repo, winner_branch: &str) {
         .await;
     app.click(&tid("cleanup-confirm")).await;
     app.text_contains(&tid("cleanup-freed"), "Freed").await;
-    let archived = app.text_contains(&tid("cleanup-archived"), "fanout/archive/").await;
+    let archived = app
+        .text_contains(&tid("cleanup-archived"), "fanout/archive/")
+        .await;
     let tag = archived.trim().to_string();
     assert!(
         tag.ends_with("/2-test-first") && kept.contains(&tag),
@@ -579,7 +593,11 @@ async fn with_ignored_env(repo: &Repo) {
     repo.git(&["add", ".gitignore"]).await;
     repo.git(&["commit", "-q", "-m", "ignore .env"]).await;
     write(&repo.root, ".env", ENV_FILE);
-    assert_eq!(repo.status().await, "", ".env is ignored, the checkout clean");
+    assert_eq!(
+        repo.status().await,
+        "",
+        ".env is ignored, the checkout clean"
+    );
 }
 
 /// The setup prints what it sees of the copied .env, then waits for `gate`,
@@ -599,23 +617,43 @@ async fn repo_setup_in_settings(app: &mut App, repo: &Repo, gate: &Path) {
     let globs = app.count(&tid("repo-copy-glob"), 2).await;
     let mut shown = Vec::new();
     for glob in &globs {
-        shown.push(glob.prop("value").await.expect("read a pattern").unwrap_or_default());
+        shown.push(
+            glob.prop("value")
+                .await
+                .expect("read a pattern")
+                .unwrap_or_default(),
+        );
     }
-    assert_eq!(shown, [".env", ".env.*"], "a repository starts with the default patterns");
+    assert_eq!(
+        shown,
+        [".env", ".env.*"],
+        "a repository starts with the default patterns"
+    );
 
     app.click(&tid("repo-copy-add")).await;
     let globs = app.count(&tid("repo-copy-glob"), 3).await;
-    globs[2].send_keys("../secrets/.env").await.expect("type a pattern");
-    app.type_into(&tid("repo-setup-command"), &setup_command(gate)).await;
+    globs[2]
+        .send_keys("../secrets/.env")
+        .await
+        .expect("type a pattern");
+    app.type_into(&tid("repo-setup-command"), &setup_command(gate))
+        .await;
     app.click(&tid("repo-setup-save")).await;
     let error = app
         .text_contains(&tid("repo-setup-error"), "outside the checkout")
         .await;
-    assert!(error.contains("../secrets/.env"), "the sentence names the pattern: {error}");
+    assert!(
+        error.contains("../secrets/.env"),
+        "the sentence names the pattern: {error}"
+    );
     app.shot("repo-setup-refused").await;
 
-    app.click(&format!("{} li:nth-child(3) {}", tid("repo-setup"), tid("repo-copy-remove")))
-        .await;
+    app.click(&format!(
+        "{} li:nth-child(3) {}",
+        tid("repo-setup"),
+        tid("repo-copy-remove")
+    ))
+    .await;
     app.count(&tid("repo-copy-glob"), 2).await;
     app.click(&tid("repo-setup-save")).await;
     app.testid("repo-setup-saved").await;
@@ -631,8 +669,13 @@ async fn repo_setup_in_settings(app: &mut App, repo: &Repo, gate: &Path) {
         wrote.contains(&repo.root.display().to_string()),
         "the note says where it wrote: {wrote}"
     );
-    let exported = repo.read(".fanout.json").expect("the export is in the repository");
-    assert!(exported.contains("setup sees"), "the export holds the saved command: {exported}");
+    let exported = repo
+        .read(".fanout.json")
+        .expect("the export is in the repository");
+    assert!(
+        exported.contains("setup sees"),
+        "the export holds the saved command: {exported}"
+    );
     app.js("document.querySelector('[data-testid=\"repo-setup\"]').scrollIntoView()")
         .await;
     shot_both(app, "repo-setup").await;
@@ -650,10 +693,16 @@ async fn setup_is_visible(app: &mut App, gate: &Path) {
     app.click(&format!("{card} {}", tid("transcript-toggle")))
         .await;
     let transcript = format!("{card} {}", tid("transcript"));
-    app.text_contains(&transcript, "Copied from your checkout into the worktree: .env")
-        .await;
-    app.text_contains(&format!("{card} {}", tid("setup-output")), "setup sees GREETING=hi")
-        .await;
+    app.text_contains(
+        &transcript,
+        "Copied from your checkout into the worktree: .env",
+    )
+    .await;
+    app.text_contains(
+        &format!("{card} {}", tid("setup-output")),
+        "setup sees GREETING=hi",
+    )
+    .await;
     shot_both(app, "preparing").await;
 
     std::fs::write(gate, "").expect("let the setups finish");
@@ -674,9 +723,17 @@ async fn worktree_sizes_show(app: &mut App) {
             tid("variant-disk")
         );
         let text = app.text_contains(&size, " KB").await;
-        let bytes = app.el(&size).await.attr("data-bytes").await.expect("read the size");
+        let bytes = app
+            .el(&size)
+            .await
+            .attr("data-bytes")
+            .await
+            .expect("read the size");
         let bytes: u64 = bytes.unwrap_or_default().parse().unwrap_or(0);
-        assert!(bytes >= 1024, "variant {index}'s worktree was measured: {text} ({bytes} bytes)");
+        assert!(
+            bytes >= 1024,
+            "variant {index}'s worktree was measured: {text} ({bytes} bytes)"
+        );
     }
     shot_both(app, "worktree-sizes").await;
 }

@@ -126,7 +126,10 @@ async fn a_variant_waits_for_approval_and_is_allowed_denied_or_steered() {
     app.type_into(&tid("task-input"), "Greet carefully").await;
     app.click(&tid("add-approach")).await;
     let names = app.count(&tid("approach-name"), 4).await;
-    for (el, name) in names.iter().zip(["Allow me", "Deny me", "Steer me", "Always me"]) {
+    for (el, name) in names
+        .iter()
+        .zip(["Allow me", "Deny me", "Steer me", "Always me"])
+    {
         el.send_keys(name).await.expect("type an approach name");
     }
     app.click(&tid("launch")).await;
@@ -168,9 +171,12 @@ async fn a_variant_waits_for_approval_and_is_allowed_denied_or_steered() {
         "the command allowed always ran in variant 4's worktree"
     );
     assert_eq!(
-        app.all(&format!("{}[data-status=\"needs-input\"]", tid("variant-card")))
-            .await
-            .len(),
+        app.all(&format!(
+            "{}[data-status=\"needs-input\"]",
+            tid("variant-card")
+        ))
+        .await
+        .len(),
         2,
         "variants 1 and 2 still wait for their own answers"
     );

@@ -218,9 +218,11 @@ pub async fn experiment_clean(
     id: String,
     request: CleanRequest,
 ) -> CommandResult<CleanReport> {
-    with_engine(state, "cleaning up", move |e| e.clean(&id, &request.options()))
-        .await
-        .map_err(dialog_refusal)
+    with_engine(state, "cleaning up", move |e| {
+        e.clean(&id, &request.options())
+    })
+    .await
+    .map_err(dialog_refusal)
 }
 
 impl CleanRequest {
@@ -247,7 +249,9 @@ pub fn dialog_refusal(err: CommandError) -> CommandError {
         .unwrap_or_default()
         .to_owned();
     CommandError {
-        message: format!("{why} Tick \"Delete its unmerged work\" or \"Keep as tag\" for it first."),
+        message: format!(
+            "{why} Tick \"Delete its unmerged work\" or \"Keep as tag\" for it first."
+        ),
         ..err
     }
 }

@@ -86,10 +86,17 @@ fn repository_settings_save_trimmed_refuse_bad_input_with_a_sentence_and_export_
     };
     let saved = save_repo_settings(&mut f.engine, &repo, form).expect("valid settings save");
     assert!(saved.stored);
-    assert_eq!(saved.settings.copy, [".env", "secrets/*.pem"], "globs are trimmed as typed");
+    assert_eq!(
+        saved.settings.copy,
+        [".env", "secrets/*.pem"],
+        "globs are trimmed as typed"
+    );
     assert_eq!(saved.settings.setup_command.as_deref(), Some("npm ci"));
     let again = f.engine.repo_settings(&f.repo).expect("read back");
-    assert_eq!(again.settings, saved.settings, "the store holds what was saved");
+    assert_eq!(
+        again.settings, saved.settings,
+        "the store holds what was saved"
+    );
     assert!(
         !f.repo.join(".fanout.json").exists(),
         "saving does not write into the user's repository"
@@ -108,7 +115,10 @@ fn repository_settings_save_trimmed_refuse_bad_input_with_a_sentence_and_export_
         ..RepoSettings::default()
     };
     let err = save_repo_settings(&mut f.engine, &repo, outside).expect_err("outside the checkout");
-    assert_eq!(err.code, "repo_settings.invalid", "the UI can tell a field error");
+    assert_eq!(
+        err.code, "repo_settings.invalid",
+        "the UI can tell a field error"
+    );
     assert!(
         err.message.contains("../other/.env") && err.message.contains("outside the checkout"),
         "the sentence names the pattern and why: {}",
@@ -128,8 +138,15 @@ fn repository_settings_save_trimmed_refuse_bad_input_with_a_sentence_and_export_
 
     let written = f.engine.export_repo_settings(&f.repo).expect("export");
     let text = std::fs::read_to_string(&written).expect("the export exists");
-    assert_eq!(written, f.repo.join(".fanout.json"), "at the repository's root");
-    assert!(text.contains("secrets/*.pem"), "the export holds the saved globs: {text}");
+    assert_eq!(
+        written,
+        f.repo.join(".fanout.json"),
+        "at the repository's root"
+    );
+    assert!(
+        text.contains("secrets/*.pem"),
+        "the export holds the saved globs: {text}"
+    );
 
     let err = save_repo_settings(&mut f.engine, "/nowhere/at/all", RepoSettings::default())
         .expect_err("no repository there");
@@ -159,12 +176,19 @@ fn cleanup_shows_sizes_refuses_unconfirmed_unmerged_work_and_archives_on_request
     let id = view.experiment.id.clone();
     commit_work(&view.variants[0].worktree, "small.txt");
     commit_work(&view.variants[1].worktree, "large.txt");
-    std::fs::write(view.variants[1].worktree.join("big.bin"), vec![7u8; 300_000]).expect("write");
+    std::fs::write(
+        view.variants[1].worktree.join("big.bin"),
+        vec![7u8; 300_000],
+    )
+    .expect("write");
     git(&view.variants[1].worktree, &["add", "."]);
     git(&view.variants[1].worktree, &["commit", "-qm", "big"]);
 
     let disk = f.engine.disk_usage(&id).expect("disk usage");
-    let bytes: Vec<u64> = disk.iter().map(|d| d.bytes.expect("worktree exists")).collect();
+    let bytes: Vec<u64> = disk
+        .iter()
+        .map(|d| d.bytes.expect("worktree exists"))
+        .collect();
     assert!(
         bytes[1] >= bytes[0] + 300_000,
         "the worktree with a 300 KB file measures that much more: {bytes:?}"
@@ -172,8 +196,12 @@ fn cleanup_shows_sizes_refuses_unconfirmed_unmerged_work_and_archives_on_request
     let unmerged: Vec<usize> = disk.iter().map(|d| d.unmerged_commits).collect();
     assert_eq!(unmerged, [1, 2, 0], "commits merged nowhere, per variant");
 
-    let err = clean(&mut f, &id, serde_json::json!({"keep": null, "force": false, "confirmed": false, "archive": []}))
-        .expect_err("unmerged work needs the user's tick");
+    let err = clean(
+        &mut f,
+        &id,
+        serde_json::json!({"keep": null, "force": false, "confirmed": false, "archive": []}),
+    )
+    .expect_err("unmerged work needs the user's tick");
     assert_eq!(err.code, "experiment.unmerged");
     assert!(
         err.message.contains("1 (Small") && err.message.contains("2 (Large"),
@@ -185,23 +213,45 @@ fn cleanup_shows_sizes_refuses_unconfirmed_unmerged_work_and_archives_on_request
         "the advice is the dialog's, not the command line's: {}",
         err.message
     );
-    assert!(view.variants.iter().all(|v| v.worktree.is_dir()), "a refusal removes nothing");
+    assert!(
+        view.variants.iter().all(|v| v.worktree.is_dir()),
+        "a refusal removes nothing"
+    );
 
     // Archiving one is not enough while the other is neither archived nor ticked.
-    let err = clean(&mut f, &id, serde_json::json!({"confirmed": false, "archive": [2]}))
-        .expect_err("variant 1 still unconfirmed");
-    assert!(err.message.contains("1 (Small") && !err.message.contains("2 (Large"), "{}", err.message);
+    let err = clean(
+        &mut f,
+        &id,
+        serde_json::json!({"confirmed": false, "archive": [2]}),
+    )
+    .expect_err("variant 1 still unconfirmed");
+    assert!(
+        err.message.contains("1 (Small") && !err.message.contains("2 (Large"),
+        "{}",
+        err.message
+    );
 
-    let report = clean(&mut f, &id, serde_json::json!({"confirmed": true, "archive": [2]}))
-        .expect("confirmed and archived");
+    let report = clean(
+        &mut f,
+        &id,
+        serde_json::json!({"confirmed": true, "archive": [2]}),
+    )
+    .expect("confirmed and archived");
     let tag = format!("fanout/archive/{}/2-large", view.experiment.slug);
     assert_eq!(
-        report.archived.iter().map(|a| a.tag.as_str()).collect::<Vec<_>>(),
+        report
+            .archived
+            .iter()
+            .map(|a| a.tag.as_str())
+            .collect::<Vec<_>>(),
         [tag.as_str()],
         "the archive tag is reported with its name"
     );
     let tagged = git(&f.repo, &["rev-parse", &format!("refs/tags/{tag}")]);
-    assert_eq!(tagged, report.archived[0].commit, "the tag holds variant 2's work");
+    assert_eq!(
+        tagged, report.archived[0].commit,
+        "the tag holds variant 2's work"
+    );
     assert_eq!(
         git(&f.repo, &["branch", "--list", "fanout/*"]),
         "",
