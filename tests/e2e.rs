@@ -105,6 +105,9 @@ async fn the_real_window_opens_compares_merges_and_refuses_to_clobber() {
     let dirty = Repo::new("dirty-greeter").await;
     merge_refuses_over_uncommitted_work(&mut app, &dirty).await;
 
+    let broken = Repo::new("broken-setup").await;
+    failing_setup(&mut app, &broken).await;
+
     let slow = Repo::new("slow-greeter").await;
     cancel_all_then_retry(&mut app, &slow, &script).await;
 
@@ -195,7 +198,7 @@ async fn full_flow(app: &mut App, repo: &Repo, scripts_at_start: &serde_json::Va
         );
     }
 
-    setup_is_visible(app, gate).await;
+    let prepared_size = setup_is_visible(app, gate).await;
     all_reach(app, 3, "succeeded").await;
     app.text_contains(&tid("run-progress"), "3/3 done").await;
     app.shot("succeeded").await;
@@ -220,7 +223,7 @@ async fn full_flow(app: &mut App, repo: &Repo, scripts_at_start: &serde_json::Va
         tid("variant-files")
     );
     app.text_contains(&files, "2").await;
-    worktree_sizes_show(app).await;
+    worktree_sizes_show(app, prepared_size).await;
 
     hostile_transcript(app, scripts_at_start).await;
 
@@ -685,8 +688,9 @@ async fn repo_setup_in_settings(app: &mut App, repo: &Repo, gate: &Path) {
 
 /// While the setup waits, every card prepares and variant 1's transcript
 /// shows the copy and the setup's output; once it ends, the agents run.
-async fn setup_is_visible(app: &mut App, gate: &Path) {
+async fn setup_is_visible(app: &mut App, gate: &Path) -> u64 {
     all_reach(app, 3, "preparing").await;
+    let before = disk_bytes(app, 2).await;
     let card = format!("{}[data-index=\"1\"]", tid("variant-card"));
     app.text_contains(&format!("{card} {}", tid("variant-activity")), "Preparing")
         .await;
@@ -712,30 +716,91 @@ async fn setup_is_visible(app: &mut App, gate: &Path) {
     app.text_contains(&transcript, "finished in").await;
     app.click(&format!("{card} {}", tid("transcript-toggle")))
         .await;
+    before
 }
 
-/// Each card shows its worktree's size, measured after the run ended.
-async fn worktree_sizes_show(app: &mut App) {
+fn disk_cell(index: u32) -> String {
+    format!(
+        "{}[data-index=\"{index}\"] {}",
+        tid("variant-card"),
+        tid("variant-disk")
+    )
+}
+
+/// The size a card shows, in bytes, once it was measured.
+async fn disk_bytes(app: &App, index: u32) -> u64 {
+    let cell = disk_cell(index);
+    app.until(&format!("variant {index}'s worktree size"), || {
+        let c = app.client.clone();
+        let cell = cell.clone();
+        async move {
+            let el = c.find(fantoccini::Locator::Css(&cell)).await?;
+            let bytes = el.attr("data-bytes").await?.unwrap_or_default();
+            Ok(bytes.parse::<u64>().ok())
+        }
+    })
+    .await
+}
+
+/// Each card shows its worktree's size; variant 2's agent wrote files, and
+/// the size measured when its run ended shows them (the view measured once
+/// at launch, and again at the end: never on a timer).
+async fn worktree_sizes_show(app: &mut App, prepared_size: u64) {
     for index in 1..=3 {
-        let size = format!(
-            "{}[data-index=\"{index}\"] {}",
-            tid("variant-card"),
-            tid("variant-disk")
-        );
-        let text = app.text_contains(&size, " KB").await;
-        let bytes = app
-            .el(&size)
-            .await
-            .attr("data-bytes")
-            .await
-            .expect("read the size");
-        let bytes: u64 = bytes.unwrap_or_default().parse().unwrap_or(0);
+        let text = app.text_contains(&disk_cell(index), " KB").await;
+        let bytes = disk_bytes(app, index).await;
         assert!(
             bytes >= 1024,
             "variant {index}'s worktree was measured: {text} ({bytes} bytes)"
         );
     }
+    app.until("variant 2's size measured after its run", || async {
+        let now = disk_bytes(app, 2).await;
+        Ok((now > prepared_size).then_some(()))
+    })
+    .await;
     shot_both(app, "worktree-sizes").await;
+}
+
+/// A setup command that fails: every variant fails with its exit code and
+/// the end of its output, and no agent started in any worktree.
+async fn failing_setup(app: &mut App, repo: &Repo) {
+    open_repo(app, repo).await;
+    app.click(&tid("settings-link")).await;
+    app.type_into(
+        &tid("repo-setup-command"),
+        // The second lets the page's live view start before the run ends (a
+        // run over before the page watches it once left a card unrefreshed).
+        "echo resolving; sleep 1; echo 'npm ERR! missing: left-pad' >&2; exit 3",
+    )
+    .await;
+    app.click(&tid("repo-setup-save")).await;
+    app.testid("repo-setup-saved").await;
+    app.click(&tid("nav-new")).await;
+    app.type_into(&tid("task-input"), "Greet after installing")
+        .await;
+    let names = app.count(&tid("approach-name"), 3).await;
+    for (el, name) in names.iter().zip(["Npm one", "Npm two", "Npm three"]) {
+        el.send_keys(name).await.expect("type an approach name");
+    }
+    app.click(&tid("launch")).await;
+    all_reach(app, 3, "failed").await;
+    let card = format!("{}[data-index=\"1\"]", tid("variant-card"));
+    let reason = app
+        .text_contains(&format!("{card} {}", tid("variant-error")), "exit code 3")
+        .await;
+    assert!(
+        reason.contains("npm ERR! missing: left-pad") && reason.contains("agent was not started"),
+        "the card's reason has the code and the output's tail: {reason}"
+    );
+    for index in 1..=3 {
+        let wt = worktree_of(app, index).await;
+        assert!(
+            !Path::new(&wt).join("fake-output.txt").exists(),
+            "variant {index}'s agent never ran"
+        );
+    }
+    shot_both(app, "setup-failed").await;
 }
 
 /// A screenshot in the light theme and one in the dark (set on the page for
