@@ -2,12 +2,14 @@
 //! blocking, so it runs on the blocking pool, never on the async runtime.
 
 use fanout_engine::diff::{self, DiffOptions, FileChange, FileDiff, SplitRow};
-use fanout_engine::experiment::{CleanOptions, CleanReport, CommitResult, Engine, ExperimentView};
+use fanout_engine::experiment::{
+    CleanOptions, CleanReport, CommitResult, Engine, ExperimentView, VariantDisk,
+};
 use fanout_engine::merge::{MergeOutcome, MergePreview, Strategy};
 use fanout_engine::repo::{self, RepoInfo};
 use fanout_engine::store::{Experiment, MergeRecord};
 use fanout_engine::{recent, Error};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tauri::State;
 
 use crate::error::{CommandError, CommandResult};
@@ -185,22 +187,73 @@ pub async fn merge_undo(state: State<'_, AppState>, id: String) -> CommandResult
     with_engine(state, "undoing the merge", move |e| e.undo_merge(&id)).await
 }
 
+/// Each variant's worktree size and unmerged commits, for the experiment
+/// view and the cleanup dialog. Walks the worktrees: the page asks when it
+/// opens and after a run ends, never on a timer.
+#[tauri::command]
+pub async fn experiment_disk(
+    state: State<'_, AppState>,
+    id: String,
+) -> CommandResult<Vec<VariantDisk>> {
+    with_engine(state, "measuring the worktrees", move |e| e.disk_usage(&id)).await
+}
+
+/// What the cleanup dialog asks for, by variant number.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CleanRequest {
+    /// The variant whose branch stays.
+    pub keep: Option<u32>,
+    /// Also remove worktrees with uncommitted changes.
+    pub force: bool,
+    /// The user ticked every variant whose branch holds work merged nowhere.
+    pub confirmed: bool,
+    /// Variants kept as an archive tag instead of their branch.
+    pub archive: Vec<u32>,
+}
+
 #[tauri::command]
 pub async fn experiment_clean(
     state: State<'_, AppState>,
     id: String,
-    keep: Option<u32>,
-    force: bool,
+    request: CleanRequest,
 ) -> CommandResult<CleanReport> {
-    // The dialog lists the variants it removes and the user confirms them:
-    // that is the confirmation unmerged work needs.
-    let opts = CleanOptions {
-        keep: keep.map(|k| k.to_string()),
-        force,
-        confirmed: true,
-        archive: Vec::new(),
-    };
-    with_engine(state, "cleaning up", move |e| e.clean(&id, &opts)).await
+    with_engine(state, "cleaning up", move |e| {
+        e.clean(&id, &request.options())
+    })
+    .await
+    .map_err(dialog_refusal)
+}
+
+impl CleanRequest {
+    pub fn options(&self) -> CleanOptions {
+        CleanOptions {
+            keep: self.keep.map(|k| k.to_string()),
+            force: self.force,
+            confirmed: self.confirmed,
+            archive: self.archive.iter().map(u32::to_string).collect(),
+        }
+    }
+}
+
+/// The engine's refusal to delete unmerged work ends with what to do on the
+/// command line; in the window the answer is in the dialog.
+pub fn dialog_refusal(err: CommandError) -> CommandError {
+    if err.code != "experiment.unmerged" {
+        return err;
+    }
+    let why = err
+        .message
+        .split(" Keep its branch")
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    CommandError {
+        message: format!(
+            "{why} Tick \"Delete its unmerged work\" or \"Keep as tag\" for it first."
+        ),
+        ..err
+    }
 }
 
 /// The UI painted its first screen. Only the startup benchmark
@@ -219,3 +272,6 @@ pub fn ui_ready() {
         tracing::warn!(%err, "could not write the startup mark");
     }
 }
+
+#[cfg(test)]
+mod tests;

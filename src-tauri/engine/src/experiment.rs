@@ -13,7 +13,9 @@ use crate::diff::{self, DiffOptions, FileChange, FileDiff};
 use crate::merge::{self, MergeOutcome, MergePreview, Strategy};
 use crate::paths::Paths;
 use crate::repo_settings::{self, RepoSettings, RepoSettingsView};
-use crate::store::{Experiment, ExperimentStatus, MergeRecord, Store, Variant, VariantStatus};
+use crate::store::{
+    Experiment, ExperimentStatus, MergeRecord, NewEvent, Store, Variant, VariantStatus,
+};
 use crate::worktree::{self, NewWorktree, RemoveReport};
 use crate::{ignored_files, repo, slug, Error};
 
@@ -244,10 +246,13 @@ impl Engine {
             .collect();
         let created =
             worktree::create_all(&info.root, &worktree_root, &exp_slug, &base.commit, &specs)?;
-        if let Err(err) = self.copy_ignored_files(&info.root, &created) {
-            remove_created(&info.root, &created);
-            return Err(err);
-        }
+        let copied = match self.copy_ignored_files(&info.root, &created) {
+            Ok(copied) => copied,
+            Err(err) => {
+                remove_created(&info.root, &created);
+                return Err(err);
+            }
+        };
 
         let experiment = Experiment {
             id: id.clone(),
@@ -293,6 +298,7 @@ impl Engine {
             remove_created(&info.root, &created);
             return Err(err.into());
         }
+        self.record_copies(&id, &created, copied);
         Ok(ExperimentView {
             experiment,
             variants,
@@ -341,21 +347,49 @@ impl Engine {
     }
 
     /// Copies the checkout's ignored files that the repository's settings
-    /// select into every new worktree.
+    /// select into every new worktree; one report per worktree, none when
+    /// nothing matched.
     fn copy_ignored_files(
         &self,
         root: &Path,
         created: &[worktree::CreatedWorktree],
-    ) -> Result<(), Error> {
+    ) -> Result<Vec<ignored_files::CopyReport>, Error> {
         let settings = self.store.repo_settings(root)?.unwrap_or_default();
         let files = ignored_files::select(root, &settings.matcher()?)?;
         if files.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        for wt in created {
-            ignored_files::copy_into(root, &files, &wt.path)?;
+        created
+            .iter()
+            .map(|wt| Ok(ignored_files::copy_into(root, &files, &wt.path)?))
+            .collect()
+    }
+
+    /// Puts each worktree's copy report at the start of its variant's
+    /// transcript (kind `copied_files`), so the user sees which ignored files
+    /// the agent got. The experiment exists by now: a store that fails here
+    /// costs the note, not the experiment.
+    fn record_copies(
+        &mut self,
+        id: &str,
+        created: &[worktree::CreatedWorktree],
+        copied: Vec<ignored_files::CopyReport>,
+    ) {
+        let time = now_rfc3339();
+        let events: Vec<NewEvent> = created
+            .iter()
+            .zip(copied)
+            .map(|(wt, report)| NewEvent {
+                experiment_id: id.to_owned(),
+                variant: wt.index,
+                time: time.clone(),
+                kind: "copied_files".into(),
+                payload: serde_json::to_value(report).unwrap_or_default(),
+            })
+            .collect();
+        if let Err(err) = self.store.append_events(&events) {
+            tracing::warn!(%err, "the copied files could not be noted in the transcripts");
         }
-        Ok(())
     }
 
     /// Every experiment, newest first.

@@ -127,6 +127,31 @@ fn ignored_env_files_are_copied_into_every_worktree() {
             "",
             "copied files are ignored in the worktree too, so the variant starts clean"
         );
+        let events = s
+            .engine
+            .store()
+            .events(&view.experiment.id, v.index, 0, 10)
+            .expect("read the transcript");
+        let note = events
+            .iter()
+            .find(|e| e.kind == "copied_files")
+            .unwrap_or_else(|| panic!("the transcript notes the copied files: {events:?}"));
+        let copied: Vec<&str> = note.payload["copied"]
+            .as_array()
+            .expect("a list of copied files")
+            .iter()
+            .filter_map(|p| p.as_str())
+            .collect();
+        assert_eq!(
+            copied,
+            [".env", ".env.local", "config/.env.test"],
+            "the note names what the worktree received, for the GUI's transcript"
+        );
+        let skipped = note.payload["skipped"].to_string();
+        assert!(
+            skipped.contains(".env.link") && skipped.contains("symbolic link"),
+            "the skipped symlink is explained: {skipped}"
+        );
     }
 }
 
