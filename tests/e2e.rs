@@ -769,9 +769,9 @@ async fn failing_setup(app: &mut App, repo: &Repo) {
     app.click(&tid("settings-link")).await;
     app.type_into(
         &tid("repo-setup-command"),
-        // The second lets the page's live view start before the run ends (a
-        // run over before the page watches it once left a card unrefreshed).
-        "echo resolving; sleep 1; echo 'npm ERR! missing: left-pad' >&2; exit 3",
+        // Fails at once: the run is over before the page watches it, so the
+        // cards must take the failure from the store, not from a tick.
+        "echo resolving; echo 'npm ERR! missing: left-pad' >&2; exit 3",
     )
     .await;
     app.click(&tid("repo-setup-save")).await;
