@@ -195,7 +195,18 @@ pub async fn experiment_disk(
     state: State<'_, AppState>,
     id: String,
 ) -> CommandResult<Vec<VariantDisk>> {
-    with_engine(state, "measuring the worktrees", move |e| e.disk_usage(&id)).await
+    let mut entries = with_engine(state, "measuring the worktrees", move |e| {
+        e.disk_ledger(&id)
+    })
+    .await?;
+    // The walk can take seconds after an `npm ci`; other commands need not
+    // wait for it behind the engine's lock.
+    tauri::async_runtime::spawn_blocking(move || {
+        fanout_engine::experiment::measure_worktrees(&mut entries);
+        entries
+    })
+    .await
+    .map_err(|_| CommandError::internal("measuring the worktrees"))
 }
 
 /// What the cleanup dialog asks for, by variant number.
@@ -206,8 +217,9 @@ pub struct CleanRequest {
     pub keep: Option<u32>,
     /// Also remove worktrees with uncommitted changes.
     pub force: bool,
-    /// The user ticked every variant whose branch holds work merged nowhere.
-    pub confirmed: bool,
+    /// Variants whose work merged nowhere the user ticked to delete. Only
+    /// these: work that appears after the dialog measured is still refused.
+    pub confirm: Vec<u32>,
     /// Variants kept as an archive tag instead of their branch.
     pub archive: Vec<u32>,
 }
@@ -230,7 +242,8 @@ impl CleanRequest {
         CleanOptions {
             keep: self.keep.map(|k| k.to_string()),
             force: self.force,
-            confirmed: self.confirmed,
+            confirmed: false,
+            confirmed_variants: self.confirm.iter().map(u32::to_string).collect(),
             archive: self.archive.iter().map(u32::to_string).collect(),
         }
     }

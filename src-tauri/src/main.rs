@@ -16,5 +16,6 @@ fn prefer_direct_rendering() {
     if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
         // Sound here: main has not started any thread yet.
         std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+        fanout_engine::process::keep_from_children(&["WEBKIT_DISABLE_COMPOSITING_MODE"]);
     }
 }

@@ -376,7 +376,11 @@ fn spawn_editor(argv: &[String], search_path: &std::ffi::OsStr, cwd: &Path) -> C
         code: "settings.invalid",
         message: "The editor command is empty.".into(),
     })?;
-    let mut child = std::process::Command::new(program)
+    let mut command = std::process::Command::new(program);
+    for name in fanout_engine::process::private_env() {
+        command.env_remove(name);
+    }
+    let mut child = command
         .args(args)
         .current_dir(cwd)
         .env("PATH", search_path)

@@ -120,8 +120,12 @@ pub struct CleanOptions {
     pub keep: Option<String>,
     /// Also remove worktrees with uncommitted changes.
     pub force: bool,
-    /// Also delete branches holding work that is merged nowhere.
+    /// Also delete every branch holding work that is merged nowhere
+    /// (`fanout clean --force`).
     pub confirmed: bool,
+    /// Variants (number or slug) whose work merged nowhere the user agreed to
+    /// delete, one by one (the GUI's tick boxes); any other is still refused.
+    pub confirmed_variants: Vec<String>,
     /// Variants (number or slug) kept as a tag `fanout/archive/<experiment>/<n>-<slug>`
     /// instead of their branch.
     pub archive: Vec<String>,
@@ -574,6 +578,15 @@ impl Engine {
     /// free and lose, for the experiment view and a confirmation dialog.
     /// Walks every worktree: call from blocking code.
     pub fn disk_usage(&self, id_or_prefix: &str) -> Result<Vec<VariantDisk>, Error> {
+        let mut entries = self.disk_ledger(id_or_prefix)?;
+        measure_worktrees(&mut entries);
+        Ok(entries)
+    }
+
+    /// [`Engine::disk_usage`] without the sizes (`bytes` is `None`): quick, so
+    /// a caller holding the engine behind a lock walks the folders with
+    /// [`measure_worktrees`] after letting go of it.
+    pub fn disk_ledger(&self, id_or_prefix: &str) -> Result<Vec<VariantDisk>, Error> {
         let view = self.experiment(id_or_prefix)?;
         let merged = self.merged_variants(&view.experiment.id)?;
         let all: Vec<String> = view.variants.iter().map(|v| v.branch.clone()).collect();
@@ -591,10 +604,7 @@ impl Engine {
                     name: v.name.clone(),
                     branch: v.branch.clone(),
                     worktree: v.worktree.clone(),
-                    bytes: v
-                        .worktree
-                        .is_dir()
-                        .then(|| worktree::disk_usage(&v.worktree)),
+                    bytes: None,
                     unmerged_commits: unmerged,
                     merged: merged.contains(&v.index),
                 })
@@ -613,11 +623,8 @@ impl Engine {
             Some(sel) => Some(select_variant(&view, sel)?.branch.clone()),
             None => None,
         };
-        let archive = opts
-            .archive
-            .iter()
-            .map(|sel| select_variant(&view, sel).map(|v| v.index))
-            .collect::<Result<std::collections::HashSet<u32>, Error>>()?;
+        let archive = select_indices(&view, &opts.archive)?;
+        let confirmed = select_indices(&view, &opts.confirmed_variants)?;
         let deleted: Vec<&Variant> = view
             .variants
             .iter()
@@ -627,7 +634,7 @@ impl Engine {
             let at_risk: Vec<&Variant> = deleted
                 .iter()
                 .copied()
-                .filter(|v| !archive.contains(&v.index))
+                .filter(|v| !archive.contains(&v.index) && !confirmed.contains(&v.index))
                 .collect();
             self.refuse_unmerged(&view, &at_risk, &deleted)?;
         }
@@ -739,6 +746,28 @@ impl Variant {
     pub fn branch_ref(&self) -> String {
         format!("refs/heads/{}", self.branch)
     }
+}
+
+/// Fills in each worktree's size (`None` when its folder is gone). Walks the
+/// folders: call from blocking code.
+pub fn measure_worktrees(entries: &mut [VariantDisk]) {
+    for entry in entries {
+        entry.bytes = entry
+            .worktree
+            .is_dir()
+            .then(|| worktree::disk_usage(&entry.worktree));
+    }
+}
+
+/// The variant numbers a list of selectors (numbers or slugs) names.
+fn select_indices(
+    view: &ExperimentView,
+    selectors: &[String],
+) -> Result<std::collections::HashSet<u32>, Error> {
+    selectors
+        .iter()
+        .map(|sel| select_variant(view, sel).map(|v| v.index))
+        .collect()
 }
 
 /// Finds a variant by its index (1..N) or its approach slug.

@@ -573,3 +573,70 @@ fn confirmed_cleanup_deletes_unmerged_work_and_reports_what_it_freed() {
         report.freed_bytes
     );
 }
+
+#[test]
+fn each_confirmation_covers_only_its_own_variant() {
+    let mut s = setup();
+    let view = experiment_with_work(&mut s);
+    let id = view.experiment.id.clone();
+    let opts = CleanOptions {
+        confirmed_variants: vec!["1".into()],
+        ..CleanOptions::default()
+    };
+    let err = s
+        .engine
+        .clean(&id, &opts)
+        .expect_err("beta's work was not confirmed");
+    let text = err.to_string();
+    assert!(
+        text.contains("2 (beta") && !text.contains("1 (alpha"),
+        "only the unconfirmed variant is named: {text}"
+    );
+    assert!(
+        view.variants.iter().all(|v| v.worktree.is_dir()),
+        "a refusal removes nothing"
+    );
+}
+
+#[test]
+fn a_forced_second_pass_archives_again_without_the_deleted_branch() {
+    let mut s = setup();
+    let view = experiment_with_work(&mut s);
+    let id = view.experiment.id.clone();
+    let beta_tip = tip(&s.fx, &view.variants[1].branch);
+    // Gamma's uncommitted edit stops the first pass at its worktree.
+    std::fs::write(view.variants[2].worktree.join("draft.txt"), "unsaved\n").unwrap();
+    let opts = CleanOptions {
+        confirmed_variants: vec!["alpha".into()],
+        archive: vec!["beta".into()],
+        ..CleanOptions::default()
+    };
+    let first = s.engine.clean(&id, &opts).expect("first pass");
+    assert_eq!(
+        first.removed.kept_dirty,
+        [view.variants[2].worktree.clone()],
+        "gamma's worktree is kept for its uncommitted work"
+    );
+
+    // The dialog's "Remove anyway" sends the same choices with force; beta's
+    // branch is gone by now, its tag is not.
+    let forced = CleanOptions {
+        force: true,
+        ..opts
+    };
+    let second = s
+        .engine
+        .clean(&id, &forced)
+        .expect("the forced pass finds beta's work in its tag");
+    let tag = format!("fanout/archive/{}/2-beta", view.experiment.slug);
+    assert_eq!(second.archived.len(), 1);
+    assert_eq!(second.archived[0].tag, tag);
+    assert_eq!(
+        second.archived[0].commit, beta_tip,
+        "the tag still holds beta's last commit"
+    );
+    assert!(
+        !view.variants[2].worktree.exists(),
+        "the forced pass removed gamma's worktree"
+    );
+}

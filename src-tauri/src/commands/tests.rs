@@ -199,7 +199,7 @@ fn cleanup_shows_sizes_refuses_unconfirmed_unmerged_work_and_archives_on_request
     let err = clean(
         &mut f,
         &id,
-        serde_json::json!({"keep": null, "force": false, "confirmed": false, "archive": []}),
+        serde_json::json!({"keep": null, "force": false, "confirm": [], "archive": []}),
     )
     .expect_err("unmerged work needs the user's tick");
     assert_eq!(err.code, "experiment.unmerged");
@@ -222,7 +222,7 @@ fn cleanup_shows_sizes_refuses_unconfirmed_unmerged_work_and_archives_on_request
     let err = clean(
         &mut f,
         &id,
-        serde_json::json!({"confirmed": false, "archive": [2]}),
+        serde_json::json!({"confirm": [], "archive": [2]}),
     )
     .expect_err("variant 1 still unconfirmed");
     assert!(
@@ -234,7 +234,7 @@ fn cleanup_shows_sizes_refuses_unconfirmed_unmerged_work_and_archives_on_request
     let report = clean(
         &mut f,
         &id,
-        serde_json::json!({"confirmed": true, "archive": [2]}),
+        serde_json::json!({"confirm": [1], "archive": [2]}),
     )
     .expect("confirmed and archived");
     let tag = format!("fanout/archive/{}/2-large", view.experiment.slug);

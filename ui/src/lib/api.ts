@@ -269,8 +269,8 @@ export interface CleanRequest {
   keep: number | null;
   /** Also remove worktrees with uncommitted changes. */
   force: boolean;
-  /** The user ticked every variant with work merged nowhere. */
-  confirmed: boolean;
+  /** Variants whose work merged nowhere the user ticked to delete; any other is refused. */
+  confirm: number[];
   /** Variants kept as a tag `fanout/archive/<experiment>/<n>-<slug>` instead of their branch. */
   archive: number[];
 }

@@ -25,8 +25,6 @@ export interface CleanupRow {
   confirm: boolean;
   /** Unmerged work that would be deleted without the user's say: the engine refuses. */
   needsConfirm: boolean;
-  /** Its unmerged work was measured (else nothing is confirmed for it). */
-  measured: boolean;
 }
 
 export function cleanupRows(
@@ -52,7 +50,6 @@ export function cleanupRows(
       archive,
       confirm,
       needsConfirm: unmerged > 0 && !archive && !confirm,
-      measured: d !== undefined,
     };
   });
 }
@@ -66,9 +63,9 @@ export function cleanRequest(rows: readonly CleanupRow[], keep: number | null, f
   return {
     keep,
     force,
-    // The engine's confirmation covers every variant: given only when each
-    // one at risk was ticked, and never for work that was not measured.
-    confirmed: rows.every((r) => r.measured && !r.needsConfirm),
+    // Only the variants the user ticked, so work that appears after the
+    // dialog measured (an agent's last commit) is still refused.
+    confirm: rows.filter((r) => r.confirm).map((r) => r.index),
     archive: rows.filter((r) => r.archive).map((r) => r.index),
   };
 }
