@@ -92,7 +92,9 @@ async fn the_real_window_opens_compares_merges_and_refuses_to_clobber() {
     let scripts_at_start = app.js("return document.scripts.length").await;
 
     let repo = Repo::new("greeter").await;
-    full_flow(&mut app, &repo, &scripts_at_start).await;
+    with_ignored_env(&repo).await;
+    let gate = scripts.path().join("setup-gate");
+    full_flow(&mut app, &repo, &scripts_at_start, &gate).await;
     hostile_text_stayed_text(&app, &scripts_at_start).await;
     assert_eq!(
         api.model_requests().len(),
@@ -102,6 +104,9 @@ async fn the_real_window_opens_compares_merges_and_refuses_to_clobber() {
 
     let dirty = Repo::new("dirty-greeter").await;
     merge_refuses_over_uncommitted_work(&mut app, &dirty).await;
+
+    let broken = Repo::new("broken-setup").await;
+    failing_setup(&mut app, &broken).await;
 
     let slow = Repo::new("slow-greeter").await;
     cancel_all_then_retry(&mut app, &slow, &script).await;
@@ -115,16 +120,19 @@ async fn the_real_window_opens_compares_merges_and_refuses_to_clobber() {
     app.close().await;
 }
 
-/// Open → new experiment → generated approaches → launch → agents run →
-/// transcript → compare → squash merge → undo → merge again → cleanup → history.
-async fn full_flow(app: &mut App, repo: &Repo, scripts_at_start: &serde_json::Value) {
+/// Open → worktree setup in Settings → new experiment → generated approaches
+/// → launch → setup (preparing) → agents run → transcript → compare → squash
+/// merge → undo → merge again → cleanup (sizes, confirmation, archive) → history.
+async fn full_flow(app: &mut App, repo: &Repo, scripts_at_start: &serde_json::Value, gate: &Path) {
     app.testid("repo-path-input").await;
     app.shot("home").await;
     let base = repo.head().await;
 
     open_repo(app, repo).await;
     app.shot("repo-open").await;
+    repo_setup_in_settings(app, repo, gate).await;
 
+    app.click(&tid("nav-home")).await;
     app.click(&tid("start-experiment")).await;
     app.type_into(&tid("task-input"), "Greet the user by name")
         .await;
@@ -180,7 +188,17 @@ async fn full_flow(app: &mut App, repo: &Repo, scripts_at_start: &serde_json::Va
         trees.contains(&wt) && trees.contains(&wt2),
         "the cards show git's worktrees"
     );
+    for tree in &trees {
+        assert_eq!(
+            std::fs::read_to_string(Path::new(tree).join(".env"))
+                .ok()
+                .as_deref(),
+            Some(ENV_FILE),
+            "the git-ignored .env was copied into {tree}"
+        );
+    }
 
+    let prepared_size = setup_is_visible(app, gate).await;
     all_reach(app, 3, "succeeded").await;
     app.text_contains(&tid("run-progress"), "3/3 done").await;
     app.shot("succeeded").await;
@@ -205,6 +223,7 @@ async fn full_flow(app: &mut App, repo: &Repo, scripts_at_start: &serde_json::Va
         tid("variant-files")
     );
     app.text_contains(&files, "2").await;
+    worktree_sizes_show(app, prepared_size).await;
 
     hostile_transcript(app, scripts_at_start).await;
 
@@ -475,13 +494,85 @@ async fn assert_squash_merged(repo: &Repo, base: &str, commit: &str, winner_bran
     assert_eq!(repo.status().await, "", "the merge leaves a clean checkout");
 }
 
+/// The dialog shows each worktree's size and what it frees; variant 2's
+/// branch holds work merged nowhere, so without a tick nothing is removed and
+/// the refusal says why; kept as a tag, its work survives its branch.
 async fn cleanup(app: &mut App, repo: &Repo, winner_branch: &str) {
     app.click(&tid("cleanup-open")).await;
     app.testid("cleanup-keep-winner").await;
-    app.shot("cleanup").await;
+    app.text_contains(&tid("cleanup-to-free"), "Frees about")
+        .await;
+    let sizes = app.count(&tid("cleanup-size"), 3).await;
+    for size in &sizes {
+        let text = text_of(size).await.expect("read a size");
+        assert!(
+            text.ends_with(" KB"),
+            "each worktree's size is shown: {text:?}"
+        );
+    }
+    let risky = app.all(&tid("cleanup-unmerged")).await;
+    assert_eq!(
+        risky.len(),
+        1,
+        "only variant 2 has work merged nowhere (1 is merged, 3 made no commit)"
+    );
+    assert_eq!(
+        risky[0]
+            .attr("data-index")
+            .await
+            .expect("read the row")
+            .as_deref(),
+        Some("2")
+    );
+    shot_both(app, "cleanup").await;
+
     app.click(&tid("cleanup-confirm")).await;
-    app.testid("cleanup-result").await;
-    app.shot("cleanup-result").await;
+    let refusal = app
+        .text_contains(&tid("cleanup-dialog"), "merged nowhere")
+        .await;
+    assert!(
+        refusal.contains("Nothing was cleaned up") && refusal.contains("Keep as tag"),
+        "the engine's refusal is a sentence with the dialog's way out: {refusal}"
+    );
+    assert_eq!(
+        repo.linked_worktrees().await.len(),
+        3,
+        "a refused cleanup removes nothing"
+    );
+    app.shot("cleanup-refused").await;
+
+    let branch2 = repo
+        .fanout_branches()
+        .await
+        .into_iter()
+        .find(|b| b.ends_with("/2-test-first"))
+        .expect("variant 2's branch exists before the cleanup");
+    let tip = repo.git(&["rev-parse", &branch2]).await;
+    app.click(&format!(
+        "{}[data-index=\"2\"] {}",
+        tid("cleanup-variant"),
+        tid("cleanup-archive")
+    ))
+    .await;
+    let kept = app
+        .text_contains(&tid("cleanup-unmerged"), "fanout/archive/")
+        .await;
+    app.click(&tid("cleanup-confirm")).await;
+    app.text_contains(&tid("cleanup-freed"), "Freed").await;
+    let archived = app
+        .text_contains(&tid("cleanup-archived"), "fanout/archive/")
+        .await;
+    let tag = archived.trim().to_string();
+    assert!(
+        tag.ends_with("/2-test-first") && kept.contains(&tag),
+        "the dialog named the tag before and after: {kept:?} / {tag:?}"
+    );
+    shot_both(app, "cleanup-result").await;
+    assert_eq!(
+        repo.git(&["rev-parse", &format!("refs/tags/{tag}")]).await,
+        tip,
+        "the archive tag holds variant 2's work"
+    );
     assert_eq!(
         repo.linked_worktrees().await,
         Vec::<String>::new(),
@@ -490,10 +581,241 @@ async fn cleanup(app: &mut App, repo: &Repo, winner_branch: &str) {
     assert_eq!(
         repo.fanout_branches().await,
         [winner_branch],
-        "only the winner's branch is kept, as the dialog offered"
+        "only the winner's branch is kept, as the dialog offered; variant 2's became a tag"
     );
     app.click(&format!("{} button.primary", tid("cleanup-dialog")))
         .await;
+}
+
+/// What the checkout has and git ignores: each worktree needs a copy.
+const ENV_FILE: &str = "GREETING=hi\n";
+
+/// The repository ignores `.env` (committed) and has one (not committed).
+async fn with_ignored_env(repo: &Repo) {
+    write(&repo.root, ".gitignore", ".env\n");
+    repo.git(&["add", ".gitignore"]).await;
+    repo.git(&["commit", "-q", "-m", "ignore .env"]).await;
+    write(&repo.root, ".env", ENV_FILE);
+    assert_eq!(
+        repo.status().await,
+        "",
+        ".env is ignored, the checkout clean"
+    );
+}
+
+/// The setup prints what it sees of the copied .env, then waits for `gate`,
+/// so the test sees the variants while they prepare.
+fn setup_command(gate: &Path) -> String {
+    format!(
+        "echo \"setup sees $(cat .env)\"; while [ ! -e '{}' ]; do sleep 0.1; done; echo setup done",
+        gate.display()
+    )
+}
+
+/// Settings, per repository: the default copy patterns are shown; a pattern
+/// outside the checkout is refused with the engine's sentence; the setup
+/// command is saved, and exported to .fanout.json only on request.
+async fn repo_setup_in_settings(app: &mut App, repo: &Repo, gate: &Path) {
+    app.click(&tid("settings-link")).await;
+    let globs = app.count(&tid("repo-copy-glob"), 2).await;
+    let mut shown = Vec::new();
+    for glob in &globs {
+        shown.push(
+            glob.prop("value")
+                .await
+                .expect("read a pattern")
+                .unwrap_or_default(),
+        );
+    }
+    assert_eq!(
+        shown,
+        [".env", ".env.*"],
+        "a repository starts with the default patterns"
+    );
+
+    app.click(&tid("repo-copy-add")).await;
+    let globs = app.count(&tid("repo-copy-glob"), 3).await;
+    globs[2]
+        .send_keys("../secrets/.env")
+        .await
+        .expect("type a pattern");
+    app.type_into(&tid("repo-setup-command"), &setup_command(gate))
+        .await;
+    app.click(&tid("repo-setup-save")).await;
+    let error = app
+        .text_contains(&tid("repo-setup-error"), "outside the checkout")
+        .await;
+    assert!(
+        error.contains("../secrets/.env"),
+        "the sentence names the pattern: {error}"
+    );
+    app.shot("repo-setup-refused").await;
+
+    app.click(&format!(
+        "{} li:nth-child(3) {}",
+        tid("repo-setup"),
+        tid("repo-copy-remove")
+    ))
+    .await;
+    app.count(&tid("repo-copy-glob"), 2).await;
+    app.click(&tid("repo-setup-save")).await;
+    app.testid("repo-setup-saved").await;
+    assert!(
+        repo.read(".fanout.json").is_none(),
+        "saving writes nothing into the repository"
+    );
+    app.click(&tid("repo-setup-export")).await;
+    let wrote = app
+        .text_contains(&tid("repo-setup-exported"), ".fanout.json")
+        .await;
+    assert!(
+        wrote.contains(&repo.root.display().to_string()),
+        "the note says where it wrote: {wrote}"
+    );
+    let exported = repo
+        .read(".fanout.json")
+        .expect("the export is in the repository");
+    assert!(
+        exported.contains("setup sees"),
+        "the export holds the saved command: {exported}"
+    );
+    app.js("document.querySelector('[data-testid=\"repo-setup\"]').scrollIntoView()")
+        .await;
+    shot_both(app, "repo-setup").await;
+    // The merge later expects a clean checkout.
+    std::fs::remove_file(repo.root.join(".fanout.json")).expect("remove the export");
+}
+
+/// While the setup waits, every card prepares and variant 1's transcript
+/// shows the copy and the setup's output; once it ends, the agents run.
+async fn setup_is_visible(app: &mut App, gate: &Path) -> u64 {
+    all_reach(app, 3, "preparing").await;
+    let before = disk_bytes(app, 2).await;
+    let card = format!("{}[data-index=\"1\"]", tid("variant-card"));
+    app.text_contains(&format!("{card} {}", tid("variant-activity")), "Preparing")
+        .await;
+    app.click(&format!("{card} {}", tid("transcript-toggle")))
+        .await;
+    let transcript = format!("{card} {}", tid("transcript"));
+    app.text_contains(
+        &transcript,
+        "Copied from your checkout into the worktree: .env",
+    )
+    .await;
+    app.text_contains(
+        &format!("{card} {}", tid("setup-output")),
+        "setup sees GREETING=hi",
+    )
+    .await;
+    shot_both(app, "preparing").await;
+
+    std::fs::write(gate, "").expect("let the setups finish");
+    app.el(&format!("{card}[data-status=\"succeeded\"]")).await;
+    app.text_contains(&format!("{card} {}", tid("setup-output")), "setup done")
+        .await;
+    app.text_contains(&transcript, "finished in").await;
+    app.click(&format!("{card} {}", tid("transcript-toggle")))
+        .await;
+    before
+}
+
+fn disk_cell(index: u32) -> String {
+    format!(
+        "{}[data-index=\"{index}\"] {}",
+        tid("variant-card"),
+        tid("variant-disk")
+    )
+}
+
+/// The size a card shows, in bytes, once it was measured.
+async fn disk_bytes(app: &App, index: u32) -> u64 {
+    let cell = disk_cell(index);
+    app.until(&format!("variant {index}'s worktree size"), || {
+        let c = app.client.clone();
+        let cell = cell.clone();
+        async move {
+            let el = c.find(fantoccini::Locator::Css(&cell)).await?;
+            let bytes = el.attr("data-bytes").await?.unwrap_or_default();
+            Ok(bytes.parse::<u64>().ok())
+        }
+    })
+    .await
+}
+
+/// Each card shows its worktree's size; variant 2's agent wrote files, and
+/// the size measured when its run ended shows them (the view measured once
+/// at launch, and again at the end: never on a timer).
+async fn worktree_sizes_show(app: &mut App, prepared_size: u64) {
+    for index in 1..=3 {
+        let text = app.text_contains(&disk_cell(index), " KB").await;
+        let bytes = disk_bytes(app, index).await;
+        assert!(
+            bytes >= 1024,
+            "variant {index}'s worktree was measured: {text} ({bytes} bytes)"
+        );
+    }
+    app.until("variant 2's size measured after its run", || async {
+        let now = disk_bytes(app, 2).await;
+        Ok((now > prepared_size).then_some(()))
+    })
+    .await;
+    shot_both(app, "worktree-sizes").await;
+}
+
+/// A setup command that fails: every variant fails with its exit code and
+/// the end of its output, and no agent started in any worktree.
+async fn failing_setup(app: &mut App, repo: &Repo) {
+    open_repo(app, repo).await;
+    app.click(&tid("settings-link")).await;
+    app.type_into(
+        &tid("repo-setup-command"),
+        // Fails at once: the run is over before the page watches it, so the
+        // cards must take the failure from the store, not from a tick.
+        "echo resolving; echo 'npm ERR! missing: left-pad' >&2; exit 3",
+    )
+    .await;
+    app.click(&tid("repo-setup-save")).await;
+    app.testid("repo-setup-saved").await;
+    app.click(&tid("nav-new")).await;
+    app.type_into(&tid("task-input"), "Greet after installing")
+        .await;
+    let names = app.count(&tid("approach-name"), 3).await;
+    for (el, name) in names.iter().zip(["Npm one", "Npm two", "Npm three"]) {
+        el.send_keys(name).await.expect("type an approach name");
+    }
+    app.click(&tid("launch")).await;
+    all_reach(app, 3, "failed").await;
+    let card = format!("{}[data-index=\"1\"]", tid("variant-card"));
+    let reason = app
+        .text_contains(&format!("{card} {}", tid("variant-error")), "exit code 3")
+        .await;
+    assert!(
+        reason.contains("npm ERR! missing: left-pad") && reason.contains("agent was not started"),
+        "the card's reason has the code and the output's tail: {reason}"
+    );
+    for index in 1..=3 {
+        let wt = worktree_of(app, index).await;
+        assert!(
+            !Path::new(&wt).join("fake-output.txt").exists(),
+            "variant {index}'s agent never ran"
+        );
+    }
+    shot_both(app, "setup-failed").await;
+}
+
+/// A screenshot in the light theme and one in the dark (set on the page for
+/// the picture only, as the theme setting does).
+async fn shot_both(app: &mut App, name: &str) {
+    app.shot(name).await;
+    let before = app
+        .js("const r = document.documentElement; const t = r.getAttribute('data-theme'); r.setAttribute('data-theme', 'dark'); return t")
+        .await;
+    app.shot(&format!("{name}-dark")).await;
+    let restore = match before.as_str() {
+        Some(theme) => format!("document.documentElement.setAttribute('data-theme', '{theme}')"),
+        None => "document.documentElement.removeAttribute('data-theme')".into(),
+    };
+    app.js(&restore).await;
 }
 
 /// Nothing from files or diffs ran: no script, no image, no HTML from text.

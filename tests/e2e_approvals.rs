@@ -1,7 +1,8 @@
 //! Approvals and steering in the real window, with the app's default "ask"
 //! profile: the fake `claude` (tests/fixtures/agents/fake-claude, two-way
 //! mode) asks to run a shell command; one variant is allowed and runs it, one
-//! is denied with a message the agent reads, and a third is interrupted and
+//! is allowed "always" (for the rest of the experiment) and runs it, one is
+//! denied with a message the agent reads, and a third is interrupted and
 //! steered with a message. Git and the worktrees say whether it happened.
 //!
 //! Run: `(cd ui && npm run build) && cargo test --features custom-protocol --test e2e_approvals`.
@@ -29,6 +30,7 @@ fn agent_script() -> serde_json::Value {
         {"match": "Allow me", "files": {"notes.txt": "allowed\n"}, "bash": COMMAND, "say": "Allowed run."},
         {"match": "Deny me", "files": {"notes.txt": "denied\n"}, "bash": COMMAND, "say": "Denied run."},
         {"match": "Steer me", "mode": "slow", "delay": 120, "files": {"steer.txt": "x\n"}, "say": "Steered."},
+        {"match": "Always me", "files": {"always.txt": "x\n"}, "bash": COMMAND, "say": "Always run."},
     ])
 }
 
@@ -122,18 +124,22 @@ async fn a_variant_waits_for_approval_and_is_allowed_denied_or_steered() {
 
     app.click(&tid("nav-new")).await;
     app.type_into(&tid("task-input"), "Greet carefully").await;
-    let names = app.count(&tid("approach-name"), 3).await;
-    for (el, name) in names.iter().zip(["Allow me", "Deny me", "Steer me"]) {
+    app.click(&tid("add-approach")).await;
+    let names = app.count(&tid("approach-name"), 4).await;
+    for (el, name) in names
+        .iter()
+        .zip(["Allow me", "Deny me", "Steer me", "Always me"])
+    {
         el.send_keys(name).await.expect("type an approach name");
     }
     app.click(&tid("launch")).await;
 
     app.count(
         &format!("{}[data-status=\"needs-input\"]", tid("variant-card")),
-        2,
+        3,
     )
     .await;
-    for index in [1, 2] {
+    for index in [1, 2, 4] {
         let request = app
             .text_contains(
                 &format!("{} {}", card(index), tid("approval-request")),
@@ -148,6 +154,32 @@ async fn a_variant_waits_for_approval_and_is_allowed_denied_or_steered() {
     app.el(&format!("{}[data-status=\"running\"]", card(3)))
         .await;
     app.shot("needs-input").await;
+
+    // "Allow always" answers variant 4's request and allows Bash for the
+    // rest of the experiment; the requests already waiting elsewhere stay
+    // for their own answers.
+    app.click(&format!("{} {}", card(4), tid("approval-allow-always")))
+        .await;
+    app.el(&format!("{}[data-status=\"succeeded\"]", card(4)))
+        .await;
+    let wt4 = worktree_of(&app, 4).await;
+    assert_eq!(
+        std::fs::read_to_string(Path::new(&wt4).join("ran.txt"))
+            .ok()
+            .as_deref(),
+        Some("ran\n"),
+        "the command allowed always ran in variant 4's worktree"
+    );
+    assert_eq!(
+        app.all(&format!(
+            "{}[data-status=\"needs-input\"]",
+            tid("variant-card")
+        ))
+        .await
+        .len(),
+        2,
+        "variants 1 and 2 still wait for their own answers"
+    );
 
     app.click(&format!("{} {}", card(1), tid("approval-allow")))
         .await;

@@ -4,12 +4,14 @@
 use std::sync::Mutex;
 
 use fanout_engine::diff::{DiffOptions, FileChange, FileDiff, Outline, PageCache, PagedDiff};
-use fanout_engine::experiment::{CleanOptions, CleanReport, CommitResult, Engine, ExperimentView};
+use fanout_engine::experiment::{
+    CleanOptions, CleanReport, CommitResult, Engine, ExperimentView, VariantDisk,
+};
 use fanout_engine::merge::{MergeOutcome, MergePreview, Strategy};
 use fanout_engine::repo::{self, RepoInfo};
 use fanout_engine::store::{Experiment, MergeRecord};
 use fanout_engine::{recent, Error};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tauri::ipc::Response;
 use tauri::State;
 
@@ -230,22 +232,86 @@ pub async fn merge_undo(state: State<'_, AppState>, id: String) -> CommandResult
     with_engine(state, "undoing the merge", move |e| e.undo_merge(&id)).await
 }
 
+/// Each variant's worktree size and unmerged commits, for the experiment
+/// view and the cleanup dialog. Walks the worktrees: the page asks when it
+/// opens and after a run ends, never on a timer.
+#[tauri::command]
+pub async fn experiment_disk(
+    state: State<'_, AppState>,
+    id: String,
+) -> CommandResult<Vec<VariantDisk>> {
+    let mut entries = with_engine(state, "measuring the worktrees", move |e| {
+        e.disk_ledger(&id)
+    })
+    .await?;
+    // The walk can take seconds after an `npm ci`; other commands need not
+    // wait for it behind the engine's lock.
+    tauri::async_runtime::spawn_blocking(move || {
+        fanout_engine::experiment::measure_worktrees(&mut entries);
+        entries
+    })
+    .await
+    .map_err(|_| CommandError::internal("measuring the worktrees"))
+}
+
+/// What the cleanup dialog asks for, by variant number.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CleanRequest {
+    /// The variant whose branch stays.
+    pub keep: Option<u32>,
+    /// Also remove worktrees with uncommitted changes.
+    pub force: bool,
+    /// Variants whose work merged nowhere the user ticked to delete. Only
+    /// these: work that appears after the dialog measured is still refused.
+    pub confirm: Vec<u32>,
+    /// Variants kept as an archive tag instead of their branch.
+    pub archive: Vec<u32>,
+}
+
 #[tauri::command]
 pub async fn experiment_clean(
     state: State<'_, AppState>,
     id: String,
-    keep: Option<u32>,
-    force: bool,
+    request: CleanRequest,
 ) -> CommandResult<CleanReport> {
-    // The dialog lists the variants it removes and the user confirms them:
-    // that is the confirmation unmerged work needs.
-    let opts = CleanOptions {
-        keep: keep.map(|k| k.to_string()),
-        force,
-        confirmed: true,
-        archive: Vec::new(),
-    };
-    with_engine(state, "cleaning up", move |e| e.clean(&id, &opts)).await
+    with_engine(state, "cleaning up", move |e| {
+        e.clean(&id, &request.options())
+    })
+    .await
+    .map_err(dialog_refusal)
+}
+
+impl CleanRequest {
+    pub fn options(&self) -> CleanOptions {
+        CleanOptions {
+            keep: self.keep.map(|k| k.to_string()),
+            force: self.force,
+            confirmed: false,
+            confirmed_variants: self.confirm.iter().map(u32::to_string).collect(),
+            archive: self.archive.iter().map(u32::to_string).collect(),
+        }
+    }
+}
+
+/// The engine's refusal to delete unmerged work ends with what to do on the
+/// command line; in the window the answer is in the dialog.
+pub fn dialog_refusal(err: CommandError) -> CommandError {
+    if err.code != "experiment.unmerged" {
+        return err;
+    }
+    let why = err
+        .message
+        .split(" Keep its branch")
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    CommandError {
+        message: format!(
+            "{why} Tick \"Delete its unmerged work\" or \"Keep as tag\" for it first."
+        ),
+        ..err
+    }
 }
 
 /// The UI painted its first screen. Only the startup benchmark
@@ -264,3 +330,6 @@ pub fn ui_ready() {
         tracing::warn!(%err, "could not write the startup mark");
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use fanout_engine::detect::{self, AgentStatus};
 use fanout_engine::experiment::Engine;
+use fanout_engine::repo_settings::{RepoSettings, RepoSettingsView};
 use fanout_engine::secrets::{self, ApiKey, KeySource, Provider, SecretsError};
 use fanout_engine::settings::{editor_argv, Settings, SettingsError};
 use serde::Serialize;
@@ -176,6 +177,76 @@ pub async fn pick_folder(app: AppHandle, start: Option<String>) -> CommandResult
     .await
 }
 
+/// Runs `f` with the engine on the blocking pool (repository settings are
+/// SQLite and git work).
+async fn with_engine<T, F>(state: State<'_, AppState>, what: &'static str, f: F) -> CommandResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Engine) -> CommandResult<T> + Send + 'static,
+{
+    let engine = state.engine()?;
+    blocking(what, move || {
+        let mut engine = engine.lock().map_err(|_| CommandError::internal(what))?;
+        f(&mut engine)
+    })
+    .await
+}
+
+/// The open repository's worktree setup (copy globs, setup command), the
+/// defaults until saved.
+#[tauri::command]
+pub async fn repo_settings_get(
+    state: State<'_, AppState>,
+    repo: String,
+) -> CommandResult<RepoSettingsView> {
+    with_engine(state, "reading the repository settings", move |e| {
+        Ok(e.repo_settings(Path::new(repo.trim()))?)
+    })
+    .await
+}
+
+/// Validates (the error is the engine's sentence) and saves in Fanout's
+/// database; the repository itself is not touched.
+#[tauri::command]
+pub async fn repo_settings_save(
+    state: State<'_, AppState>,
+    repo: String,
+    settings: RepoSettings,
+) -> CommandResult<RepoSettingsView> {
+    with_engine(state, "saving the repository settings", move |e| {
+        save_repo_settings(e, &repo, settings)
+    })
+    .await
+}
+
+/// Writes the saved settings to `.fanout.json` in the repository; its path.
+#[tauri::command]
+pub async fn repo_settings_export(
+    state: State<'_, AppState>,
+    repo: String,
+) -> CommandResult<String> {
+    with_engine(state, "exporting the repository settings", move |e| {
+        let path = e.export_repo_settings(Path::new(repo.trim()))?;
+        Ok(path.to_string_lossy().into_owned())
+    })
+    .await
+}
+
+/// A form sends an empty setup command as "" and globs with stray spaces:
+/// both mean what the user sees, not a setup command of nothing.
+pub fn save_repo_settings(
+    engine: &mut Engine,
+    repo: &str,
+    mut settings: RepoSettings,
+) -> CommandResult<RepoSettingsView> {
+    settings.setup_command = settings
+        .setup_command
+        .filter(|c| !c.trim().is_empty())
+        .map(|c| c.trim().to_owned());
+    settings.copy = settings.copy.iter().map(|g| g.trim().to_owned()).collect();
+    Ok(engine.save_repo_settings(Path::new(repo.trim()), settings)?)
+}
+
 /// Writes the experiment's Markdown report to `path`.
 pub fn write_report(engine: &Engine, id: &str, path: &Path) -> CommandResult<()> {
     let report = engine.report(id)?;
@@ -305,7 +376,11 @@ fn spawn_editor(argv: &[String], search_path: &std::ffi::OsStr, cwd: &Path) -> C
         code: "settings.invalid",
         message: "The editor command is empty.".into(),
     })?;
-    let mut child = std::process::Command::new(program)
+    let mut command = std::process::Command::new(program);
+    for name in fanout_engine::process::private_env() {
+        command.env_remove(name);
+    }
+    let mut child = command
         .args(args)
         .current_dir(cwd)
         .env("PATH", search_path)

@@ -197,6 +197,54 @@ pub fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// The app started directly, without WebDriver, on its own display: for
+/// what WebDriver cannot drive (the default rendering mode, see
+/// [`App::start_with_env`]). Everything it started dies with it.
+#[allow(dead_code)] // only tests/startup.rs starts one
+pub struct PlainApp {
+    pub pid: u32,
+    pub marker: String,
+    _app: Group,
+    _xvfb: Option<Group>,
+    _sweep: Sweep,
+}
+
+#[allow(dead_code)]
+impl PlainApp {
+    pub fn start(app_binary: &str, home: &Path, env: &[(&str, &str)]) -> PlainApp {
+        let logs = target_dir().join("e2e-logs");
+        std::fs::create_dir_all(&logs).expect("create target/e2e-logs");
+        let log = |name: &str| {
+            File::create(logs.join(name)).unwrap_or_else(|e| panic!("create log {name}: {e}"))
+        };
+        let marker = format!("FANOUT_E2E_RUN={}", home.display());
+        let (xvfb, display) = start_xvfb(log("plain-xvfb.log"));
+        let mut cmd = Command::new(app_binary);
+        cmd.env("DISPLAY", &display)
+            .env_remove("WAYLAND_DISPLAY")
+            .env_remove("WEBKIT_DISABLE_COMPOSITING_MODE")
+            .env("FANOUT_HOME", home.join("fanout"))
+            .env("FANOUT_E2E_RUN", home)
+            .env("XDG_DATA_HOME", home.join("xdg-data"))
+            .env("XDG_CONFIG_HOME", home.join("xdg-config"))
+            .env("XDG_CACHE_HOME", home.join("xdg-cache"))
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(log("plain-app.log"))
+            .stderr(log("plain-app.err.log"));
+        let app = Group::spawn("fanout-app", cmd);
+        PlainApp {
+            pid: app.child.id(),
+            _sweep: Sweep {
+                marker: marker.clone(),
+            },
+            marker,
+            _app: app,
+            _xvfb: Some(xvfb),
+        }
+    }
+}
+
 impl App {
     /// Starts the display (unless DISPLAY is set), tauri-driver and the app,
     /// with a throwaway FANOUT_HOME.
@@ -254,6 +302,11 @@ impl App {
             .env("XDG_CACHE_HOME", home.path().join("xdg-cache"))
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GIT_CONFIG_NOSYSTEM", "1")
+            // WebKitWebDriver never finishes an interaction (the first click
+            // or keystroke hangs) when WebKit draws without accelerated
+            // compositing, the app's default (src-tauri/src/main.rs), so the
+            // driven window keeps it on; tests/startup.rs covers the default.
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "0")
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log("tauri-driver.log"))

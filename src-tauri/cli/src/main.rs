@@ -449,6 +449,7 @@ fn run(command: Command, out: &Out) -> Result<(), Error> {
                 force,
                 confirmed: force,
                 archive,
+                ..CleanOptions::default()
             };
             out.cleaned(&engine()?.clean(&experiment, &opts)?)
         }

@@ -13,7 +13,9 @@ use crate::diff::{self, DiffOptions, FileChange, FileDiff};
 use crate::merge::{self, MergeOutcome, MergePreview, Strategy};
 use crate::paths::Paths;
 use crate::repo_settings::{self, RepoSettings, RepoSettingsView};
-use crate::store::{Experiment, ExperimentStatus, MergeRecord, Store, Variant, VariantStatus};
+use crate::store::{
+    Experiment, ExperimentStatus, MergeRecord, NewEvent, Store, Variant, VariantStatus,
+};
 use crate::worktree::{self, NewWorktree, RemoveReport};
 use crate::{ignored_files, repo, slug, Error};
 
@@ -118,8 +120,12 @@ pub struct CleanOptions {
     pub keep: Option<String>,
     /// Also remove worktrees with uncommitted changes.
     pub force: bool,
-    /// Also delete branches holding work that is merged nowhere.
+    /// Also delete every branch holding work that is merged nowhere
+    /// (`fanout clean --force`).
     pub confirmed: bool,
+    /// Variants (number or slug) whose work merged nowhere the user agreed to
+    /// delete, one by one (the GUI's tick boxes); any other is still refused.
+    pub confirmed_variants: Vec<String>,
     /// Variants (number or slug) kept as a tag `fanout/archive/<experiment>/<n>-<slug>`
     /// instead of their branch.
     pub archive: Vec<String>,
@@ -244,10 +250,13 @@ impl Engine {
             .collect();
         let created =
             worktree::create_all(&info.root, &worktree_root, &exp_slug, &base.commit, &specs)?;
-        if let Err(err) = self.copy_ignored_files(&info.root, &created) {
-            remove_created(&info.root, &created);
-            return Err(err);
-        }
+        let copied = match self.copy_ignored_files(&info.root, &created) {
+            Ok(copied) => copied,
+            Err(err) => {
+                remove_created(&info.root, &created);
+                return Err(err);
+            }
+        };
 
         let experiment = Experiment {
             id: id.clone(),
@@ -293,6 +302,7 @@ impl Engine {
             remove_created(&info.root, &created);
             return Err(err.into());
         }
+        self.record_copies(&id, &created, copied);
         Ok(ExperimentView {
             experiment,
             variants,
@@ -341,21 +351,49 @@ impl Engine {
     }
 
     /// Copies the checkout's ignored files that the repository's settings
-    /// select into every new worktree.
+    /// select into every new worktree; one report per worktree, none when
+    /// nothing matched.
     fn copy_ignored_files(
         &self,
         root: &Path,
         created: &[worktree::CreatedWorktree],
-    ) -> Result<(), Error> {
+    ) -> Result<Vec<ignored_files::CopyReport>, Error> {
         let settings = self.store.repo_settings(root)?.unwrap_or_default();
         let files = ignored_files::select(root, &settings.matcher()?)?;
         if files.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        for wt in created {
-            ignored_files::copy_into(root, &files, &wt.path)?;
+        created
+            .iter()
+            .map(|wt| Ok(ignored_files::copy_into(root, &files, &wt.path)?))
+            .collect()
+    }
+
+    /// Puts each worktree's copy report at the start of its variant's
+    /// transcript (kind `copied_files`), so the user sees which ignored files
+    /// the agent got. The experiment exists by now: a store that fails here
+    /// costs the note, not the experiment.
+    fn record_copies(
+        &mut self,
+        id: &str,
+        created: &[worktree::CreatedWorktree],
+        copied: Vec<ignored_files::CopyReport>,
+    ) {
+        let time = now_rfc3339();
+        let events: Vec<NewEvent> = created
+            .iter()
+            .zip(copied)
+            .map(|(wt, report)| NewEvent {
+                experiment_id: id.to_owned(),
+                variant: wt.index,
+                time: time.clone(),
+                kind: "copied_files".into(),
+                payload: serde_json::to_value(report).unwrap_or_default(),
+            })
+            .collect();
+        if let Err(err) = self.store.append_events(&events) {
+            tracing::warn!(%err, "the copied files could not be noted in the transcripts");
         }
-        Ok(())
     }
 
     /// Every experiment, newest first.
@@ -540,6 +578,15 @@ impl Engine {
     /// free and lose, for the experiment view and a confirmation dialog.
     /// Walks every worktree: call from blocking code.
     pub fn disk_usage(&self, id_or_prefix: &str) -> Result<Vec<VariantDisk>, Error> {
+        let mut entries = self.disk_ledger(id_or_prefix)?;
+        measure_worktrees(&mut entries);
+        Ok(entries)
+    }
+
+    /// [`Engine::disk_usage`] without the sizes (`bytes` is `None`): quick, so
+    /// a caller holding the engine behind a lock walks the folders with
+    /// [`measure_worktrees`] after letting go of it.
+    pub fn disk_ledger(&self, id_or_prefix: &str) -> Result<Vec<VariantDisk>, Error> {
         let view = self.experiment(id_or_prefix)?;
         let merged = self.merged_variants(&view.experiment.id)?;
         let all: Vec<String> = view.variants.iter().map(|v| v.branch.clone()).collect();
@@ -557,10 +604,7 @@ impl Engine {
                     name: v.name.clone(),
                     branch: v.branch.clone(),
                     worktree: v.worktree.clone(),
-                    bytes: v
-                        .worktree
-                        .is_dir()
-                        .then(|| worktree::disk_usage(&v.worktree)),
+                    bytes: None,
                     unmerged_commits: unmerged,
                     merged: merged.contains(&v.index),
                 })
@@ -579,11 +623,8 @@ impl Engine {
             Some(sel) => Some(select_variant(&view, sel)?.branch.clone()),
             None => None,
         };
-        let archive = opts
-            .archive
-            .iter()
-            .map(|sel| select_variant(&view, sel).map(|v| v.index))
-            .collect::<Result<std::collections::HashSet<u32>, Error>>()?;
+        let archive = select_indices(&view, &opts.archive)?;
+        let confirmed = select_indices(&view, &opts.confirmed_variants)?;
         let deleted: Vec<&Variant> = view
             .variants
             .iter()
@@ -593,7 +634,7 @@ impl Engine {
             let at_risk: Vec<&Variant> = deleted
                 .iter()
                 .copied()
-                .filter(|v| !archive.contains(&v.index))
+                .filter(|v| !archive.contains(&v.index) && !confirmed.contains(&v.index))
                 .collect();
             self.refuse_unmerged(&view, &at_risk, &deleted)?;
         }
@@ -705,6 +746,28 @@ impl Variant {
     pub fn branch_ref(&self) -> String {
         format!("refs/heads/{}", self.branch)
     }
+}
+
+/// Fills in each worktree's size (`None` when its folder is gone). Walks the
+/// folders: call from blocking code.
+pub fn measure_worktrees(entries: &mut [VariantDisk]) {
+    for entry in entries {
+        entry.bytes = entry
+            .worktree
+            .is_dir()
+            .then(|| worktree::disk_usage(&entry.worktree));
+    }
+}
+
+/// The variant numbers a list of selectors (numbers or slugs) names.
+fn select_indices(
+    view: &ExperimentView,
+    selectors: &[String],
+) -> Result<std::collections::HashSet<u32>, Error> {
+    selectors
+        .iter()
+        .map(|sel| select_variant(view, sel).map(|v| v.index))
+        .collect()
 }
 
 /// Finds a variant by its index (1..N) or its approach slug.

@@ -41,6 +41,21 @@ pub use crate::events::Stream;
 /// How long readers may take to notice closed pipes after the group was killed.
 const ABANDON_READERS_AFTER: Duration = Duration::from_secs(1);
 
+/// Variables this process set for itself (the desktop app's WebKit switches)
+/// that the programs it starts must not inherit: an agent running a project's
+/// own WebKit tests should see the user's environment, not Fanout's.
+static PRIVATE_ENV: std::sync::OnceLock<Vec<OsString>> = std::sync::OnceLock::new();
+
+/// Names variables no child process inherits; the first call wins.
+pub fn keep_from_children(names: &[&str]) {
+    let _ = PRIVATE_ENV.set(names.iter().map(OsString::from).collect());
+}
+
+/// See [`keep_from_children`].
+pub fn private_env() -> &'static [OsString] {
+    PRIVATE_ENV.get().map(Vec::as_slice).unwrap_or_default()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
     #[error("The program `{program}` was not found. Install it, or set the full path to it in the settings.")]
@@ -327,6 +342,9 @@ pub fn spawn(spec: ProcessSpec) -> Result<RunningProcess, ProcessError> {
 
 fn command(spec: &ProcessSpec) -> Command {
     let mut cmd = Command::new(&spec.program);
+    for name in private_env() {
+        cmd.env_remove(name);
+    }
     cmd.args(&spec.args)
         .current_dir(&spec.cwd)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))

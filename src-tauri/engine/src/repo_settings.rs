@@ -35,6 +35,8 @@ pub enum RepoSettingsError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{path} already exists and is not an earlier Fanout export ({why}), so Fanout leaves it alone. Move or rename it, then export again.")]
+    ExportExists { path: PathBuf, why: &'static str },
 }
 
 impl RepoSettingsError {
@@ -43,6 +45,7 @@ impl RepoSettingsError {
             RepoSettingsError::Invalid(_) => "repo_settings.invalid",
             RepoSettingsError::Stored { .. } => "repo_settings.stored",
             RepoSettingsError::Export { .. } => "repo_settings.export",
+            RepoSettingsError::ExportExists { .. } => "repo_settings.export_exists",
         }
     }
 }
@@ -214,22 +217,104 @@ fn literal_prefix(glob: &str) -> String {
     }
 }
 
-/// Writes the settings to [`EXPORT_FILE`] at the repository's root (replacing
-/// an earlier export), for sharing them with the repository. Returns the file.
+/// Writes the settings to [`EXPORT_FILE`] at the repository's root, for
+/// sharing them with the repository. Returns the file. Replaces an earlier
+/// export only: a file of the user's own by that name, or a symlink, is
+/// refused, never overwritten.
 pub fn export(repo_root: &Path, settings: &RepoSettings) -> Result<PathBuf, RepoSettingsError> {
     let path = repo_root.join(EXPORT_FILE);
-    let mut text = serde_json::to_string_pretty(settings).expect("settings serialize");
-    text.push('\n');
-    std::fs::write(&path, text).map_err(|source| RepoSettingsError::Export {
+    let failed = |source| RepoSettingsError::Export {
         path: path.clone(),
         source,
+    };
+    refuse_foreign_file(&path)?;
+    let mut text = serde_json::to_string_pretty(settings).expect("settings serialize");
+    text.push('\n');
+    // Written beside it, then renamed over it: a failed write leaves the
+    // earlier export whole.
+    let partial = repo_root.join(format!("{EXPORT_FILE}.partial-{}", std::process::id()));
+    std::fs::write(&partial, text).map_err(failed)?;
+    std::fs::rename(&partial, &path).map_err(|source| {
+        let _ = std::fs::remove_file(&partial);
+        failed(source)
     })?;
     Ok(path)
+}
+
+fn refuse_foreign_file(path: &Path) -> Result<(), RepoSettingsError> {
+    let exists = |why| RepoSettingsError::ExportExists {
+        path: path.to_path_buf(),
+        why,
+    };
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(RepoSettingsError::Export {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    if meta.file_type().is_symlink() {
+        return Err(exists("it is a symbolic link"));
+    }
+    if !meta.is_file() {
+        return Err(exists("it is not a file"));
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| RepoSettingsError::Export {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if is_export(&text) {
+        Ok(())
+    } else {
+        Err(exists("its content is not Fanout's settings"))
+    }
+}
+
+/// A JSON object whose keys are all settings keys: what [`export`] writes.
+/// (Parsing into [`RepoSettings`] alone would accept any object.)
+fn is_export(text: &str) -> bool {
+    let known = serde_json::to_value(RepoSettings::default()).expect("settings serialize");
+    let (Ok(serde_json::Value::Object(found)), serde_json::Value::Object(known)) =
+        (serde_json::from_str::<serde_json::Value>(text), known)
+    else {
+        return false;
+    };
+    !found.is_empty() && found.keys().all(|k| known.contains_key(k))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn export_replaces_an_earlier_export_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(EXPORT_FILE);
+        let settings = with_globs(&[".env"]);
+        export(dir.path(), &settings).expect("a first export");
+        export(dir.path(), &with_globs(&["*.local"])).expect("an earlier export is replaced");
+        assert!(std::fs::read_to_string(&file).unwrap().contains("*.local"));
+
+        std::fs::write(&file, "{\"team\": \"ours\"}\n").unwrap();
+        let err = export(dir.path(), &settings).expect_err("the user's own file");
+        assert_eq!(err.code(), "repo_settings.export_exists");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "{\"team\": \"ours\"}\n",
+            "the user's file is untouched"
+        );
+
+        let elsewhere = dir.path().join("elsewhere.json");
+        std::fs::write(&elsewhere, "keep me\n").unwrap();
+        std::fs::remove_file(&file).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &file).unwrap();
+        let err = export(dir.path(), &settings).expect_err("a symlink is not followed");
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "keep me\n");
+    }
 
     fn with_globs(globs: &[&str]) -> RepoSettings {
         RepoSettings {

@@ -327,13 +327,25 @@ pub fn archive_branch(repo_root: &Path, branch: &str) -> Result<(String, String)
     };
     let repo = repo::open(repo_root)?;
     let git = |action| move |source| git_error(action, repo_root, source);
-    let tip = repo
-        .find_branch(branch, BranchType::Local)
-        .and_then(|b| b.get().peel_to_commit())
-        .map_err(git("reading the branch to archive"))?
-        .id();
     let tag = format!("{ARCHIVE_PREFIX}{rest}");
     let name = format!("refs/tags/{tag}");
+    let tip = match repo.find_branch(branch, BranchType::Local) {
+        Ok(found) => found
+            .get()
+            .peel_to_commit()
+            .map_err(git("reading the branch to archive"))?
+            .id(),
+        // An earlier cleanup archived it, then deleted the branch (and stopped
+        // at a dirty worktree): asking again finds the work in its tag.
+        Err(missing) if missing.code() == git2::ErrorCode::NotFound => {
+            let archived = repo
+                .find_reference(&name)
+                .and_then(|r| r.peel_to_commit())
+                .map_err(|_| git("reading the branch to archive")(missing))?;
+            return Ok((tag, archived.id().to_string()));
+        }
+        Err(other) => return Err(git("reading the branch to archive")(other)),
+    };
     match repo.find_reference(&name) {
         Ok(existing) if existing.peel_to_commit().map(|c| c.id()).ok() == Some(tip) => {}
         Ok(_) => return Err(WorktreeError::TagExists { tag }),

@@ -127,6 +127,31 @@ fn ignored_env_files_are_copied_into_every_worktree() {
             "",
             "copied files are ignored in the worktree too, so the variant starts clean"
         );
+        let events = s
+            .engine
+            .store()
+            .events(&view.experiment.id, v.index, 0, 10)
+            .expect("read the transcript");
+        let note = events
+            .iter()
+            .find(|e| e.kind == "copied_files")
+            .unwrap_or_else(|| panic!("the transcript notes the copied files: {events:?}"));
+        let copied: Vec<&str> = note.payload["copied"]
+            .as_array()
+            .expect("a list of copied files")
+            .iter()
+            .filter_map(|p| p.as_str())
+            .collect();
+        assert_eq!(
+            copied,
+            [".env", ".env.local", "config/.env.test"],
+            "the note names what the worktree received, for the GUI's transcript"
+        );
+        let skipped = note.payload["skipped"].to_string();
+        assert!(
+            skipped.contains(".env.link") && skipped.contains("symbolic link"),
+            "the skipped symlink is explained: {skipped}"
+        );
     }
 }
 
@@ -546,5 +571,72 @@ fn confirmed_cleanup_deletes_unmerged_work_and_reports_what_it_freed() {
         report.freed_bytes.abs_diff(before) < before / 2,
         "what cleanup freed ({}) is what the worktrees occupied ({before})",
         report.freed_bytes
+    );
+}
+
+#[test]
+fn each_confirmation_covers_only_its_own_variant() {
+    let mut s = setup();
+    let view = experiment_with_work(&mut s);
+    let id = view.experiment.id.clone();
+    let opts = CleanOptions {
+        confirmed_variants: vec!["1".into()],
+        ..CleanOptions::default()
+    };
+    let err = s
+        .engine
+        .clean(&id, &opts)
+        .expect_err("beta's work was not confirmed");
+    let text = err.to_string();
+    assert!(
+        text.contains("2 (beta") && !text.contains("1 (alpha"),
+        "only the unconfirmed variant is named: {text}"
+    );
+    assert!(
+        view.variants.iter().all(|v| v.worktree.is_dir()),
+        "a refusal removes nothing"
+    );
+}
+
+#[test]
+fn a_forced_second_pass_archives_again_without_the_deleted_branch() {
+    let mut s = setup();
+    let view = experiment_with_work(&mut s);
+    let id = view.experiment.id.clone();
+    let beta_tip = tip(&s.fx, &view.variants[1].branch);
+    // Gamma's uncommitted edit stops the first pass at its worktree.
+    std::fs::write(view.variants[2].worktree.join("draft.txt"), "unsaved\n").unwrap();
+    let opts = CleanOptions {
+        confirmed_variants: vec!["alpha".into()],
+        archive: vec!["beta".into()],
+        ..CleanOptions::default()
+    };
+    let first = s.engine.clean(&id, &opts).expect("first pass");
+    assert_eq!(
+        first.removed.kept_dirty,
+        [view.variants[2].worktree.clone()],
+        "gamma's worktree is kept for its uncommitted work"
+    );
+
+    // The dialog's "Remove anyway" sends the same choices with force; beta's
+    // branch is gone by now, its tag is not.
+    let forced = CleanOptions {
+        force: true,
+        ..opts
+    };
+    let second = s
+        .engine
+        .clean(&id, &forced)
+        .expect("the forced pass finds beta's work in its tag");
+    let tag = format!("fanout/archive/{}/2-beta", view.experiment.slug);
+    assert_eq!(second.archived.len(), 1);
+    assert_eq!(second.archived[0].tag, tag);
+    assert_eq!(
+        second.archived[0].commit, beta_tip,
+        "the tag still holds beta's last commit"
+    );
+    assert!(
+        !view.variants[2].worktree.exists(),
+        "the forced pass removed gamma's worktree"
     );
 }

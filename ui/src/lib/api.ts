@@ -180,6 +180,8 @@ export interface RemoveReport {
   missing_pruned: string[];
   branches_deleted: string[];
   branches_kept: string[];
+  /** One sentence per worktree or branch that was kept, saying why. */
+  messages: string[];
 }
 
 export interface CommitResult {
@@ -263,8 +265,64 @@ export const mergeApply = (
 
 export const mergeUndo = (id: string) => call<MergeRecord>("merge_undo", { id });
 
-export const experimentClean = (id: string, keep: number | null, force: boolean) =>
-  call<RemoveReport>("experiment_clean", { id, keep, force });
+/** The engine's `CleanReport`: what was removed, and what it freed and archived. */
+export interface CleanReport extends RemoveReport {
+  freed_bytes: number;
+  archived: { index: number; tag: string; commit: string }[];
+}
+
+export interface CleanRequest {
+  /** The variant whose branch stays. */
+  keep: number | null;
+  /** Also remove worktrees with uncommitted changes. */
+  force: boolean;
+  /** Variants whose work merged nowhere the user ticked to delete; any other is refused. */
+  confirm: number[];
+  /** Variants kept as a tag `fanout/archive/<experiment>/<n>-<slug>` instead of their branch. */
+  archive: number[];
+}
+
+export const experimentClean = (id: string, request: CleanRequest) =>
+  call<CleanReport>("experiment_clean", { id, request });
+
+/** One variant's footprint (the engine's `VariantDisk`). */
+export interface VariantDisk {
+  index: number;
+  name: string;
+  branch: string;
+  worktree: string;
+  /** null when the worktree folder is gone. */
+  bytes: number | null;
+  /** Commits of its branch that no other branch or tag holds. */
+  unmerged_commits: number;
+  /** A merge of it is on record (and not undone). */
+  merged: boolean;
+}
+
+/** Walks every worktree: ask when a view opens or a run ends, never on a timer. */
+export const experimentDisk = (id: string) => call<VariantDisk[]>("experiment_disk", { id });
+
+/** How each new worktree of a repository is prepared (the engine's `RepoSettings`). */
+export interface RepoSettings {
+  copy: string[];
+  setup_command: string | null;
+  setup_timeout_secs: number;
+}
+
+export interface RepoSettingsView {
+  repo_root: string;
+  settings: RepoSettings;
+  /** false while the repository still uses the defaults. */
+  stored: boolean;
+}
+
+export const repoSettingsGet = (repo: string) => call<RepoSettingsView>("repo_settings_get", { repo });
+
+export const repoSettingsSave = (repo: string, settings: RepoSettings) =>
+  call<RepoSettingsView>("repo_settings_save", { repo, settings });
+
+/** Writes the saved settings to `.fanout.json` in the repository; returns its path. */
+export const repoSettingsExport = (repo: string) => call<string>("repo_settings_export", { repo });
 
 // The Run flow: launching, live updates, cancel/retry/follow-up, transcripts,
 // approach generation.

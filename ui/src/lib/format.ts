@@ -29,3 +29,21 @@ export function baseName(path: string): string {
 }
 
 export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+const UNITS = ["KB", "MB", "GB", "TB"];
+
+/** 512 B, 4.0 KB, 37 MB, 1.2 GB: binary units, one decimal under ten. */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes == null || !Number.isFinite(bytes) || bytes < 0) return "—";
+  if (bytes < 1024) return `${Math.round(bytes)} B`;
+  let value = bytes / 1024;
+  let unit = 0;
+  // 1023.6 KB would round to "1024 KB": that is 1.0 MB.
+  while (value >= 1023.5 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  // 9.96 rounds to "10.0": past ten, whole numbers.
+  const text = value < 9.95 ? value.toFixed(1) : String(Math.round(value));
+  return `${text} ${UNITS[unit]}`;
+}

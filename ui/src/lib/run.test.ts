@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { ApprovalRequest, ApprovalUpdate, Progress, Tick, Variant } from "./api";
 import {
   MAX_DISPLAY_LINES,
+  activityText,
   applyProgress,
   cardStatus,
   displayLines,
@@ -231,5 +232,20 @@ describe("displayLines", () => {
     const shown = displayLines({ kind: "input", text });
     expect(shown.lines).toHaveLength(MAX_DISPLAY_LINES);
     expect(shown.more).toBe(5);
+  });
+});
+
+describe("activityText", () => {
+  it("says a preparing variant prepares, with the setup's last words when there are some", () => {
+    const lv = fromVariant(variant(1, { status: "preparing" }));
+    expect(activityText(lv)).toBe("Preparing the worktree…");
+    expect(activityText({ ...lv, activity: "added 12 packages" })).toBe("Preparing: added 12 packages");
+    expect(statusLabel(lv)).toBe("preparing");
+    expect(cardStatus(lv)).toBe("preparing");
+  });
+  it("shows a running agent's activity, else its status", () => {
+    const lv = fromVariant(variant(1, { status: "running" }));
+    expect(activityText(lv)).toBe("running");
+    expect(activityText({ ...lv, activity: "Edit src/lib.rs" })).toBe("Edit src/lib.rs");
   });
 });

@@ -113,6 +113,12 @@ export function statusLabel(lv: LiveVariant): string {
   return cardStatus(lv).replace("-", " ");
 }
 
+/** The card's activity line: what runs now; a preparing variant says so, the setup's last words after. */
+export function activityText(lv: LiveVariant): string {
+  if (lv.status === "preparing") return lv.activity ? `Preparing: ${lv.activity}` : "Preparing the worktree…";
+  return lv.activity ?? lv.status;
+}
+
 export type DisplayLine = { kind: "add" | "del" | "hunk" | "ctx"; text: string };
 
 /** Lines of a request's display kept on a card; the rest is counted. */

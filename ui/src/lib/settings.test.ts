@@ -4,10 +4,12 @@ import {
   applyTheme,
   describeKey,
   fromForm,
+  fromRepoSetupForm,
   loadTheme,
   saveTheme,
   setOwnRules,
   toForm,
+  toRepoSetupForm,
   toolList,
   validateForm,
 } from "./settings";
@@ -179,5 +181,24 @@ describe("theme", () => {
     const explicit = block(':root[data-theme="dark"]');
     expect(explicit.length).toBeGreaterThan(10);
     expect(block(':root:not([data-theme="light"])')).toEqual(explicit);
+  });
+});
+
+describe("repository setup form", () => {
+  it("round-trips the engine's settings", () => {
+    const s = { copy: [".env", ".env.*"], setup_command: "npm ci", setup_timeout_secs: 600 };
+    expect(fromRepoSetupForm(toRepoSetupForm(s))).toEqual({ settings: s });
+  });
+  it("drops blank rows, trims, and sends an empty command as none", () => {
+    const out = fromRepoSetupForm({ copy: [" .env ", "", "  "], setupCommand: "   ", timeoutSecs: " 30 " });
+    expect(out).toEqual({ settings: { copy: [".env"], setup_command: null, setup_timeout_secs: 30 } });
+  });
+  it("refuses a timeout that is no whole number, leaving range checks to the engine", () => {
+    expect(fromRepoSetupForm({ copy: [], setupCommand: "", timeoutSecs: "ten" })).toEqual({
+      error: "The setup timeout must be a whole number of seconds, like 600 for ten minutes.",
+    });
+    expect(fromRepoSetupForm({ copy: [], setupCommand: "", timeoutSecs: "0" })).toEqual({
+      settings: { copy: [], setup_command: null, setup_timeout_secs: 0 },
+    });
   });
 });

@@ -8,6 +8,7 @@ import type {
   KeyStatus,
   PermissionProfile,
   Provider,
+  RepoSettings,
   Settings,
   Theme,
 } from "./api";
@@ -286,4 +287,36 @@ export function saveTheme(theme: Theme, store: Storage | null = storage()) {
   } catch {
     // The saved settings still hold it; only the first paint may differ.
   }
+}
+
+// --- A repository's worktree setup (stored by the engine, not in settings.json) ---
+
+/** The repository's worktree setup as the user types it. */
+export interface RepoSetupForm {
+  /** One glob per row; blank rows are dropped when saved. */
+  copy: string[];
+  /** "" for no setup command. */
+  setupCommand: string;
+  timeoutSecs: string;
+}
+
+export function toRepoSetupForm(s: RepoSettings): RepoSetupForm {
+  return { copy: [...s.copy], setupCommand: s.setup_command ?? "", timeoutSecs: String(s.setup_timeout_secs) };
+}
+
+/**
+ * The settings to save, or why the form cannot be sent. Only what the form
+ * itself can tell (a timeout that is no number) is checked here; the engine
+ * checks the rest and its sentence is shown as it comes.
+ */
+export function fromRepoSetupForm(f: RepoSetupForm): { settings: RepoSettings } | { error: string } {
+  const timeout = wholeNumber(f.timeoutSecs);
+  if (Number.isNaN(timeout)) return { error: "The setup timeout must be a whole number of seconds, like 600 for ten minutes." };
+  return {
+    settings: {
+      copy: f.copy.map((g) => g.trim()).filter((g) => g !== ""),
+      setup_command: optional(f.setupCommand),
+      setup_timeout_secs: timeout,
+    },
+  };
 }

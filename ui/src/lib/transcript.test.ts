@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { StoredEvent } from "./api";
-import { appendBounded, foldEvents, formatInput, lastItems, toolSummary } from "./transcript";
+import { MAX_SETUP_LINES, appendBounded, foldEvents, formatInput, lastItems, toolSummary } from "./transcript";
 
 const ev = (seq: number, kind: string, payload: Record<string, unknown>): StoredEvent => ({
   seq,
@@ -10,6 +10,46 @@ const ev = (seq: number, kind: string, payload: Record<string, unknown>): Stored
 });
 
 describe("foldEvents", () => {
+  it("shows the setup's output as one text block, then how the setup ended", () => {
+    const items = foldEvents([
+      ev(1, "copied_files", { copied: [".env", "config/.env.test"], skipped: [".env.link was not copied: it is a symbolic link."] }),
+      ev(2, "setup", { stream: "stdout", line: "installing <deps>" }),
+      ev(3, "setup", { stream: "stderr", line: "warn: {@html x}" }),
+      ev(4, "setup_result", { command: "npm ci", end: "exited", exit_code: 0, duration_ms: 1500, output_tail: "" }),
+      ev(5, "init", { session_id: "s" }),
+      ev(6, "assistant_text", { text: "hi" }),
+    ]);
+    expect(items.map((i) => i.kind)).toEqual(["note", "note", "setup", "note", "text"]);
+    expect(items[0].kind === "note" && items[0].text).toBe("Copied from your checkout into the worktree: .env, config/.env.test");
+    expect(items[1].kind === "note" && items[1].tone).toBe("warn");
+    expect(new Set(items.map((i) => i.key)).size).toBe(items.length);
+    expect(items[2].kind === "setup" && items[2].lines).toEqual(["installing <deps>", "warn: {@html x}"]);
+    expect(items[3].kind === "note" && items[3].text).toBe("Setup `npm ci` finished in 1.5 s; the agent starts now.");
+    expect(items[3].kind === "note" && items[3].tone).toBe("info");
+  });
+
+  it("says a failed, timed-out or cancelled setup kept the agent from starting", () => {
+    const failed = foldEvents([ev(1, "setup_result", { command: "exit 3", end: "exited", exit_code: 3, duration_ms: 20 })]);
+    expect(failed[0].kind === "note" && failed[0].text).toBe("Setup `exit 3` failed with exit code 3 in 0.0 s; the agent was not started.");
+    expect(failed[0].kind === "note" && failed[0].tone).toBe("error");
+    const late = foldEvents([ev(1, "setup_result", { command: "sleep 9", end: "timed_out", exit_code: null })]);
+    expect(late[0].kind === "note" && late[0].text).toContain("past its timeout");
+    const stopped = foldEvents([ev(1, "setup_result", { command: "x", end: "cancelled", exit_code: null })]);
+    expect(stopped[0].kind === "note" && stopped[0].text).toContain("cancelled");
+  });
+
+  it("starts a new setup block after other items and bounds a huge one", () => {
+    const many = Array.from({ length: MAX_SETUP_LINES + 5 }, (_, i) => ev(i + 1, "setup", { line: `l${i}` }));
+    const items = foldEvents([...many, ev(9000, "warning", { message: "w" }), ev(9001, "setup", { line: "again" })]);
+    expect(items.map((i) => i.kind)).toEqual(["setup", "note", "setup"]);
+    expect(items[0].kind === "setup" && items[0].lines.length).toBe(MAX_SETUP_LINES);
+    expect(items[0].kind === "setup" && items[0].more).toBe(5);
+  });
+
+  it("ignores a copy report with nothing in it", () => {
+    expect(foldEvents([ev(1, "copied_files", { copied: [], skipped: [] })])).toEqual([]);
+  });
+
   it("pairs tool calls with their results and keeps text verbatim", () => {
     const items = foldEvents([
       ev(1, "init", { session_id: "s" }),

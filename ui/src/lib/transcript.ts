@@ -7,7 +7,12 @@ export type Item =
   | { kind: "text"; key: number; text: string }
   | { kind: "thinking"; key: number; text: string }
   | { kind: "tool"; key: number; name: string; summary: string; input: string; result: ToolResult | null }
-  | { kind: "note"; key: number; tone: "info" | "warn" | "error"; text: string };
+  | { kind: "note"; key: number; tone: "info" | "warn" | "error"; text: string }
+  /** The setup command's output before the agent started, consecutive lines as one block. */
+  | { kind: "setup"; key: number; lines: string[]; more: number };
+
+/** Setup lines kept in one block; more are counted, the store keeps them all. */
+export const MAX_SETUP_LINES = 2000;
 
 export interface ToolResult {
   ok: boolean;
@@ -94,6 +99,20 @@ export function foldEvents(events: readonly StoredEvent[]): Item[] {
       case "raw":
         items.push({ kind: "note", key, tone: "info", text: str(p.line) });
         break;
+      case "setup": {
+        const last = items[items.length - 1];
+        if (last?.kind === "setup") {
+          if (last.lines.length < MAX_SETUP_LINES) last.lines.push(str(p.line));
+          else last.more += 1;
+        } else items.push({ kind: "setup", key, lines: [str(p.line)], more: 0 });
+        break;
+      }
+      case "setup_result":
+        items.push({ kind: "note", key, tone: p.end === "exited" && p.exit_code === 0 ? "info" : "error", text: setupNote(p) });
+        break;
+      case "copied_files":
+        items.push(...copiedNotes(p, key));
+        break;
       case "approval": {
         const text = approvalNote(p);
         if (text) items.push({ kind: "note", key, tone: p.type === "resolved" && p.allowed === false ? "warn" : "info", text });
@@ -105,6 +124,37 @@ export function foldEvents(events: readonly StoredEvent[]): Item[] {
     }
   }
   return items;
+}
+
+/** A `setup_result` record (the engine's `SetupResult`) as a line. */
+function setupNote(p: Record<string, unknown>): string {
+  const command = `\`${str(p.command)}\``;
+  const secs = typeof p.duration_ms === "number" ? ` in ${(p.duration_ms / 1000).toFixed(1)} s` : "";
+  switch (p.end) {
+    case "exited":
+      return p.exit_code === 0
+        ? `Setup ${command} finished${secs}; the agent starts now.`
+        : `Setup ${command} failed with exit code ${p.exit_code ?? "unknown"}${secs}; the agent was not started.`;
+    case "timed_out":
+      return `Setup ${command} ran past its timeout and was stopped; the agent was not started.`;
+    case "cancelled":
+      return `Setup ${command} was cancelled; the agent was not started.`;
+    default:
+      return `Setup ${command} was killed; the agent was not started.`;
+  }
+}
+
+/** A `copied_files` record (the engine's `CopyReport`): what the worktree got from the checkout, and what not, with why. */
+function copiedNotes(p: Record<string, unknown>, key: number): Item[] {
+  const list = (v: unknown) => (Array.isArray(v) ? v.map(str).filter((x) => x !== "") : []);
+  const copied = list(p.copied);
+  const notes: Item[] = [];
+  if (copied.length > 0) {
+    notes.push({ kind: "note", key, tone: "info", text: `Copied from your checkout into the worktree: ${copied.join(", ")}` });
+  }
+  // The skips share the record's seq: keys stay unique with a fraction.
+  list(p.skipped).forEach((why, i) => notes.push({ kind: "note", key: key + (i + 1) / 1000, tone: "warn", text: why }));
+  return notes;
 }
 
 const DECIDERS: Record<string, string> = { rule: "by a rule", user: "by you", allowed_tool: "for this experiment" };

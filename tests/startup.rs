@@ -1,0 +1,51 @@
+//! The app in the rendering mode users get: WebKit without accelerated
+//! compositing (src-tauri/src/main.rs). WebDriver cannot drive that mode (the
+//! other end-to-end tests turn compositing back on), so this test starts the
+//! window directly and waits for the page to report its first painted screen
+//! through the backend (`ui_ready`, two animation frames after mounting):
+//! proof that the page rendered, ran its script and reached Rust.
+//!
+//! Run: `(cd ui && npm run build) && cargo test --features custom-protocol --test startup`.
+
+#[allow(dead_code)]
+#[path = "e2e/harness.rs"]
+mod harness;
+
+use std::time::{Duration, Instant};
+
+use harness::{pids_with_env, PlainApp};
+
+#[test]
+fn the_default_rendering_mode_paints_and_reaches_the_backend() {
+    let home = tempfile::tempdir().expect("temp home");
+    let mark = home.path().join("first-screen");
+    let mark_var = mark.display().to_string();
+    let app = PlainApp::start(
+        env!("CARGO_BIN_EXE_fanout-app"),
+        home.path(),
+        &[("FANOUT_STARTUP_MARK", &mark_var)],
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !mark.is_file() {
+        assert!(
+            Instant::now() < deadline,
+            "no first screen within 60 s; see target/e2e-logs/plain-app.err.log"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let written = std::fs::read_to_string(&mark).expect("read the mark");
+    assert!(
+        written.trim().parse::<u128>().is_ok(),
+        "ui_ready wrote the wall clock in ms: {written:?}"
+    );
+
+    // The app set the switch for itself, so its WebKit processes inherited it.
+    let ours = pids_with_env(&app.marker);
+    let without_compositing = pids_with_env("WEBKIT_DISABLE_COMPOSITING_MODE=1");
+    assert!(
+        ours.iter()
+            .any(|pid| *pid != app.pid as i32 && without_compositing.contains(pid)),
+        "a WebKit process of this app runs without compositing (ours: {ours:?}, switched: {without_compositing:?})"
+    );
+}
