@@ -527,8 +527,9 @@ async fn cleanup(app: &mut App, repo: &Repo, winner_branch: &str) {
     shot_both(app, "cleanup").await;
 
     app.click(&tid("cleanup-confirm")).await;
+    // The warning row already says "merged nowhere": wait for the refusal's own words.
     let refusal = app
-        .text_contains(&tid("cleanup-dialog"), "merged nowhere")
+        .text_contains(&tid("cleanup-dialog"), "Nothing was cleaned up")
         .await;
     assert!(
         refusal.contains("Nothing was cleaned up") && refusal.contains("Keep as tag"),
