@@ -19,15 +19,20 @@ use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
 
 /// Runs `f` with the engine on the blocking pool.
-async fn with_engine<T, F>(state: State<'_, AppState>, what: &'static str, f: F) -> CommandResult<T>
+pub(crate) async fn with_engine<T, E, F>(
+    state: State<'_, AppState>,
+    what: &'static str,
+    f: F,
+) -> CommandResult<T>
 where
     T: Send + 'static,
-    F: FnOnce(&mut Engine) -> Result<T, Error> + Send + 'static,
+    E: Into<CommandError>,
+    F: FnOnce(&mut Engine) -> Result<T, E> + Send + 'static,
 {
     let engine = state.engine()?;
     tauri::async_runtime::spawn_blocking(move || {
         let mut engine = engine.lock().map_err(|_| CommandError::internal(what))?;
-        f(&mut engine).map_err(CommandError::from)
+        f(&mut engine).map_err(Into::into)
     })
     .await
     .map_err(|_| CommandError::internal(what))?

@@ -14,6 +14,7 @@ use tauri::{AppHandle, State};
 use tauri_plugin_dialog::DialogExt;
 use tauri_plugin_opener::OpenerExt;
 
+use crate::commands::with_engine;
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
 
@@ -177,21 +178,6 @@ pub async fn pick_folder(app: AppHandle, start: Option<String>) -> CommandResult
     .await
 }
 
-/// Runs `f` with the engine on the blocking pool (repository settings are
-/// SQLite and git work).
-async fn with_engine<T, F>(state: State<'_, AppState>, what: &'static str, f: F) -> CommandResult<T>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut Engine) -> CommandResult<T> + Send + 'static,
-{
-    let engine = state.engine()?;
-    blocking(what, move || {
-        let mut engine = engine.lock().map_err(|_| CommandError::internal(what))?;
-        f(&mut engine)
-    })
-    .await
-}
-
 /// The open repository's worktree setup (copy globs, setup command), the
 /// defaults until saved.
 #[tauri::command]
@@ -200,7 +186,7 @@ pub async fn repo_settings_get(
     repo: String,
 ) -> CommandResult<RepoSettingsView> {
     with_engine(state, "reading the repository settings", move |e| {
-        Ok(e.repo_settings(Path::new(repo.trim()))?)
+        e.repo_settings(Path::new(repo.trim()))
     })
     .await
 }
@@ -226,8 +212,8 @@ pub async fn repo_settings_export(
     repo: String,
 ) -> CommandResult<String> {
     with_engine(state, "exporting the repository settings", move |e| {
-        let path = e.export_repo_settings(Path::new(repo.trim()))?;
-        Ok(path.to_string_lossy().into_owned())
+        e.export_repo_settings(Path::new(repo.trim()))
+            .map(|path| path.to_string_lossy().into_owned())
     })
     .await
 }

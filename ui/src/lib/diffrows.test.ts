@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { HunkHeader } from "./api";
-import { formatBytes, hunkLabel, maxLineNumber } from "./diffrows";
+import { hunkLabel, maxLineNumber } from "./diffrows";
 
 const hunk = (old_start: number, new_start: number): HunkHeader => ({ old_start, old_lines: 2, new_start, new_lines: 2 });
 
@@ -10,10 +10,5 @@ describe("helpers", () => {
   });
   it("finds the largest line number for the gutter", () => {
     expect(maxLineNumber([hunk(1, 1), hunk(998, 1000)])).toBe(1002);
-  });
-  it("formats sizes", () => {
-    expect(formatBytes(10)).toBe("10 B");
-    expect(formatBytes(2048)).toBe("2.0 KB");
-    expect(formatBytes(3 * 1024 * 1024)).toBe("3.0 MB");
   });
 });

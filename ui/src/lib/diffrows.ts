@@ -20,8 +20,3 @@ export const STATUS_LETTER: Record<string, string> = {
   type_change: "T",
 };
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MB`;
-}

@@ -28,6 +28,10 @@ describe("format", () => {
     expect(formatBytes(1.25 * 1024 ** 3)).toBe("1.3 GB");
     expect(formatBytes(1024 * 1024 - 100)).toBe("1.0 MB");
     expect(formatBytes(9.97 * 1024)).toBe("10 KB");
+    // The diff viewer's placeholders for binary and oversized files use it too.
+    expect(formatBytes(10)).toBe("10 B");
+    expect(formatBytes(2048)).toBe("2.0 KB");
+    expect(formatBytes(3 * 1024 * 1024)).toBe("3.0 MB");
   });
   it("shows a dash for an unknown size", () => {
     expect(formatBytes(null)).toBe("—");
