@@ -149,14 +149,17 @@ pub async fn diff_file(
     let diff = with_engine(state, "rendering the diff", move |e| {
         let opts = DiffOptions {
             force,
+            // Computed per page read instead (PagedDiff::lines).
+            emphasis: false,
             ..DiffOptions::default()
         };
         let against = against.map(|a| a.to_string());
         e.file_diff(&id, &variant.to_string(), against.as_deref(), &path, &opts)
     })
     .await?;
-    let Some(paged) = PagedDiff::new(&diff) else {
-        return Ok(FileDiffView::Whole(diff));
+    let paged = match PagedDiff::new(diff) {
+        Ok(paged) => paged,
+        Err(whole) => return Ok(FileDiffView::Whole(whole)),
     };
     let mut cache = pages
         .0
@@ -170,8 +173,8 @@ pub async fn diff_file(
 }
 
 /// Lines `start..start + count` of a diff opened with `diff_file` (its
-/// outline's token), as JSON bytes serialized once here rather than cloned
-/// into a value for Tauri to serialize.
+/// outline's token) with their word emphasis, as JSON bytes serialized once
+/// here rather than cloned into a value for Tauri to serialize.
 #[tauri::command]
 pub async fn diff_file_lines(
     pages: State<'_, DiffPages>,
@@ -188,9 +191,15 @@ pub async fn diff_file_lines(
             code: "diff.page_gone",
             message: "This diff is no longer held because several other files were opened since. Open the file again.".into(),
         })?;
-    serde_json::to_vec(paged.lines(start, count))
-        .map(Response::new)
-        .map_err(|_| CommandError::internal("sending the diff's lines"))
+    // Word emphasis is computed here, page by page: off the async runtime.
+    let json = tauri::async_runtime::spawn_blocking(move || {
+        serde_json::to_vec(&paged.lines(start, count))
+    })
+    .await;
+    match json {
+        Ok(Ok(bytes)) => Ok(Response::new(bytes)),
+        _ => Err(CommandError::internal("sending the diff's lines")),
+    }
 }
 
 #[tauri::command]

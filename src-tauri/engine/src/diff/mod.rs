@@ -95,6 +95,10 @@ pub struct DiffOptions {
     pub force: bool,
     /// Time budget for one file; past it the patch is coarser and `timed_out`.
     pub deadline: Duration,
+    /// Word-level emphasis on paired lines. A viewer that reads the patch by
+    /// page ([`PagedDiff`]) turns it off: it computes emphasis per page read,
+    /// so a 50,000-line file's first rows need not wait for all of it.
+    pub emphasis: bool,
 }
 
 impl Default for DiffOptions {
@@ -105,6 +109,7 @@ impl Default for DiffOptions {
             max_lines: 50_000,
             force: false,
             deadline: Duration::from_secs(2),
+            emphasis: true,
         }
     }
 }

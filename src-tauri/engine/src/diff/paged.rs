@@ -9,11 +9,13 @@
 //! goes first, and the text is read by index range from a [`PageCache`] that
 //! holds the few most recently opened files.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::render::word_emphasis;
 use super::{FileDiff, Line, LineKind};
 
 /// Files a [`PageCache`] keeps: a viewer reads the lines of the file it just
@@ -22,6 +24,13 @@ pub const CACHED_FILES: usize = 8;
 
 /// The most lines one [`PagedDiff::lines`] call returns.
 pub const MAX_PAGE: usize = 20_000;
+
+/// Time one [`PagedDiff::lines`] call may spend on word emphasis; past it the
+/// rest of the page comes without, as a whole file past its deadline does.
+const EMPHASIS_BUDGET: Duration = Duration::from_millis(500);
+
+/// Marks a display index without a partner in [`PagedDiff::partner`].
+const NO_PARTNER: u32 = u32::MAX;
 
 /// What a viewer needs to lay out every row of a patch, without the text.
 #[derive(Serialize, Clone, Debug, PartialEq)]
@@ -47,24 +56,35 @@ pub struct Outline {
 /// with a newline (nearly all lines), so most of the payload is the text.
 #[derive(Serialize, Clone, Debug, PartialEq, Eq)]
 #[serde(untagged)]
-pub enum PageLine {
-    Plain(String),
+pub enum PageLine<'a> {
+    Plain(&'a str),
     /// The text and its emphasis as flat `[start, end, start, end, …]` byte offsets.
-    Marked(String, Vec<u32>),
+    Marked(&'a str, Vec<u32>),
     /// As `Marked`, for the file's last line when it has no newline (the 1).
-    Last(String, Vec<u32>, u8),
+    Last(&'a str, Vec<u32>, u8),
 }
 
-/// A patch split into its outline and its lines in display order.
+/// A patch split into its outline and its lines in display order. Word
+/// emphasis is computed for the lines a read asks for, not up front: it was a
+/// third of the time before a 50,000-line file's first rows could be shown.
 #[derive(Debug)]
 pub struct PagedDiff {
     outline: Outline,
-    lines: Vec<PageLine>,
+    texts: Vec<String>,
+    /// Per display index, the line it is compared with for word emphasis
+    /// (within a change block the i-th removed line and the i-th added one,
+    /// the pairs the split view shows side by side), or [`NO_PARTNER`].
+    partner: Vec<u32>,
+    /// Display indices of lines that end the file without a newline (one
+    /// per side at most).
+    no_newline: Vec<usize>,
 }
 
 impl PagedDiff {
-    /// `None` for binary and oversized files, which have no lines to page.
-    pub fn new(diff: &FileDiff) -> Option<PagedDiff> {
+    /// Binary and oversized files, which have no lines to page, come back
+    /// as they are. Emphasis already in `diff` is not used: render it with
+    /// [`DiffOptions::emphasis`](super::DiffOptions) off.
+    pub fn new(diff: FileDiff) -> Result<PagedDiff, FileDiff> {
         let FileDiff::Patch {
             hunks,
             gaps,
@@ -73,48 +93,48 @@ impl PagedDiff {
             timed_out,
         } = diff
         else {
-            return None;
+            return Err(diff);
         };
-        let mut lines = Vec::new();
-        let mut kinds = String::new();
-        let mut gap_outline = Vec::with_capacity(gaps.len());
-        for (i, gap) in gaps.iter().enumerate() {
-            let last = gap.lines.len().saturating_sub(1);
-            lines.extend(
-                gap.lines
-                    .iter()
-                    .enumerate()
-                    .map(|(k, text)| page_line(text, &[], k == last && gap.no_newline_at_end)),
-            );
-            gap_outline.push([
-                gap.old_start,
-                gap.new_start,
-                u32::try_from(gap.lines.len()).unwrap_or(u32::MAX),
-                u32::from(gap.no_newline_at_end),
-            ]);
-            let Some(hunk) = hunks.get(i) else { break };
-            push_hunk(&mut lines, &mut kinds, &hunk.lines);
-        }
-        // Without gaps (an empty patch) the hunks are the whole sequence.
-        if gaps.is_empty() {
-            hunks
-                .iter()
-                .for_each(|h| push_hunk(&mut lines, &mut kinds, &h.lines));
-        }
         let outline = Outline {
             token: 0,
             hunks: hunks
                 .iter()
                 .map(|h| [h.old_start, h.old_lines, h.new_start, h.new_lines])
                 .collect(),
-            gaps: gap_outline,
-            kinds,
-            total: lines.len(),
-            added: *added,
-            removed: *removed,
-            timed_out: *timed_out,
+            gaps: gaps
+                .iter()
+                .map(|g| {
+                    [
+                        g.old_start,
+                        g.new_start,
+                        u32::try_from(g.lines.len()).unwrap_or(u32::MAX),
+                        u32::from(g.no_newline_at_end),
+                    ]
+                })
+                .collect(),
+            kinds: String::new(),
+            total: 0,
+            added,
+            removed,
+            timed_out,
         };
-        Some(PagedDiff { outline, lines })
+        let mut paged = PagedDiff {
+            outline,
+            texts: Vec::new(),
+            partner: Vec::new(),
+            no_newline: Vec::new(),
+        };
+        let mut hunks = hunks.into_iter();
+        for gap in gaps {
+            paged.push_gap(gap.lines, gap.no_newline_at_end);
+            if let Some(hunk) = hunks.next() {
+                paged.push_hunk(hunk.lines);
+            }
+        }
+        // Without gaps (an empty patch) the hunks are the whole sequence.
+        hunks.for_each(|h| paged.push_hunk(h.lines));
+        paged.outline.total = paged.texts.len();
+        Ok(paged)
     }
 
     pub fn outline(&self) -> &Outline {
@@ -122,37 +142,111 @@ impl PagedDiff {
     }
 
     /// Lines `start..start + count` of the display sequence, cut at its end
-    /// and at [`MAX_PAGE`].
-    pub fn lines(&self, start: usize, count: usize) -> &[PageLine] {
-        let start = start.min(self.lines.len());
+    /// and at [`MAX_PAGE`], with their word emphasis.
+    pub fn lines(&self, start: usize, count: usize) -> Vec<PageLine<'_>> {
+        let start = start.min(self.texts.len());
         let end = start
             .saturating_add(count.min(MAX_PAGE))
-            .min(self.lines.len());
-        &self.lines[start..end]
+            .min(self.texts.len());
+        let mut emphasis = Emphasis {
+            paged: self,
+            deadline: Instant::now() + EMPHASIS_BUDGET,
+            added: HashMap::new(),
+        };
+        (start..end)
+            .map(|at| {
+                let marks = emphasis.of(at);
+                page_line(&self.texts[at], marks, self.no_newline.contains(&at))
+            })
+            .collect()
+    }
+
+    fn push_gap(&mut self, lines: Vec<String>, no_newline_at_end: bool) {
+        if no_newline_at_end && !lines.is_empty() {
+            self.no_newline.push(self.texts.len() + lines.len() - 1);
+        }
+        self.partner.extend(std::iter::repeat_n(NO_PARTNER, lines.len()));
+        self.texts.extend(lines);
+    }
+
+    fn push_hunk(&mut self, lines: Vec<Line>) {
+        let first = self.texts.len();
+        let kinds: Vec<LineKind> = lines.iter().map(|l| l.kind).collect();
+        for line in lines {
+            self.outline.kinds.push(match line.kind {
+                LineKind::Context => ' ',
+                LineKind::Added => '+',
+                LineKind::Removed => '-',
+            });
+            if line.no_newline_at_end {
+                self.no_newline.push(self.texts.len());
+            }
+            self.texts.push(line.text);
+        }
+        self.partner.extend(partners(&kinds, first));
     }
 }
 
-fn push_hunk(lines: &mut Vec<PageLine>, kinds: &mut String, hunk: &[Line]) {
-    for line in hunk {
-        kinds.push(match line.kind {
-            LineKind::Context => ' ',
-            LineKind::Added => '+',
-            LineKind::Removed => '-',
-        });
-        lines.push(page_line(
-            &line.text,
-            &line.emphasis,
-            line.no_newline_at_end,
-        ));
+/// Each hunk line's partner as a display index: a run of removed lines and
+/// the run of added ones right after it pair up in order.
+fn partners(kinds: &[LineKind], first: usize) -> Vec<u32> {
+    let mut out = vec![NO_PARTNER; kinds.len()];
+    let mut i = 0;
+    while i < kinds.len() {
+        let removed = kinds[i..].iter().take_while(|k| **k == LineKind::Removed).count();
+        let added = kinds[i + removed..].iter().take_while(|k| **k == LineKind::Added).count();
+        for j in 0..removed.min(added) {
+            let (r, a) = (i + j, i + removed + j);
+            out[r] = u32::try_from(first + a).unwrap_or(NO_PARTNER);
+            out[a] = u32::try_from(first + r).unwrap_or(NO_PARTNER);
+        }
+        i += (removed + added).max(1);
+    }
+    out
+}
+
+/// Word emphasis for the lines of one read. A pair is diffed once: the added
+/// line's half is kept until its turn comes.
+struct Emphasis<'a> {
+    paged: &'a PagedDiff,
+    deadline: Instant,
+    added: HashMap<usize, Vec<(u32, u32)>>,
+}
+
+impl Emphasis<'_> {
+    fn of(&mut self, at: usize) -> Vec<(u32, u32)> {
+        let Some(&partner) = self.paged.partner.get(at) else {
+            return Vec::new();
+        };
+        if partner == NO_PARTNER {
+            return Vec::new();
+        }
+        let partner = partner as usize;
+        if let Some(kept) = self.added.remove(&at) {
+            return kept;
+        }
+        if Instant::now() >= self.deadline {
+            return Vec::new();
+        }
+        let texts = &self.paged.texts;
+        // Removed lines come before their partners, so `at < partner` means
+        // `at` is the old side of the pair.
+        if at < partner {
+            let (old, new) = word_emphasis(&texts[at], &texts[partner], self.deadline);
+            self.added.insert(partner, new);
+            old
+        } else {
+            word_emphasis(&texts[partner], &texts[at], self.deadline).1
+        }
     }
 }
 
-fn page_line(text: &str, emphasis: &[(u32, u32)], no_newline: bool) -> PageLine {
+fn page_line(text: &str, emphasis: Vec<(u32, u32)>, no_newline: bool) -> PageLine<'_> {
     let flat = || emphasis.iter().flat_map(|&(a, b)| [a, b]).collect();
     match (emphasis.is_empty(), no_newline) {
-        (true, false) => PageLine::Plain(text.to_string()),
-        (false, false) => PageLine::Marked(text.to_string(), flat()),
-        (_, true) => PageLine::Last(text.to_string(), flat(), 1),
+        (true, false) => PageLine::Plain(text),
+        (false, false) => PageLine::Marked(text, flat()),
+        (_, true) => PageLine::Last(text, flat(), 1),
     }
 }
 
@@ -192,11 +286,15 @@ mod tests {
     use crate::diff::DiffOptions;
 
     fn paged(old: &str, new: &str) -> PagedDiff {
-        let diff = render_bytes(old.as_bytes(), new.as_bytes(), &DiffOptions::default());
-        PagedDiff::new(&diff).expect("text renders as a patch")
+        let opts = DiffOptions {
+            emphasis: false,
+            ..DiffOptions::default()
+        };
+        let diff = render_bytes(old.as_bytes(), new.as_bytes(), &opts);
+        PagedDiff::new(diff).expect("text renders as a patch")
     }
 
-    fn text(l: &PageLine) -> &str {
+    fn text<'a>(l: &PageLine<'a>) -> &'a str {
         match l {
             PageLine::Plain(t) | PageLine::Marked(t, _) | PageLine::Last(t, _, _) => t,
         }
@@ -235,17 +333,17 @@ mod tests {
         let lines = p.lines(0, 10);
         assert_eq!(
             lines[0],
-            PageLine::Plain("a".into()),
+            PageLine::Plain("a"),
             "context is a bare string"
         );
         assert_eq!(
             lines[1],
-            PageLine::Marked("let x = 1;".into(), vec![8, 9]),
+            PageLine::Marked("let x = 1;", vec![8, 9]),
             "the removed line marks the changed number"
         );
         assert_eq!(
             lines[2],
-            PageLine::Last("let x = 2;".into(), vec![8, 9], 1),
+            PageLine::Last("let x = 2;", vec![8, 9], 1),
             "the added last line has no newline"
         );
         assert_eq!(
@@ -276,11 +374,67 @@ mod tests {
         );
     }
 
+    /// Every line's emphasis as the whole-file renderer computes it, in
+    /// display order: the reference the paged reads must match.
+    fn eager_emphasis(old: &str, new: &str) -> Vec<Vec<u32>> {
+        let diff = render_bytes(old.as_bytes(), new.as_bytes(), &DiffOptions::default());
+        let FileDiff::Patch { hunks, gaps, .. } = diff else {
+            panic!("text renders as a patch");
+        };
+        let mut out = Vec::new();
+        for (i, gap) in gaps.iter().enumerate() {
+            out.extend(gap.lines.iter().map(|_| Vec::new()));
+            if let Some(h) = hunks.get(i) {
+                out.extend(
+                    h.lines
+                        .iter()
+                        .map(|l| l.emphasis.iter().flat_map(|&(a, b)| [a, b]).collect()),
+                );
+            }
+        }
+        out
+    }
+
+    fn marks(l: &PageLine) -> Vec<u32> {
+        match l {
+            PageLine::Plain(_) => Vec::new(),
+            PageLine::Marked(_, m) | PageLine::Last(_, m, _) => m.clone(),
+        }
+    }
+
+    #[test]
+    fn emphasis_read_by_page_matches_the_whole_file_render_at_any_page_edge() {
+        // Change blocks of unequal sizes (3 removed against 2 added, 1
+        // against 2), so pairs and unpaired lines both occur.
+        let old: String = (0..40).map(|i| format!("let v{i} = f({i}, \"plain\");\n")).collect();
+        let new = old
+            .replace("f(10, \"plain\")", "f(10, \"edited\")")
+            .replace("let v11 = f(11, \"plain\");\n", "")
+            .replace("f(12, \"plain\")", "g(12, \"plain\")")
+            .replace("let v30 = f(30, \"plain\");\n", "let v30 = f(30, \"new\");\nlet extra = 1;\n");
+        let p = paged(&old, &new);
+        let want = eager_emphasis(&old, &new);
+        assert!(
+            want.iter().filter(|m| !m.is_empty()).count() >= 4,
+            "the fixture has emphasised pairs: {want:?}"
+        );
+        for size in [1, 2, 3, 7, 1000] {
+            let got: Vec<Vec<u32>> = (0..p.outline().total)
+                .step_by(size)
+                .flat_map(|start| p.lines(start, size).iter().map(marks).collect::<Vec<_>>())
+                .collect();
+            assert_eq!(
+                got, want,
+                "pages of {size} lines: a pair split across two reads gets the same emphasis"
+            );
+        }
+    }
+
     #[test]
     fn binary_files_have_no_pages() {
         let diff = render_bytes(b"\0a", b"\0b", &DiffOptions::default());
         assert!(
-            PagedDiff::new(&diff).is_none(),
+            PagedDiff::new(diff).is_err(),
             "binary diffs are sent whole"
         );
     }

@@ -145,6 +145,7 @@ fn render_lines(old: &[&[u8]], new: &[&[u8]], opts: &DiffOptions) -> FileDiff {
         let mut builder = HunkBuilder {
             old,
             new,
+            emphasis: opts.emphasis,
             deadline,
             timed_out: false,
             lines: Vec::new(),
@@ -314,6 +315,7 @@ fn push_equal(ops: &mut Vec<DiffOp>, old_index: usize, new_index: usize) {
 struct HunkBuilder<'a> {
     old: &'a [&'a [u8]],
     new: &'a [&'a [u8]],
+    emphasis: bool,
     deadline: Instant,
     timed_out: bool,
     lines: Vec<Line>,
@@ -344,8 +346,16 @@ impl HunkBuilder<'_> {
                 line
             })
             .collect();
-        // Within a change block the i-th removed line is compared with the
-        // i-th added one, the same pairing the split view shows side by side.
+        if self.emphasis {
+            self.emphasize(&mut removed, &mut added);
+        }
+        self.lines.append(&mut removed);
+        self.lines.append(&mut added);
+    }
+
+    /// Within a change block the i-th removed line is compared with the i-th
+    /// added one, the same pairing the split view shows side by side.
+    fn emphasize(&mut self, removed: &mut [Line], added: &mut [Line]) {
         for (r, a) in removed.iter_mut().zip(added.iter_mut()) {
             if Instant::now() >= self.deadline {
                 self.timed_out = true;
@@ -353,8 +363,6 @@ impl HunkBuilder<'_> {
             }
             (r.emphasis, a.emphasis) = word_emphasis(&r.text, &a.text, self.deadline);
         }
-        self.lines.append(&mut removed);
-        self.lines.append(&mut added);
     }
 
     /// The header follows git: a side with no lines starts at the line before.
