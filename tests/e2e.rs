@@ -336,6 +336,20 @@ async fn compare(app: &mut App) {
     .await;
     // The first file's diff shows without a click.
     app.text_contains(&tid("diff-rows"), "hello, {name}").await;
+    // Syntax colours and word emphasis are spans the page builds around the
+    // text (LineText), so check they are drawn, not just that the text is.
+    let keyword = app.el(&format!("{} .t-kw", tid("diff-rows"))).await;
+    assert_eq!(
+        text_of(&keyword).await.expect("keyword text"),
+        "pub",
+        "the first line's first keyword is coloured"
+    );
+    let added = app.el(&format!("{} mark.em-added", tid("diff-rows"))).await;
+    let changed = text_of(&added).await.expect("emphasis text");
+    assert!(
+        !changed.is_empty() && WINNER_LIB.contains(&changed),
+        "the changed words of the added line are emphasised: {changed:?}"
+    );
     let cells = app.all(&format!("{row1} td.numeric")).await;
     assert_eq!(
         text_of(&cells[0]).await.expect("files cell"),

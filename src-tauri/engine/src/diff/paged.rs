@@ -165,7 +165,8 @@ impl PagedDiff {
         if no_newline_at_end && !lines.is_empty() {
             self.no_newline.push(self.texts.len() + lines.len() - 1);
         }
-        self.partner.extend(std::iter::repeat_n(NO_PARTNER, lines.len()));
+        self.partner
+            .extend(std::iter::repeat_n(NO_PARTNER, lines.len()));
         self.texts.extend(lines);
     }
 
@@ -193,8 +194,14 @@ fn partners(kinds: &[LineKind], first: usize) -> Vec<u32> {
     let mut out = vec![NO_PARTNER; kinds.len()];
     let mut i = 0;
     while i < kinds.len() {
-        let removed = kinds[i..].iter().take_while(|k| **k == LineKind::Removed).count();
-        let added = kinds[i + removed..].iter().take_while(|k| **k == LineKind::Added).count();
+        let removed = kinds[i..]
+            .iter()
+            .take_while(|k| **k == LineKind::Removed)
+            .count();
+        let added = kinds[i + removed..]
+            .iter()
+            .take_while(|k| **k == LineKind::Added)
+            .count();
         for j in 0..removed.min(added) {
             let (r, a) = (i + j, i + removed + j);
             out[r] = u32::try_from(first + a).unwrap_or(NO_PARTNER);
@@ -331,11 +338,7 @@ mod tests {
     fn emphasis_and_a_missing_newline_ride_along_and_plain_lines_are_bare() {
         let p = paged("a\nlet x = 1;\n", "a\nlet x = 2;");
         let lines = p.lines(0, 10);
-        assert_eq!(
-            lines[0],
-            PageLine::Plain("a"),
-            "context is a bare string"
-        );
+        assert_eq!(lines[0], PageLine::Plain("a"), "context is a bare string");
         assert_eq!(
             lines[1],
             PageLine::Marked("let x = 1;", vec![8, 9]),
@@ -406,12 +409,17 @@ mod tests {
     fn emphasis_read_by_page_matches_the_whole_file_render_at_any_page_edge() {
         // Change blocks of unequal sizes (3 removed against 2 added, 1
         // against 2), so pairs and unpaired lines both occur.
-        let old: String = (0..40).map(|i| format!("let v{i} = f({i}, \"plain\");\n")).collect();
+        let old: String = (0..40)
+            .map(|i| format!("let v{i} = f({i}, \"plain\");\n"))
+            .collect();
         let new = old
             .replace("f(10, \"plain\")", "f(10, \"edited\")")
             .replace("let v11 = f(11, \"plain\");\n", "")
             .replace("f(12, \"plain\")", "g(12, \"plain\")")
-            .replace("let v30 = f(30, \"plain\");\n", "let v30 = f(30, \"new\");\nlet extra = 1;\n");
+            .replace(
+                "let v30 = f(30, \"plain\");\n",
+                "let v30 = f(30, \"new\");\nlet extra = 1;\n",
+            );
         let p = paged(&old, &new);
         let want = eager_emphasis(&old, &new);
         assert!(
@@ -433,10 +441,7 @@ mod tests {
     #[test]
     fn binary_files_have_no_pages() {
         let diff = render_bytes(b"\0a", b"\0b", &DiffOptions::default());
-        assert!(
-            PagedDiff::new(diff).is_err(),
-            "binary diffs are sent whole"
-        );
+        assert!(PagedDiff::new(diff).is_err(), "binary diffs are sent whole");
     }
 
     #[test]
