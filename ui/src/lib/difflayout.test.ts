@@ -48,6 +48,16 @@ describe("LineStore", () => {
     expect(store.next()).toBe(-1); // one chunk, and it is here
   });
 
+  it("hands out one object per arrived line, so a row showing it is not redrawn", () => {
+    const store = new LineStore(layout(outline));
+    const before = store.line(3);
+    expect(store.line(3)).not.toBe(before); // a placeholder, not kept: the text is still to come
+    store.fill(0, ["a", "b", "c", ["old 4", [4, 5]], "new 4", "extra", "d", "e"]);
+    const arrived = store.line(3);
+    expect(arrived.text).toBe("old 4");
+    expect(store.line(3)).toBe(arrived);
+  });
+
   it("fetches what is on screen first, then the rest in order", () => {
     const big = layout({ ...outline, hunks: [], gaps: [[1, 1, 5 * CHUNK, 0]], kinds: "", total: 5 * CHUNK });
     const store = new LineStore(big);

@@ -116,24 +116,27 @@ export const splitContext =
 /** Lines a request asks for: a few screens, small enough to parse within a frame. */
 export const CHUNK = 2000;
 
-/** A patch's lines as they arrive, in chunks of CHUNK display indices. */
+/**
+ * A patch's lines as they arrive, in chunks of CHUNK display indices. A chunk
+ * is kept as it came and each line becomes a `Line` when first shown, so a
+ * chunk arriving while the user scrolls costs its parse and little else.
+ */
 export class LineStore {
-  readonly lines: (Line | undefined)[];
-  readonly #loaded: Uint8Array;
+  readonly #pages: (readonly PageLine[] | undefined)[];
+  readonly #lines = new Map<number, Line>();
   /** The first chunk that may still be missing, for loading in order. */
   #next = 0;
 
   constructor(readonly lay: Layout) {
-    this.lines = new Array(lay.total);
-    this.#loaded = new Uint8Array(Math.ceil(lay.total / CHUNK));
+    this.#pages = new Array(Math.ceil(lay.total / CHUNK));
   }
 
   get chunks() {
-    return this.#loaded.length;
+    return this.#pages.length;
   }
 
   loaded(chunk: number) {
-    return this.#loaded[chunk] === 1;
+    return this.#pages[chunk] !== undefined;
   }
 
   /** The chunk to fetch next: the first missing one among `wanted` display
@@ -149,14 +152,20 @@ export class LineStore {
   }
 
   fill(chunk: number, page: readonly PageLine[]) {
-    const start = chunk * CHUNK;
-    page.forEach((p, j) => (this.lines[start + j] = lineOf(this.lay, start + j, p)));
-    this.#loaded[chunk] = 1;
+    this.#pages[chunk] = page;
   }
 
-  /** The line at a display index; its text is empty until its chunk arrives. */
+  /** The line at a display index; its text is empty until its chunk arrives.
+   * The same object each time once it has arrived, so a row showing it is
+   * not redrawn. */
   line(at: number): Line {
-    return this.lines[at] ?? lineOf(this.lay, at, "");
+    const known = this.#lines.get(at);
+    if (known) return known;
+    const p = this.#pages[Math.floor(at / CHUNK)]?.[at % CHUNK];
+    if (p === undefined) return lineOf(this.lay, at, "");
+    const line = lineOf(this.lay, at, p);
+    this.#lines.set(at, line);
+    return line;
   }
 }
 
