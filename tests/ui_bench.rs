@@ -87,6 +87,9 @@ return [painted.startTime - click.t, since(received), since(outline)];
 /// supported, the longest 'longtask'.
 const SCROLL: &str = r#"
 const STEPS = arguments[0];
+// 0: jump to the end in STEPS steps; otherwise move this many pixels per
+// step (negative: up) for STEPS steps, as a mouse wheel does.
+const BY = arguments[1];
 const view = document.querySelector('[data-testid="diff-rows"]');
 const s = { done: false, maxGap: 0, gaps: [], layouts: [], frames: 0, longest: null, rows: Number(view.dataset.rows), started: performance.now() };
 window.__scroll = s;
@@ -107,7 +110,8 @@ const step = () => {
   last = now;
   s.frames++;
   const end = view.scrollHeight - view.clientHeight;
-  if (view.scrollTop >= end - 1) {
+  const over = BY === 0 ? view.scrollTop >= end - 1 : s.frames > STEPS;
+  if (over) {
     // One more frame so the last rows are rendered before reading them.
     requestAnimationFrame(() => {
       s.maxGap = Math.max(s.maxGap, performance.now() - last);
@@ -119,7 +123,8 @@ const step = () => {
     });
     return;
   }
-  view.scrollTop = Math.min(end, view.scrollTop + Math.max(5 * view.clientHeight, end / STEPS));
+  const by = BY === 0 ? Math.max(5 * view.clientHeight, end / STEPS) : BY;
+  view.scrollTop = Math.min(end, Math.max(0, view.scrollTop + by));
   // WebKit would send the scroll event in the next frame; sent now, the
   // page's update, WebKit's style and layout, and its painting all fall in
   // this frame, so the gap to the next one is one step's whole cost. The
@@ -237,6 +242,7 @@ async fn measure(app: &mut App, runs: usize, variant: &Value, longtask: bool) {
     let mut gaps = Vec::new();
     let mut longest = Vec::new();
     let (mut updates, mut responses, mut outlines) = (Vec::new(), Vec::new(), Vec::new());
+    let mut wheel_gaps = Vec::new();
     for run in 0..runs {
         // Away from the big file, so the next click opens it afresh.
         click(app, &format!("{}[data-path=\"{SMALL}\"]", tid("diff-file"))).await;
@@ -255,8 +261,14 @@ async fn measure(app: &mut App, runs: usize, variant: &Value, longtask: bool) {
         if run == 0 {
             app.shot("bench-big-diff").await;
         }
-        let (gap, update, long) = scroll_to_end(app).await;
-        eprintln!("run {run}: first rows {ms:.1} ms (outline at {outline:?} ms, first lines at {received:?} ms), longest frame gap while scrolling {gap:.1} ms (page's own update at most {update:.1} ms), longest task {long:?}");
+        let Scrolled {
+            gap,
+            update,
+            longest: long,
+        } = scroll_to_end(app).await;
+        let wheel = scroll_by_wheel(app).await;
+        eprintln!("run {run}: first rows {ms:.1} ms (outline at {outline:?} ms, first lines at {received:?} ms), longest frame gap while scrolling {gap:.1} ms (page's own update at most {update:.1} ms), longest task {long:?}; by wheel: longest frame gap {:.1} ms", wheel.gap);
+        wheel_gaps.push(wheel.gap);
         updates.push(update);
         responses.extend(received);
         outlines.extend(outline);
@@ -283,6 +295,10 @@ async fn measure(app: &mut App, runs: usize, variant: &Value, longtask: bool) {
     println!(
         "  longest frame gap while scrolling to the end (requestAnimationFrame): {}",
         summary(&gaps)
+    );
+    println!(
+        "  longest frame gap while scrolling 3 rows per frame: {}",
+        summary(&wheel_gaps)
     );
     if longtask {
         println!(
@@ -345,15 +361,46 @@ async fn open_file(app: &App, path: &str, min_rows: usize) -> Opened {
     .await
 }
 
-/// Scrolls the open diff to its end; the longest frame gap, the longest
-/// update by the page itself and the longest task.
-async fn scroll_to_end(app: &App) -> (f64, f64, Option<f64>) {
+/// What one scroll through the diff measured.
+struct Scrolled {
+    /// The longest gap between two frames.
+    gap: f64,
+    /// The longest update by the page itself.
+    update: f64,
+    /// The longest 'longtask', where WebKit reports them.
+    longest: Option<f64>,
+}
+
+/// Scrolls the open diff to its end in big jumps, each many screens, so every
+/// frame shows only new rows (dragging the scrollbar's thumb).
+async fn scroll_to_end(app: &App) -> Scrolled {
     let steps: u64 = std::env::var("FANOUT_BENCH_STEPS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
+    let done = scroll(app, steps, 0).await;
+    assert_eq!(
+        done["lastLine"].as_f64(),
+        Some(LINES as f64),
+        "the scroll reached the file's last line: {done}"
+    );
+    scrolled(&done)
+}
+
+/// Scrolls the open diff up by three rows per frame for 300 frames, as a
+/// mouse wheel does: each frame adds a few rows and moves the rest.
+async fn scroll_by_wheel(app: &App) -> Scrolled {
+    let done = scroll(app, 300, -60).await;
+    scrolled(&done)
+}
+
+/// Runs SCROLL in the page and waits for it to end.
+async fn scroll(app: &App, steps: u64, by: i64) -> Value {
     app.client
-        .execute(&format!("{SCROLL}; return null"), vec![Value::from(steps)])
+        .execute(
+            &format!("{SCROLL}; return null"),
+            vec![Value::from(steps), Value::from(by)],
+        )
         .await
         .expect("start scrolling");
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
@@ -364,15 +411,15 @@ async fn scroll_to_end(app: &App) -> (f64, f64, Option<f64>) {
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "scrolling to the end took over 2 minutes: {s}"
+            "scrolling took over 2 minutes: {s}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let (gaps, layouts) = (sorted(&done["gaps"]), sorted(&done["layouts"]));
     let updates = sorted(&done["updates"]);
     eprintln!(
-        "  scrolled {} rows in {} frames ({} in the DOM at the end); frame gaps p50 {} ms, p90 {} ms, p99 {} ms, {} over 50 ms; page update p50 {} ms, max {} ms; style and layout p50 {} ms, max {} ms",
-        done["rows"],
+        "  scrolled {} in {} frames ({} in the DOM at the end); frame gaps p50 {} ms, p90 {} ms, p99 {} ms, {} over 50 ms; page update p50 {} ms, max {} ms; style and layout p50 {} ms, max {} ms",
+        if by == 0 { "to the end".to_string() } else { format!("by {by} px per frame") },
         done["frames"],
         done["dom"],
         quantile(&gaps, 0.5),
@@ -384,16 +431,15 @@ async fn scroll_to_end(app: &App) -> (f64, f64, Option<f64>) {
         quantile(&layouts, 0.5),
         quantile(&layouts, 1.0),
     );
-    assert_eq!(
-        done["lastLine"].as_f64(),
-        Some(LINES as f64),
-        "the scroll reached the file's last line: {done}"
-    );
-    (
-        done["maxGap"].as_f64().expect("maxGap"),
-        quantile(&updates, 1.0),
-        done["longest"].as_f64(),
-    )
+    done
+}
+
+fn scrolled(done: &Value) -> Scrolled {
+    Scrolled {
+        gap: done["maxGap"].as_f64().expect("maxGap"),
+        update: quantile(&sorted(&done["updates"]), 1.0),
+        longest: done["longest"].as_f64(),
+    }
 }
 
 /// A JSON list of numbers, sorted.
