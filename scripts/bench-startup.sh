@@ -45,10 +45,44 @@ pss_kib() {
     echo "$total"
 }
 
+# "app 98.0 / WebKitWebProces 110.1 / ..." in MB, the app first.
+per_process() {
+    local pid kib parts=()
+    for pid in $(tree_pids "$1" | tac); do
+        kib=$(awk '/^Pss:/ {print $2}' /proc/"$pid"/smaps_rollup 2>/dev/null || echo 0)
+        parts+=("$(cat /proc/"$pid"/comm 2>/dev/null) $(mb "${kib:-0}")")
+    done
+    local IFS=/
+    echo "${parts[*]}" | sed 's|/| / |g'
+}
+
+# The tree's PSS counting shared pages only among its own processes, as if no
+# other program mapped them (scripts/tree-pss.py); empty unless root, which
+# reading physical page numbers needs. Stable while another WebKit app runs.
+alone_kib() {
+    [[ $(id -u) == 0 ]] || return 0
+    # A failure costs only this figure, not the run.
+    "$(dirname "$0")"/tree-pss.py $(tree_pids "$1") | awk '$1 == "total" {print $4}' ||
+        echo "bench-startup: scripts/tree-pss.py failed; no alone figure for this run" >&2
+}
+
+# WebKit processes outside the tree: they share libwebkit2gtk, Mesa and
+# JavaScriptCore with ours and so lower the kernel's PSS of ours.
+foreign_webkit() {
+    local mine others
+    mine=" $(tree_pids "$1" | tr '\n' ' ')"
+    others=$(pgrep -f 'WebKit(Web|Network)Process' | while read -r pid; do
+        [[ $mine == *" $pid "* ]] || echo "$pid"
+    done | wc -l)
+    ((others > 0)) && echo "$others"
+    return 0
+}
+
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : int((a[NR/2] + a[NR/2+1]) / 2)}'; }
 
 starts=()
 pss=()
+alone=()
 for run in $(seq 1 "$RUNS"); do
     scratch=$(mktemp -d)
     mark=$scratch/ready
@@ -75,16 +109,24 @@ for run in $(seq 1 "$RUNS"); do
     sleep "$IDLE_SECONDS"
     idle_kib=$(pss_kib "$app")
     processes=$(tree_pids "$app" | wc -l)
+    split=$(per_process "$app")
+    alone_kib=$(alone_kib "$app")
+    others=$(foreign_webkit "$app")
     kill "$app"
     wait "$app" 2>/dev/null || true
     rm -rf "$scratch"
-    printf 'run %d: first screen %5d ms, idle PSS %6.1f MB over %d processes\n' \
-        "$run" "$start_ms" "$(mb "$idle_kib")" "$processes"
+    printf 'run %d: first screen %5d ms, idle PSS %6.1f MB over %d processes (%s)%s%s\n' \
+        "$run" "$start_ms" "$(mb "$idle_kib")" "$processes" "$split" \
+        "${alone_kib:+, alone $(mb "$alone_kib") MB}" \
+        "${others:+; $others other WebKit processes were running: PSS understated}"
     starts+=("$start_ms")
     pss+=("$idle_kib")
+    alone+=("${alone_kib:-0}")
 done
 
 start_median=$(printf '%s\n' "${starts[@]}" | median)
 pss_median=$(printf '%s\n' "${pss[@]}" | median)
-printf 'median over %d runs: first screen %d ms, idle PSS %.1f MB\n' \
-    "$RUNS" "$start_median" "$(mb "$pss_median")"
+alone_median=$(printf '%s\n' "${alone[@]}" | median)
+printf 'median over %d runs: first screen %d ms, idle PSS %.1f MB%s\n' \
+    "$RUNS" "$start_median" "$(mb "$pss_median")" \
+    "$( ((alone_median > 0)) && echo ", alone $(mb "$alone_median") MB")"

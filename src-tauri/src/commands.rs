@@ -328,11 +328,12 @@ pub fn dialog_refusal(err: CommandError) -> CommandError {
     }
 }
 
-/// The UI painted its first screen. Only the startup benchmark
-/// (scripts/bench-startup.sh) listens: it names a file in FANOUT_STARTUP_MARK
-/// and reads the wall-clock time written there.
+/// The UI painted its first screen: startup is over, so its freed heap goes
+/// back to the system. The startup benchmark (scripts/bench-startup.sh) names
+/// a file in FANOUT_STARTUP_MARK and reads the wall-clock time written there.
 #[tauri::command]
 pub fn ui_ready() {
+    crate::memory::trim_heap_after_startup();
     let Some(mark) = std::env::var_os("FANOUT_STARTUP_MARK") else {
         return;
     };

@@ -3,6 +3,7 @@
 
 mod commands;
 mod error;
+mod memory;
 mod run_commands;
 mod runs;
 mod settings_cmds;
