@@ -2,7 +2,8 @@
 //! processes; BENCHMARKS.md, "Cold start and idle memory").
 
 /// Hands the heap that startup allocated and freed back to the system, which
-/// glibc's malloc otherwise keeps: about 2 MB of the app process's idle PSS.
+/// glibc's malloc otherwise keeps: 1.2–1.6 MB of the app process's idle PSS
+/// (BENCHMARKS.md).
 /// Called when the UI has painted its first screen; the wait lets the UI's
 /// first requests (settings, recent repositories, agent detection) finish.
 pub fn trim_heap_after_startup() {
