@@ -428,6 +428,48 @@ fn a_base_that_moved_still_merges_three_way() {
 }
 
 #[test]
+fn an_edit_follows_a_rename_on_the_other_side() {
+    // Found by merge_props: main renamed a file while the variant edited it.
+    // Like `git merge`, the variant's edit must land in the renamed file
+    // instead of bringing the old path back or being dropped.
+    let fx = project();
+    let source = variant(
+        &fx,
+        "v1",
+        "main",
+        &[("a.txt", Some("alpha\none\nTWO\nthree\n"))],
+    );
+    fx.git(&["mv", "a.txt", "renamed.txt"]);
+    fx.write("renamed.txt", "alpha\none\ntwo\nthree\nfour\n");
+    fx.commit_all("main renames a.txt and adds a line");
+
+    let outcome = merge::apply(&fx.root, &source, "main", Strategy::Squash, "Take it")
+        .expect("an edit on one side and a rename on the other merge cleanly");
+
+    assert_eq!(
+        fx.git(&["show", "main:renamed.txt"]),
+        "alpha\none\nTWO\nthree\nfour",
+        "the renamed file holds both main's added line and the variant's edit"
+    );
+    assert_eq!(
+        fx.git(&["ls-tree", "--name-only", "main", "a.txt"]),
+        "",
+        "the old path stays gone"
+    );
+    assert_eq!(
+        fx.read("renamed.txt"),
+        "alpha\none\nTWO\nthree\nfour\n",
+        "the checkout shows the merged file"
+    );
+    assert!(
+        outcome.files.iter().any(|f| f == "renamed.txt"),
+        "the outcome names the file the merge changed: {:?}",
+        outcome.files
+    );
+    assert_eq!(fx.status(), "", "the checkout is clean");
+}
+
+#[test]
 fn uncommitted_edits_to_other_files_survive_byte_for_byte() {
     let fx = project();
     let source = variant(&fx, "v1", "main", CHANGES);
