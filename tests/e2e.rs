@@ -46,11 +46,19 @@ fn agent_script(slow: &str) -> serde_json::Value {
         }},
         {"match": "Test first", "say": "Kept it simple.", "files": {
             "src/lib.rs": OTHER_LIB,
-            "docs/notes.md": "# Notes\n\nKept it simple.\n",
+            "docs/notes.md": notes(),
         }},
         {"match": "Trait object", "say": "Nothing needed changing.", "files": {}},
         {"match": "Slow ", "mode": slow, "delay": 60, "say": "Slow but done.", "files": {"slow.txt": "done\n"}},
     ])
+}
+
+/// Variant 2's notes: long enough (400 lines, some 20 screens) to skim.
+fn notes() -> String {
+    let steps: String = (1..=400)
+        .map(|i| format!("- step {i}: kept it simple.\n"))
+        .collect();
+    format!("# Notes\n\n{steps}")
 }
 
 fn fake_claude() -> PathBuf {
@@ -419,7 +427,71 @@ async fn compare(app: &mut App) {
         .await;
     app.text_contains(&tid("diff-rows"), "hello, world").await;
     app.shot("compare-pair").await;
+    skim_and_settle(app).await;
 }
+
+/// Jumps through a long diff twice in a row, as a dragged scrollbar thumb
+/// does: the rows show bars while the list skims, and their text once it
+/// settles.
+async fn skim_and_settle(app: &mut App) {
+    app.click(&format!(
+        "{}[data-path=\"docs/notes.md\"]",
+        tid("diff-file")
+    ))
+    .await;
+    app.text_contains(&tid("diff-rows"), "step 1: kept it simple.")
+        .await;
+    let seen = app
+        .client
+        .execute_async(SKIM, vec![])
+        .await
+        .expect("skim through the notes' diff");
+    assert_eq!(
+        seen["skimming"],
+        json!(true),
+        "a jump right after another one skims: {seen}"
+    );
+    assert!(
+        seen["bars"].as_u64().is_some_and(|n| n > 10) && seen["text"] == json!(false),
+        "skimming rows show bars, not text: {seen}"
+    );
+    assert_eq!(
+        seen["after"]["skimming"],
+        json!(false),
+        "the list settles once the jumps stop: {seen}"
+    );
+    assert_eq!(
+        seen["after"]["bars"],
+        json!(0),
+        "no bar is left after settling: {seen}"
+    );
+    assert!(
+        seen["after"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains(": kept it simple.")),
+        "the rows have their text back: {seen}"
+    );
+}
+
+/// Two jumps of 100 rows in one task (so the test does not depend on frame
+/// times), what the rows show right after, and again once settled.
+const SKIM: &str = r#"
+const done = arguments[arguments.length - 1];
+const view = document.querySelector('[data-testid="diff-rows"]');
+const jump = (rows) => { view.scrollTop += rows * 20; view.dispatchEvent(new Event("scroll")); };
+const look = () => ({
+  skimming: view.dataset.skimming === "true",
+  bars: view.querySelectorAll(".skim").length,
+  text: view.querySelectorAll(".text").length > 0 ? view.textContent : false,
+});
+jump(100);
+jump(100);
+// Svelte updates the rows in a microtask queued by the second jump, before this one.
+queueMicrotask(() => {
+  const seen = look();
+  setTimeout(() => requestAnimationFrame(() => done({ ...seen, after: look() })), 500);
+});
+"#;
 
 async fn merge_undo_merge(app: &mut App, repo: &Repo, base: &str, winner_branch: &str) {
     app.click(&tid("tab-merge")).await;

@@ -85,6 +85,17 @@ return [painted.startTime - click.t, since(received), since(outline)];
 /// step is many screens, so every frame shows only new rows, the most a frame
 /// can cost), and records the longest gap between frames and, where
 /// supported, the longest 'longtask'.
+const KEEP_SKIMMING: &str = r#"
+const view = document.querySelector('[data-testid="diff-rows"]');
+let n = 0;
+const timer = setInterval(() => {
+  view.scrollTop += (n++ % 2 ? -1 : 1) * 100 * 20;
+  view.dispatchEvent(new Event("scroll"));
+  if (n > 50) clearInterval(timer);
+}, 40);
+return null;
+"#;
+
 const SCROLL: &str = r#"
 const STEPS = arguments[0];
 // 0: jump to the end in STEPS steps; otherwise move this many pixels per
@@ -105,26 +116,46 @@ if ((PerformanceObserver.supportedEntryTypes || []).includes("longtask")) {
   observer.observe({ type: "longtask" });
 }
 s.updates = [];
+// Each frame's start in milliseconds since the epoch, for lining frames up
+// with a scheduler trace (scripts/frame-tasks.py).
+s.at = [];
+// Frames drawn while the list skimmed (rows outlined, not written out).
+s.skimmed = 0;
 let last = performance.now();
+const done = () => {
+  s.maxGap = Math.max(s.maxGap, performance.now() - last);
+  const nums = [...view.querySelectorAll(".num")].map((n) => Number(n.textContent) || 0);
+  s.lastLine = Math.max(0, ...nums);
+  s.dom = { rows: view.querySelectorAll(".vrow").length, elements: document.getElementsByTagName("*").length };
+  if (observer) observer.disconnect();
+  // When each chunk of lines arrived, to tell its parse from a frame's work.
+  s.chunks = performance.getEntriesByName("fanout:diff-chunk").map((e) => performance.timeOrigin + e.startTime).filter((t) => t >= s.at[0]);
+  s.done = true;
+  finish(s);
+};
 const step = () => {
   const now = performance.now();
   s.maxGap = Math.max(s.maxGap, now - last);
   s.gaps.push(Math.round(now - last));
+  s.at.push(performance.timeOrigin + now);
   last = now;
   s.frames++;
   const end = view.scrollHeight - view.clientHeight;
   const over = BY === 0 ? view.scrollTop >= end - 1 : s.frames > STEPS;
   if (over) {
-    // One more frame so the last rows are rendered before reading them.
-    requestAnimationFrame(() => {
-      s.maxGap = Math.max(s.maxGap, performance.now() - last);
-      const nums = [...view.querySelectorAll(".num")].map((n) => Number(n.textContent) || 0);
-      s.lastLine = Math.max(0, ...nums);
-      s.dom = { rows: view.querySelectorAll(".vrow").length, elements: document.getElementsByTagName("*").length };
-      if (observer) observer.disconnect();
-      s.done = true;
-      finish(s);
-    });
+    // The frames until a skimming list has its text back count too (the
+    // frame that draws it is the most expensive), then one more frame so the
+    // last rows are rendered before reading them.
+    const settled = () => {
+      const t = performance.now();
+      s.maxGap = Math.max(s.maxGap, t - last);
+      s.gaps.push(Math.round(t - last));
+      s.at.push(performance.timeOrigin + t);
+      last = t;
+      if (view.dataset.skimming === "true" && s.gaps.length < STEPS + 400) requestAnimationFrame(settled);
+      else requestAnimationFrame(done);
+    };
+    requestAnimationFrame(view.dataset.skimming === "true" ? settled : done);
     return;
   }
   const by = BY === 0 ? Math.max(5 * view.clientHeight, end / STEPS) : BY;
@@ -142,6 +173,7 @@ const step = () => {
     void view.scrollHeight;
     s.updates.push(Math.round(updated - sent));
     s.layouts.push(Math.round(performance.now() - updated));
+    if (view.dataset.skimming === "true") s.skimmed++;
   });
   requestAnimationFrame(step);
 };
@@ -264,6 +296,12 @@ async fn measure(app: &mut App, runs: usize, variant: &Value, longtask: bool) {
         } = open_file(app, BIG, LINES).await;
         if run == 0 {
             app.shot("bench-big-diff").await;
+            // Jumps for two seconds, as a dragged thumb does, to see the
+            // skimming rows; the list settles before the measured scroll.
+            app.js(KEEP_SKIMMING).await;
+            app.shot("bench-skimming").await;
+            app.el(&format!("{}[data-skimming=\"false\"]", tid("diff-rows")))
+                .await;
         }
         let Scrolled {
             gap,
@@ -405,12 +443,14 @@ async fn scroll(app: &App, steps: u64, by: i64) -> Value {
         .execute_async(SCROLL, vec![Value::from(steps), Value::from(by)])
         .await
         .expect("scroll the diff (WebDriver's script timeout is 30 s)");
+    save_frames(&done, by);
     let (gaps, layouts) = (sorted(&done["gaps"]), sorted(&done["layouts"]));
     let updates = sorted(&done["updates"]);
     eprintln!(
-        "  scrolled {} in {} frames ({} in the DOM at the end); frame gaps p50 {} ms, p90 {} ms, p99 {} ms, {} over 50 ms; page update p50 {} ms, max {} ms; style and layout p50 {} ms, max {} ms",
+        "  scrolled {} in {} frames ({} skimmed; {} in the DOM at the end); frame gaps p50 {} ms, p90 {} ms, p99 {} ms, {} over 50 ms; page update p50 {} ms, max {} ms; style and layout p50 {} ms, max {} ms",
         if by == 0 { "to the end".to_string() } else { format!("by {by} px per frame") },
         done["frames"],
+        done["skimmed"],
         done["dom"],
         quantile(&gaps, 0.5),
         quantile(&gaps, 0.9),
@@ -422,6 +462,26 @@ async fn scroll(app: &App, steps: u64, by: i64) -> Value {
         quantile(&layouts, 1.0),
     );
     done
+}
+
+/// With FANOUT_BENCH_FRAMES=<file>, appends each scroll's frame times to that
+/// file as one JSON line, for scripts/frame-tasks.py to line up with a
+/// scheduler trace of the same run.
+fn save_frames(done: &Value, by: i64) {
+    let Ok(file) = std::env::var("FANOUT_BENCH_FRAMES") else {
+        return;
+    };
+    let line = serde_json::json!({ "by": by, "at": done["at"], "chunks": done["chunks"] })
+        .to_string()
+        + "\n";
+    let saved = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&file)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+    if let Err(e) = saved {
+        eprintln!("  could not save the frame times to {file}: {e}");
+    }
 }
 
 fn scrolled(done: &Value) -> Scrolled {

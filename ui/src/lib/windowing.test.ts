@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { computeWindow, scrollTopFor } from "./windowing";
+import { SKIM_GAP_MS, computeWindow, scrollTopFor, skimming } from "./windowing";
 
 describe("computeWindow", () => {
   it("renders one screenful plus overscan at the top", () => {
@@ -36,5 +36,24 @@ describe("computeWindow", () => {
   it("scrollTopFor is the inverse for row tops", () => {
     const top = scrollTopFor(1234, 20);
     expect(computeWindow(50_000, 20, top, 600, 0).start).toBe(1234);
+  });
+});
+
+describe("skimming", () => {
+  const at = (start: number, end: number, t: number) => ({ start, end, at: t });
+
+  it("is a scroll that replaces every row right after another scroll (a dragged thumb)", () => {
+    expect(skimming(at(0, 35, 1000), at(150, 185, 1016))).toBe(true);
+    expect(skimming(at(150, 185, 1000), at(0, 35, 1016))).toBe(true); // upwards too
+  });
+
+  it("is not a wheel or a page step, which keep rows on screen", () => {
+    expect(skimming(at(0, 35, 1000), at(3, 38, 1016))).toBe(false);
+    expect(skimming(at(0, 35, 1000), at(34, 69, 1016))).toBe(false);
+  });
+
+  it("is not a single jump (Home, End, a click on the track): that lands on text at once", () => {
+    expect(skimming(null, at(49_000, 49_035, 1000))).toBe(false);
+    expect(skimming(at(0, 35, 1000), at(49_000, 49_035, 1000 + SKIM_GAP_MS))).toBe(false);
   });
 });

@@ -34,3 +34,30 @@ export function computeWindow(
 export function scrollTopFor(index: number, rowHeight: number): number {
   return Math.max(0, index) * rowHeight;
 }
+
+/** A rendered range of rows and when a scroll produced it. */
+export interface Shown {
+  start: number;
+  end: number;
+  /** The scroll event's time, in milliseconds. */
+  at: number;
+}
+
+/** How close two scroll events must be to count as one fast movement. */
+export const SKIM_GAP_MS = 100;
+/** How long after the last fast scroll event the rows get their text back. */
+export const SETTLE_MS = 120;
+
+/**
+ * Whether a scroll is skimming: it replaced every row on screen, right after
+ * another scroll, as when the scrollbar's thumb is dragged through a long
+ * list. Such a frame can show the rows' outline instead of their text, which
+ * nobody can read at that speed and which is most of a frame's cost in
+ * WebKitGTK's software drawing. A single jump (Home, End, a click on the
+ * track) is not skimming: it lands on text at once.
+ */
+export function skimming(before: Shown | null, after: Shown): boolean {
+  if (!before) return false;
+  const replaced = after.start >= before.end || after.end <= before.start;
+  return replaced && after.at - before.at < SKIM_GAP_MS;
+}
