@@ -91,7 +91,7 @@ let n = 0;
 const timer = setInterval(() => {
   view.scrollTop += (n++ % 2 ? -1 : 1) * 100 * 20;
   view.dispatchEvent(new Event("scroll"));
-  if (n > 50) clearInterval(timer);
+  if (n > 100) clearInterval(timer);
 }, 40);
 return null;
 "#;
@@ -296,9 +296,10 @@ async fn measure(app: &mut App, runs: usize, variant: &Value, longtask: bool) {
         } = open_file(app, BIG, LINES).await;
         if run == 0 {
             app.shot("bench-big-diff").await;
-            // Jumps for two seconds, as a dragged thumb does, to see the
+            // Jumps for four seconds, as a dragged thumb does, to see the
             // skimming rows; the list settles before the measured scroll.
             app.js(KEEP_SKIMMING).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
             app.shot("bench-skimming").await;
             app.el(&format!("{}[data-skimming=\"false\"]", tid("diff-rows")))
                 .await;
