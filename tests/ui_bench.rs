@@ -122,8 +122,16 @@ s.at = [];
 // Frames drawn while the list skimmed (rows outlined, not written out).
 s.skimmed = 0;
 let last = performance.now();
+// Notes a frame: the gap since the previous one, and when it began.
+const frame = () => {
+  const now = performance.now();
+  s.maxGap = Math.max(s.maxGap, now - last);
+  s.gaps.push(Math.round(now - last));
+  s.at.push(performance.timeOrigin + now);
+  last = now;
+};
 const done = () => {
-  s.maxGap = Math.max(s.maxGap, performance.now() - last);
+  frame();
   const nums = [...view.querySelectorAll(".num")].map((n) => Number(n.textContent) || 0);
   s.lastLine = Math.max(0, ...nums);
   s.dom = { rows: view.querySelectorAll(".vrow").length, elements: document.getElementsByTagName("*").length };
@@ -134,11 +142,7 @@ const done = () => {
   finish(s);
 };
 const step = () => {
-  const now = performance.now();
-  s.maxGap = Math.max(s.maxGap, now - last);
-  s.gaps.push(Math.round(now - last));
-  s.at.push(performance.timeOrigin + now);
-  last = now;
+  frame();
   s.frames++;
   const end = view.scrollHeight - view.clientHeight;
   const over = BY === 0 ? view.scrollTop >= end - 1 : s.frames > STEPS;
@@ -147,11 +151,7 @@ const step = () => {
     // frame that draws it is the most expensive), then one more frame so the
     // last rows are rendered before reading them.
     const settled = () => {
-      const t = performance.now();
-      s.maxGap = Math.max(s.maxGap, t - last);
-      s.gaps.push(Math.round(t - last));
-      s.at.push(performance.timeOrigin + t);
-      last = t;
+      frame();
       if (view.dataset.skimming === "true" && s.gaps.length < STEPS + 400) requestAnimationFrame(settled);
       else requestAnimationFrame(done);
     };
