@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""What the web process's main thread did during the diff benchmark's long frames.
+r"""What the web process's main thread did during the diff benchmark's long frames.
 
 The page can only time the gap between two animation frames; WebKitGTK has no
 'longtask' entries. This script splits each gap with a scheduler trace of the
@@ -24,6 +24,7 @@ until the app exits, then writes the pids beside the trace (<out>.pids).
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -71,7 +72,15 @@ def find_app(timeout_s=600):
     sys.exit("frame-tasks: no fanout-app with a WebKit web process appeared; start the benchmark")
 
 
+def need_perf():
+    if shutil.which("perf") is None:
+        sys.exit("frame-tasks: `perf` is not installed: apt-get install linux-perf (Debian) or linux-tools-generic (Ubuntu)")
+
+
 def record(out):
+    need_perf()
+    if os.geteuid() != 0:
+        sys.exit("frame-tasks: tracing other processes' scheduler events needs root: run it with sudo")
     app, web = find_app()
     pids = f"prev_pid == {web} || next_pid == {web} || prev_pid == {app} || next_pid == {app}"
     cmd = [
@@ -208,10 +217,14 @@ def report(trace, frames_file):
             pids = json.load(f)
     except FileNotFoundError:
         sys.exit(f"frame-tasks: {trace}.pids is missing: `record` has not finished (it ends with the app)")
+    need_perf()
+    if not os.path.exists(frames_file):
+        sys.exit(f"frame-tasks: {frames_file} is missing: run ui_bench with FANOUT_BENCH_FRAMES={frames_file}")
     threads = timelines(trace, [pids["web"], pids["app"]])
     web, app = threads[pids["web"]], threads[pids["app"]]
     # The page's times are milliseconds since the epoch; the trace's are
-    # CLOCK_MONOTONIC seconds.
+    # CLOCK_MONOTONIC seconds. Their difference is taken now, which holds
+    # while the clock is not stepped between the run and the report.
     offset = time.time() - time.monotonic()
     worst_iteration, over = 0.0, 0
     with open(frames_file) as f:
