@@ -703,7 +703,7 @@ fn setup_command(gate: &Path) -> String {
 /// outside the checkout is refused with the engine's sentence; the setup
 /// command is saved, and exported to .fanout.json only on request.
 async fn repo_setup_in_settings(app: &mut App, repo: &Repo, gate: &Path) {
-    app.click(&tid("settings-link")).await;
+    app.open_settings().await;
     let globs = app.count(&tid("repo-copy-glob"), 2).await;
     let mut shown = Vec::new();
     for glob in &globs {
@@ -853,7 +853,7 @@ async fn worktree_sizes_show(app: &mut App, prepared_size: u64) {
 /// the end of its output, and no agent started in any worktree.
 async fn failing_setup(app: &mut App, repo: &Repo) {
     open_repo(app, repo).await;
-    app.click(&tid("settings-link")).await;
+    app.open_settings().await;
     app.type_into(
         &tid("repo-setup-command"),
         // Fails at once: the run is over before the page watches it, so the

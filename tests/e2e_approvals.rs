@@ -86,7 +86,7 @@ async fn a_variant_waits_for_approval_and_is_allowed_denied_or_steered() {
     app.text_contains(&tid("repo-root"), &path).await;
 
     // Nothing was saved: "ask" is the app's default, and the open repository's rules are editable.
-    app.click(&tid("settings-link")).await;
+    app.open_settings().await;
     let ask = app.el("input[type=\"radio\"][value=\"ask\"]").await;
     assert_eq!(
         ask.prop("checked")
@@ -114,7 +114,7 @@ async fn a_variant_waits_for_approval_and_is_allowed_denied_or_steered() {
     })
     .await;
     app.click(&tid("nav-home")).await;
-    app.click(&tid("settings-link")).await;
+    app.open_settings().await;
     let deny = app.testid("rules-deny-tools").await;
     assert_eq!(
         deny.prop("value").await.expect("read the field").as_deref(),

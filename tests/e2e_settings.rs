@@ -60,7 +60,7 @@ async fn settings_are_detected_applied_saved_and_kept() {
     .await;
 
     app.testid("repo-browse").await;
-    app.click(&tid("settings-link")).await;
+    app.open_settings().await;
     let claude_row = format!("{}[data-program=\"claude\"]", tid("settings-agent"));
     app.text_contains(&claude_row, FAKE_VERSION).await;
     let codex_row = format!("{}[data-program=\"codex\"]", tid("settings-agent"));
@@ -111,7 +111,7 @@ async fn settings_are_detected_applied_saved_and_kept() {
         Ok((background(&app).await == DARK_BG).then_some(()))
     })
     .await;
-    app.click(&tid("settings-link")).await;
+    app.open_settings().await;
     let parallel = app.testid("settings-max-parallel").await;
     app.until("the saved max parallel", || {
         let parallel = parallel.clone();

@@ -449,6 +449,15 @@ impl App {
         .await
     }
 
+    /// Opens Settings and waits for its check of the agent programs to end.
+    /// The list that check shows moves everything under it, so a click aimed
+    /// before it arrives can land on whatever moved into its place.
+    pub async fn open_settings(&self) {
+        self.click(&tid("settings-link")).await;
+        self.el(&format!("{}:not([disabled])", tid("agents-detect")))
+            .await;
+    }
+
     /// Replaces an input's text with `text`, as typed.
     pub async fn type_into(&self, css: &str, text: &str) {
         let el = self.el(css).await;
