@@ -1,6 +1,6 @@
 // App-wide state: the route, the open repository and the new-experiment form.
 // Kept in module-level runes so a screen's state survives navigating away.
-import type { RepoInfo } from "./api";
+import type { AgentsReport, RepoInfo } from "./api";
 import { blankApproach, type ApproachDraft } from "./approaches";
 import { errorMessage, repoInspect } from "./api";
 import { loadDiffView, saveDiffView, type DiffView } from "./prefs";
@@ -114,6 +114,14 @@ export class Load<T> {
     this.loading = false;
   }
 }
+
+/**
+ * The last check of the agent programs. Settings runs it on every visit (each
+ * `--version` starts a Node program, seconds on a busy machine) and shows the
+ * previous answer meanwhile, so the screen neither waits nor jumps when the
+ * answer comes.
+ */
+export const agentsCheck = new Load<AgentsReport>();
 
 /** The diff layout, remembered across files, experiments and restarts. */
 export const diffPrefs = $state<{ view: DiffView }>({ view: loadDiffView() });
