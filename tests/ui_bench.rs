@@ -12,6 +12,8 @@
 //! target/release/fanout-app, built with `--features custom-protocol`).
 //! The window draws as the app does by default, without accelerated
 //! compositing; FANOUT_BENCH_COMPOSITING=1 measures with it.
+//! FANOUT_BENCH_FRAMES=<file> appends each scroll's frame times there, for
+//! scripts/frame-tasks.py.
 
 #[allow(dead_code)] // shared with tests/e2e.rs, which uses the rest
 #[path = "e2e/git.rs"]
@@ -81,10 +83,8 @@ const since = (m) => (m ? m.startTime - click.t : null);
 return [painted.startTime - click.t, since(received), since(outline)];
 "#;
 
-/// Scrolls the diff to its end in 200 steps, one per animation frame (each
-/// step is many screens, so every frame shows only new rows, the most a frame
-/// can cost), and records the longest gap between frames and, where
-/// supported, the longest 'longtask'.
+/// Jumps 100 rows down and up every 40 ms for four seconds, as a dragged
+/// thumb does, so a screenshot catches the list skimming.
 const KEEP_SKIMMING: &str = r#"
 const view = document.querySelector('[data-testid="diff-rows"]');
 let n = 0;
@@ -96,6 +96,10 @@ const timer = setInterval(() => {
 return null;
 "#;
 
+/// Scrolls the diff to its end in 200 steps, one per animation frame (each
+/// step is many screens, so every frame shows only new rows, the most a frame
+/// can cost), and records the longest gap between frames and, where
+/// supported, the longest 'longtask'.
 const SCROLL: &str = r#"
 const STEPS = arguments[0];
 // 0: jump to the end in STEPS steps; otherwise move this many pixels per
