@@ -876,6 +876,43 @@ fn two_handles_write_the_same_file_concurrently_without_failing() {
 }
 
 #[test]
+fn handles_that_create_the_same_new_database_at_once_all_open_it() {
+    // The first use of a new FANOUT_HOME can be two programs at once (the
+    // app and `fanout`, or two `fanout` commands): the file starts in
+    // SQLite's rollback mode, and switching it to WAL is refused, without
+    // waiting, while any other handle holds a lock on it.
+    for round in 0..25 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = db_path(&dir);
+        let start = Arc::new(Barrier::new(6));
+        let openers: Vec<_> = (0..6)
+            .map(|_| {
+                let (path, start) = (path.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    Store::open(&path).map(|store| store.schema_version())
+                })
+            })
+            .collect();
+        for opener in openers {
+            let opened = opener.join().expect("opener thread");
+            assert!(
+                matches!(opened, Ok(Ok(v)) if v == LATEST_VERSION),
+                "round {round}: every handle opens the new database and sees it migrated: {opened:?}"
+            );
+        }
+        let conn = Connection::open(&path).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(
+            mode, "wal",
+            "round {round}: the race still ends in WAL mode"
+        );
+    }
+}
+
+#[test]
 fn a_writer_waits_for_a_lock_held_by_another_connection() {
     let dir = tempfile::tempdir().unwrap();
     let path = db_path(&dir);

@@ -18,7 +18,7 @@ mod sessions;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::types::{FromSqlError, Type, Value, ValueRef};
 use rusqlite::{
@@ -233,8 +233,7 @@ impl Store {
             });
         }
         if path.is_some() {
-            conn.pragma_update(None, "journal_mode", "wal")
-                .map_err(at_open)?;
+            enable_wal(&conn).map_err(at_open)?;
             // With WAL, NORMAL loses no committed data on an application
             // crash, only possibly the last transactions on power loss, and
             // it spares an fsync per transaction.
@@ -665,6 +664,28 @@ fn open_error(path: &Path, source: rusqlite::Error) -> StoreError {
             path: path.to_path_buf(),
             source,
         },
+    }
+}
+
+/// Switches a file database to WAL. While the file is still in rollback
+/// mode, SQLite refuses the switch at once, without calling the busy handler,
+/// if any other handle holds a lock on it. That happens only while two
+/// programs create the same new database (the app and `fanout` on a new
+/// FANOUT_HOME), so wait for the other as the busy timeout would.
+fn enable_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match conn.pragma_update(None, "journal_mode", "wal") {
+            Err(e)
+                if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            done => return done,
+        }
     }
 }
 
