@@ -1,7 +1,8 @@
 //! The app in the rendering mode users get: WebKit without accelerated
-//! compositing (src-tauri/src/main.rs). WebDriver cannot drive that mode (the
-//! other end-to-end tests turn compositing back on), so this test starts the
-//! window directly and waits for the page to report its first painted screen
+//! compositing and without its memory pressure handler
+//! (src-tauri/src/main.rs). WebDriver cannot drive that mode (the other
+//! end-to-end tests turn compositing back on), so this test starts the window
+//! directly and waits for the page to report its first painted screen
 //! through the backend (`ui_ready`, two animation frames after mounting):
 //! proof that the page rendered, ran its script and reached Rust.
 //!
@@ -40,12 +41,19 @@ fn the_default_rendering_mode_paints_and_reaches_the_backend() {
         "ui_ready wrote the wall clock in ms: {written:?}"
     );
 
-    // The app set the switch for itself, so its WebKit processes inherited it.
+    // The app set its WebKit switches for itself, so its WebKit processes
+    // inherited them: no compositing, and no memory pressure handler reading
+    // /proc/self/smaps every 30 s.
     let ours = pids_with_env(&app.marker);
-    let without_compositing = pids_with_env("WEBKIT_DISABLE_COMPOSITING_MODE=1");
-    assert!(
-        ours.iter()
-            .any(|pid| *pid != app.pid as i32 && without_compositing.contains(pid)),
-        "a WebKit process of this app runs without compositing (ours: {ours:?}, switched: {without_compositing:?})"
-    );
+    for switch in [
+        "WEBKIT_DISABLE_COMPOSITING_MODE=1",
+        "WEBKIT_DISABLE_MEMORY_PRESSURE_MONITOR=1",
+    ] {
+        let switched = pids_with_env(switch);
+        assert!(
+            ours.iter()
+                .any(|pid| *pid != app.pid as i32 && switched.contains(pid)),
+            "a WebKit process of this app runs with {switch} (ours: {ours:?}, switched: {switched:?})"
+        );
+    }
 }

@@ -2,20 +2,40 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
-    prefer_direct_rendering();
+    quiet_webkit();
     fanout_app::run();
 }
 
-/// WebKitGTK's accelerated compositing doubles the web process's memory
-/// (333 MB idle in all against 236 MB without it; BENCHMARKS.md, "Cold start
-/// and idle memory") and buys nothing for a page of text and lists. A user
-/// who wants it back sets WEBKIT_DISABLE_COMPOSITING_MODE=0 (WebKit reads
-/// "0" as "keep compositing").
-fn prefer_direct_rendering() {
+/// WebKitGTK switches the app turns on for itself, each only when the user
+/// has not set it. WebKit reads each as on for "1" only, so a user who wants
+/// WebKit's own behaviour back sets the variable to 0.
+#[cfg(target_os = "linux")]
+const WEBKIT_SWITCHES: [&str; 2] = [
+    // Accelerated compositing doubles the web process's memory (333 MB idle
+    // in all against 236 MB without it; BENCHMARKS.md, "Cold start and idle
+    // memory") and buys nothing for a page of text and lists.
+    "WEBKIT_DISABLE_COMPOSITING_MODE",
+    // The memory pressure handler has every web process read its whole
+    // /proc/self/smaps on its main thread every 30 s: 55-63 ms while the diff
+    // viewer scrolls, the only frames over 50 ms left (BENCHMARKS.md,
+    // "Session 12"). What it buys, purging caches under system memory
+    // pressure and killing a page past a memory limit, is for browsers full
+    // of other people's pages, not for one page of our own.
+    "WEBKIT_DISABLE_MEMORY_PRESSURE_MONITOR",
+];
+
+fn quiet_webkit() {
     #[cfg(target_os = "linux")]
-    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
-        // Sound here: main has not started any thread yet.
-        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
-        fanout_engine::process::keep_from_children(&["WEBKIT_DISABLE_COMPOSITING_MODE"]);
+    {
+        let set: Vec<&str> = WEBKIT_SWITCHES
+            .into_iter()
+            .filter(|name| std::env::var_os(name).is_none())
+            .collect();
+        for name in &set {
+            // Sound here: main has not started any thread yet.
+            std::env::set_var(name, "1");
+        }
+        // The agents and commands Fanout starts see the user's environment.
+        fanout_engine::process::keep_from_children(&set);
     }
 }

@@ -223,6 +223,7 @@ impl PlainApp {
         cmd.env("DISPLAY", &display)
             .env_remove("WAYLAND_DISPLAY")
             .env_remove("WEBKIT_DISABLE_COMPOSITING_MODE")
+            .env_remove("WEBKIT_DISABLE_MEMORY_PRESSURE_MONITOR")
             .env("FANOUT_HOME", home.join("fanout"))
             .env("FANOUT_E2E_RUN", home)
             .env("XDG_DATA_HOME", home.join("xdg-data"))
