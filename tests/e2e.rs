@@ -471,10 +471,49 @@ async fn skim_and_settle(app: &mut App) {
             .is_some_and(|t| t.contains(": kept it simple.")),
         "the rows have their text back: {seen}"
     );
+    assert_rows_match_their_lines(&seen["after"]);
+    assert_eq!(
+        seen["single"]["skimming"],
+        json!(false),
+        "a single jump is not skimming: {seen}"
+    );
+    assert_rows_match_their_lines(&seen["single"]);
+}
+
+/// The rows on screen after a skim are the notes' lines at the scroll
+/// position, in order, each with its own text: rows hand their elements on
+/// as they scroll (VirtualList `recycle`), and a row showing its
+/// predecessor's text or number would be a wrong diff that looks right.
+fn assert_rows_match_their_lines(after: &serde_json::Value) {
+    let top = after["top"].as_u64().expect("scroll position in rows");
+    let rows = after["rows"].as_array().expect("rendered rows");
+    let numbers: Vec<u64> = rows
+        .iter()
+        .map(|row| {
+            let number = row[0].as_str().and_then(|n| n.parse().ok());
+            let number = number.unwrap_or_else(|| panic!("a numbered line: {row}"));
+            // Lines 1 and 2 are the title and a blank; line n is step n - 2.
+            assert_eq!(
+                row[1].as_str(),
+                Some(format!("- step {}: kept it simple.", number - 2).as_str()),
+                "row {number} shows its own line: {after}"
+            );
+            number
+        })
+        .collect();
+    assert!(
+        numbers.windows(2).all(|w| w[1] == w[0] + 1),
+        "the rows are consecutive lines, in order: {numbers:?}"
+    );
+    assert!(
+        numbers.contains(&top) && numbers.contains(&(top + 20)),
+        "the rows are the ones at the scroll position (row {top}): {numbers:?}"
+    );
 }
 
 /// Two jumps of 100 rows in one task (so the test does not depend on frame
-/// times), what the rows show right after, and again once settled.
+/// times), what the rows show right after, again once settled, and after one
+/// more jump.
 const SKIM: &str = r#"
 const done = arguments[arguments.length - 1];
 const view = document.querySelector('[data-testid="diff-rows"]');
@@ -483,13 +522,24 @@ const look = () => ({
   skimming: view.dataset.skimming === "true",
   bars: view.querySelectorAll(".skim").length,
   text: view.querySelectorAll(".text").length > 0 ? view.textContent : false,
+  top: Math.floor(view.scrollTop / 20),
+  rows: [...view.querySelectorAll(".vrow")].map((row) => [
+    row.querySelectorAll(".num")[1]?.textContent ?? "",
+    row.querySelector(".text")?.textContent ?? "",
+  ]),
 });
 jump(100);
 jump(100);
 // Svelte updates the rows in a microtask queued by the second jump, before this one.
 queueMicrotask(() => {
   const seen = look();
-  setTimeout(() => requestAnimationFrame(() => done({ ...seen, after: look() })), 500);
+  setTimeout(() => requestAnimationFrame(() => {
+    const after = look();
+    // One jump back, long after the last: not skimming, so the rows swap
+    // their text in place.
+    jump(-150);
+    requestAnimationFrame(() => done({ ...seen, after, single: look() }));
+  }), 500);
 });
 "#;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SKIM_GAP_MS, computeWindow, scrollTopFor, skimming } from "./windowing";
+import { SKIM_GAP_MS, computeWindow, rowSlot, scrollTopFor, skimming } from "./windowing";
 
 describe("computeWindow", () => {
   it("renders one screenful plus overscan at the top", () => {
@@ -55,5 +55,29 @@ describe("skimming", () => {
   it("is not a single jump (Home, End, a click on the track): that lands on text at once", () => {
     expect(skimming(null, at(49_000, 49_035, 1000))).toBe(false);
     expect(skimming(at(0, 35, 1000), at(49_000, 49_035, 1000 + SKIM_GAP_MS))).toBe(false);
+  });
+});
+
+describe("rowSlot", () => {
+  it("gives every row of any window its own key, at any height and overscan", () => {
+    // Svelte's keyed each requires unique keys; two rows sharing a slot would
+    // make one of them vanish.
+    for (const [height, overscan] of [[600, 2], [601, 2], [37, 0], [0, 8], [1080, 10]] as const) {
+      for (let top = 0; top < 5_000; top += 7) {
+        const w = computeWindow(1_000, 20, top, height, overscan);
+        const keys = new Set<number>();
+        for (let i = w.start; i < w.end; i++) keys.add(rowSlot(i, 20, height, overscan));
+        expect(keys.size, `height ${height}, overscan ${overscan}, top ${top}`).toBe(w.end - w.start);
+      }
+    }
+  });
+
+  it("hands a row that scrolls out its slot to the row that scrolls in", () => {
+    // Scrolling one row down: row `start` leaves, row `end` enters, and it
+    // takes the leaving row's slot, so its elements are reused, not rebuilt.
+    const before = computeWindow(1_000, 20, 4_000, 600, 2);
+    const after = computeWindow(1_000, 20, 4_020, 600, 2);
+    expect(after.start).toBe(before.start + 1);
+    expect(rowSlot(after.end - 1, 20, 600, 2)).toBe(rowSlot(before.start, 20, 600, 2));
   });
 });

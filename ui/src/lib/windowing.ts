@@ -24,10 +24,26 @@ export function computeWindow(
   const maxTop = Math.max(0, total - viewportHeight);
   const top = Math.min(Math.max(0, scrollTop), maxTop);
   const first = Math.floor(top / rowHeight);
-  const visible = Math.ceil(Math.max(0, viewportHeight) / rowHeight) + 1;
   const start = Math.max(0, first - overscan);
-  const end = Math.min(count, first + visible + overscan);
+  const end = Math.min(count, first + onScreen(rowHeight, viewportHeight) + overscan);
   return { start, end, offset: start * rowHeight, total };
+}
+
+/** Rows that can be at least partly on screen at once. */
+function onScreen(rowHeight: number, viewportHeight: number): number {
+  return Math.ceil(Math.max(0, viewportHeight) / rowHeight) + 1;
+}
+
+/**
+ * A rendered row's key: its slot in a ring as large as the longest window, so
+ * no two rows of one window share a key, and a row that leaves the window
+ * hands its DOM to the row that enters. A jump through the file then updates
+ * the rows in place instead of building a screenful of new elements each
+ * frame, and a small scroll moves a few rows from one end to the other.
+ */
+export function rowSlot(index: number, rowHeight: number, viewportHeight: number, overscan = 8): number {
+  if (rowHeight <= 0) return index;
+  return index % (onScreen(rowHeight, viewportHeight) + 2 * overscan);
 }
 
 /** The scrollTop that brings row `index` into view (top-aligned), for jumps. */
