@@ -823,14 +823,18 @@ fn a_file_database_runs_in_wal_mode() {
     let dir = tempfile::tempdir().unwrap();
     let path = db_path(&dir);
     let _store = store_with(&path, "e1", 1);
-    let conn = Connection::open(&path).unwrap();
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
-        .unwrap();
     assert_eq!(
-        mode, "wal",
+        journal_mode(&path),
+        "wal",
         "WAL lets the UI read while agents' events are written"
     );
+}
+
+fn journal_mode(path: &Path) -> String {
+    Connection::open(path)
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap()
 }
 
 #[test]
@@ -901,12 +905,9 @@ fn handles_that_create_the_same_new_database_at_once_all_open_it() {
                 "round {round}: every handle opens the new database and sees it migrated: {opened:?}"
             );
         }
-        let conn = Connection::open(&path).unwrap();
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
-            .unwrap();
         assert_eq!(
-            mode, "wal",
+            journal_mode(&path),
+            "wal",
             "round {round}: the race still ends in WAL mode"
         );
     }
