@@ -480,8 +480,8 @@ async fn skim_and_settle(app: &mut App) {
     assert_rows_match_their_lines(&seen["single"]);
 }
 
-/// The rows on screen after a skim are the notes' lines at the scroll
-/// position, in order, each with its own text: rows hand their elements on
+/// The rows on screen are the notes' lines at the scroll position, in
+/// order, each with its own text: rows hand their elements on
 /// as they scroll (VirtualList `recycle`), and a row showing its
 /// predecessor's text or number would be a wrong diff that looks right.
 fn assert_rows_match_their_lines(after: &serde_json::Value) {

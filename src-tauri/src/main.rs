@@ -17,7 +17,7 @@ const WEBKIT_SWITCHES: [&str; 2] = [
     "WEBKIT_DISABLE_COMPOSITING_MODE",
     // The memory pressure handler has every web process read its whole
     // /proc/self/smaps on its main thread every 30 s: 55-63 ms while the diff
-    // viewer scrolls, the only frames over 50 ms left (BENCHMARKS.md,
+    // viewer scrolls, the wheel's only frames over 50 ms (BENCHMARKS.md,
     // "Session 12"). What it buys, purging caches under system memory
     // pressure and killing a page past a memory limit, is for browsers full
     // of other people's pages, not for one page of our own.
