@@ -491,11 +491,14 @@ fn assert_rows_match_their_lines(after: &serde_json::Value) {
         .iter()
         .map(|row| {
             let number = row[0].as_str().and_then(|n| n.parse().ok());
-            let number = number.unwrap_or_else(|| panic!("a numbered line: {row}"));
+            let number: u64 = number.unwrap_or_else(|| panic!("a numbered line: {row}"));
             // Lines 1 and 2 are the title and a blank; line n is step n - 2.
+            let step = number
+                .checked_sub(2)
+                .unwrap_or_else(|| panic!("the rows are past the notes' title: {after}"));
             assert_eq!(
                 row[1].as_str(),
-                Some(format!("- step {}: kept it simple.", number - 2).as_str()),
+                Some(format!("- step {step}: kept it simple.").as_str()),
                 "row {number} shows its own line: {after}"
             );
             number

@@ -7,8 +7,9 @@ fn main() {
 }
 
 /// WebKitGTK switches the app turns on for itself, each only when the user
-/// has not set it. WebKit reads each as on for "1" only, so a user who wants
-/// WebKit's own behaviour back sets the variable to 0.
+/// has not set it. A user who wants WebKit's own behaviour back sets the
+/// variable to 0: WebKit reads the first as on for anything but "0", the
+/// second as on for "1" only.
 #[cfg(target_os = "linux")]
 const WEBKIT_SWITCHES: [&str; 2] = [
     // Accelerated compositing doubles the web process's memory (333 MB idle
@@ -35,7 +36,8 @@ fn quiet_webkit() {
             // Sound here: main has not started any thread yet.
             std::env::set_var(name, "1");
         }
-        // The agents and commands Fanout starts see the user's environment.
+        // The agents, checks and git commands Fanout starts see the user's
+        // environment.
         fanout_engine::process::keep_from_children(&set);
     }
 }

@@ -518,6 +518,9 @@ fn run_git(dir: &Path, args: &[&OsStr]) -> Result<(), String> {
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
         .env_remove("GIT_INDEX_FILE");
+    for name in crate::process::private_env() {
+        cmd.env_remove(name);
+    }
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let out = cmd.output().map_err(|e| {

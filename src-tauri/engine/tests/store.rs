@@ -914,6 +914,32 @@ fn handles_that_create_the_same_new_database_at_once_all_open_it() {
 }
 
 #[test]
+fn opening_a_new_database_waits_for_another_handle_about_to_write() {
+    // The same race made certain: another handle holds the write lock on the
+    // new file (still in rollback mode, as while it migrates it) for 300 ms
+    // while Fanout opens the file and switches it to WAL.
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut other = Connection::open(&path).unwrap();
+    let writing = other
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    let opener = {
+        let path = path.clone();
+        std::thread::spawn(move || Store::open(&path).map(|store| store.schema_version()))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    writing.commit().unwrap();
+    let opened = opener.join().expect("opener thread");
+    assert!(
+        matches!(opened, Ok(Ok(v)) if v == LATEST_VERSION),
+        "the open waits for the other handle instead of failing: {opened:?}"
+    );
+    assert_eq!(journal_mode(&path), "wal", "and the file ends in WAL mode");
+}
+
+#[test]
 fn a_writer_waits_for_a_lock_held_by_another_connection() {
     let dir = tempfile::tempdir().unwrap();
     let path = db_path(&dir);

@@ -676,7 +676,9 @@ fn enable_wal(conn: &Connection) -> rusqlite::Result<()> {
     let deadline = Instant::now() + BUSY_TIMEOUT;
     let mut pause = Duration::from_millis(1);
     loop {
-        match conn.pragma_update(None, "journal_mode", "wal") {
+        let switched = conn
+            .pragma_update_and_check(None, "journal_mode", "wal", |row| row.get::<_, String>(0));
+        match switched {
             Err(e)
                 if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
                     && Instant::now() < deadline =>
@@ -684,7 +686,16 @@ fn enable_wal(conn: &Connection) -> rusqlite::Result<()> {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(50));
             }
-            done => return done,
+            Err(e) => return Err(e),
+            Ok(mode) => {
+                // A file system without shared memory for SQLite (some network
+                // mounts) keeps the old mode: everything still works, only a
+                // reader then waits for the writer.
+                if !mode.eq_ignore_ascii_case("wal") {
+                    tracing::warn!(%mode, "SQLite kept its journal mode instead of WAL");
+                }
+                return Ok(());
+            }
         }
     }
 }
