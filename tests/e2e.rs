@@ -472,12 +472,39 @@ async fn skim_and_settle(app: &mut App) {
         "the rows have their text back: {seen}"
     );
     assert_rows_match_their_lines(&seen["after"]);
-    assert_eq!(
-        seen["single"]["skimming"],
-        json!(false),
-        "a single jump is not skimming: {seen}"
+    assert_top_row_has_its_text(&seen["single"]);
+    assert!(
+        seen["single"]["bars"].as_u64().is_some_and(|n| n > 0),
+        "the rows below the first few wait a frame for their text, so no frame draws a whole screen of it: {seen}"
     );
-    assert_rows_match_their_lines(&seen["single"]);
+    assert_eq!(
+        seen["whole"]["skimming"],
+        json!(false),
+        "a single jump's rows all get their text: {seen}"
+    );
+    assert!(
+        seen["frames"].as_u64().is_some_and(|n| n <= 4),
+        "a few rows per frame, so a screen is whole within a few frames: {seen}"
+    );
+    assert_eq!(seen["whole"]["bars"], json!(0), "no bar is left: {seen}");
+    assert_rows_match_their_lines(&seen["whole"]);
+}
+
+/// The first frame after a single jump (not a skim) already shows the text
+/// of the row at the top of the screen, where the eye lands; the rows below
+/// get theirs in the next frames (lib/windowing.ts `FILL_ROWS`).
+fn assert_top_row_has_its_text(single: &serde_json::Value) {
+    let top = single["top"].as_u64().expect("scroll position in rows");
+    let rows = single["rows"].as_array().expect("rendered rows");
+    let row = rows
+        .iter()
+        .find(|row| row[0].as_str() == Some(top.to_string().as_str()))
+        .unwrap_or_else(|| panic!("row {top} is rendered: {single}"));
+    assert_eq!(
+        row[1].as_str(),
+        Some(format!("- step {}: kept it simple.", top - 2).as_str()),
+        "the top row shows its text in the jump's first frame: {single}"
+    );
 }
 
 /// The rows on screen are the notes' lines at the scroll position, in
@@ -516,7 +543,8 @@ fn assert_rows_match_their_lines(after: &serde_json::Value) {
 
 /// Two jumps of 100 rows in one task (so the test does not depend on frame
 /// times), what the rows show right after, again once settled, and after one
-/// more jump.
+/// more jump: in its first frame, and once its rows are filled (with how many
+/// frames that took).
 const SKIM: &str = r#"
 const done = arguments[arguments.length - 1];
 const view = document.querySelector('[data-testid="diff-rows"]');
@@ -541,7 +569,18 @@ queueMicrotask(() => {
     // One jump back, long after the last: not skimming, so the rows swap
     // their text in place.
     jump(-150);
-    requestAnimationFrame(() => done({ ...seen, after, single: look() }));
+    requestAnimationFrame(() => {
+      const single = look();
+      // Then one frame at a time until every row has its text.
+      let frames = 1;
+      const whole = () => {
+        if (view.dataset.skimming === "true" && frames < 60) {
+          frames++;
+          requestAnimationFrame(whole);
+        } else done({ ...seen, after, single, frames, whole: look() });
+      };
+      whole();
+    });
   }), 500);
 });
 "#;

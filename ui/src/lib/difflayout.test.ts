@@ -68,4 +68,14 @@ describe("LineStore", () => {
     expect(store.next()).toBe(1);
     expect(store.next([-1, 10 * CHUNK])).toBe(1); // indices outside the patch are ignored
   });
+
+  it("fetches only what is on screen while the list moves", () => {
+    const big = layout({ ...outline, hunks: [], gaps: [[1, 1, 5 * CHUNK, 0]], kinds: "", total: 5 * CHUNK });
+    const store = new LineStore(big);
+    expect(store.next([2 * CHUNK], true)).toBe(2);
+    store.fill(2, []);
+    // The screen is whole: the rest of the file waits for the list to stop.
+    expect(store.next([2 * CHUNK], true)).toBe(-1);
+    expect(store.next([2 * CHUNK])).toBe(0);
+  });
 });

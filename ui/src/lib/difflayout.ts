@@ -113,8 +113,11 @@ export const splitContext =
     return { kind: "line", left: at, right: at };
   };
 
-/** Lines a request asks for: a few screens, small enough to parse within a frame. */
-export const CHUNK = 2000;
+/** Lines a request asks for: a few screens. A chunk still on its way when a
+ * scroll starts lands in one of its frames, with the app's work on it taking
+ * a core from the drawing: 500 lines kept that frame under 42 ms where 2,000
+ * reached 50 (BENCHMARKS.md, session 13). */
+export const CHUNK = 500;
 
 /**
  * A patch's lines as they arrive, in chunks of CHUNK display indices. A chunk
@@ -140,13 +143,14 @@ export class LineStore {
   }
 
   /** The chunk to fetch next: the first missing one among `wanted` display
-   * indices (what is on screen), else the first missing one in order; -1 when
-   * all are here. */
-  next(wanted: Iterable<number> = []): number {
+   * indices (what is on screen), else (unless `onlyWanted`) the first missing
+   * one in order; -1 when there is none. */
+  next(wanted: Iterable<number> = [], onlyWanted = false): number {
     for (const at of wanted) {
       const c = Math.floor(at / CHUNK);
       if (at >= 0 && c < this.chunks && !this.loaded(c)) return c;
     }
+    if (onlyWanted) return -1;
     while (this.#next < this.chunks && this.loaded(this.#next)) this.#next++;
     return this.#next < this.chunks ? this.#next : -1;
   }

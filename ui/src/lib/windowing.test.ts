@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SKIM_GAP_MS, computeWindow, rowSlot, scrollTopFor, skimming } from "./windowing";
+import { FILL_ROWS, SKIM_GAP_MS, computeWindow, growFilled, isFilled, keepFilled, rowSlot, scrollTopFor, skimming } from "./windowing";
 
 describe("computeWindow", () => {
   it("renders one screenful plus overscan at the top", () => {
@@ -80,5 +80,64 @@ describe("rowSlot", () => {
     const after = computeWindow(1_000, 20, 4_020, 600, 2);
     expect(after.start).toBe(before.start + 1);
     expect(rowSlot(after.end - 1, 20, 600, 2)).toBe(rowSlot(before.start, 20, 600, 2));
+  });
+});
+
+describe("filling rows after a scroll", () => {
+  // A 600px pane of 20px rows with two rows of overscan, as the diff viewer.
+  const screenAt = (top: number) => computeWindow(50_000, 20, top, 600, 0);
+  const windowAt = (top: number) => computeWindow(50_000, 20, top, 600, 2);
+  const complete = { from: 0, to: Infinity };
+
+  it("gives a wheel step's few new rows their text at once", () => {
+    const before = windowAt(20_000);
+    const after = windowAt(20_060);
+    const kept = keepFilled({ from: before.start, to: before.end }, after, screenAt(20_060).start);
+    const filled = growFilled(kept, after, screenAt(20_060));
+    expect(isFilled(filled, after)).toBe(true);
+  });
+
+  it("fills a jump's new screen a few rows per frame, the rows on screen first", () => {
+    const win = windowAt(500_000);
+    const screen = screenAt(500_000);
+    let filled = keepFilled({ from: 0, to: 33 }, win, screen.start);
+    // Nothing from before is still rendered: start again at the top row on screen.
+    expect(filled).toEqual({ from: screen.start, to: screen.start });
+    const frames: number[] = [];
+    while (!isFilled(filled, win)) {
+      const next = growFilled(filled, win, screen);
+      // Never more than a frame's worth, never nothing (or it would never end).
+      const added = next.to - next.from - (filled.to - filled.from);
+      expect(added).toBeGreaterThan(0);
+      expect(added).toBeLessThanOrEqual(FILL_ROWS);
+      filled = next;
+      frames.push(filled.to);
+    }
+    // The first frame covers the top of the screen; the screen is whole
+    // before the overscan above it gets its text.
+    expect(frames[0]).toBe(screen.start + FILL_ROWS);
+    expect(frames.length).toBe(Math.ceil((win.end - win.start) / FILL_ROWS));
+    expect(filled).toEqual({ from: win.start, to: win.end });
+  });
+
+  it("fills the rows coming in from above when scrolling up", () => {
+    const before = windowAt(20_000);
+    const after = windowAt(20_000 - 20 * 10);
+    const kept = keepFilled({ from: before.start, to: before.end }, after, screenAt(after.offset).start);
+    // The rows still rendered keep their text; the ten new ones above do not have it yet.
+    expect(kept).toEqual({ from: before.start, to: after.end });
+    const filled = growFilled(kept, after, screenAt(20_000 - 200));
+    expect(filled).toEqual({ from: after.start, to: after.end });
+  });
+
+  it("leaves a new list, which shows its text at once, whole at any scroll", () => {
+    for (const top of [0, 600, 999_400]) expect(isFilled(complete, windowAt(top))).toBe(true);
+    expect(keepFilled(complete, windowAt(600), 30)).toEqual({ from: 28, to: 63 });
+  });
+
+  it("fills a list too short for a frame's budget in one step", () => {
+    const win = computeWindow(5, 20, 0, 600, 2);
+    const filled = growFilled({ from: 0, to: 0 }, win, computeWindow(5, 20, 0, 600, 0));
+    expect(filled).toEqual({ from: 0, to: 5 });
   });
 });

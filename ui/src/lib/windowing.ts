@@ -51,6 +51,9 @@ export function scrollTopFor(index: number, rowHeight: number): number {
   return Math.max(0, index) * rowHeight;
 }
 
+/** How a list is scrolling: not at all (for SETTLE_MS), moving, or skimming. */
+export type Motion = "still" | "moving" | "skimming";
+
 /** A rendered range of rows and when a scroll produced it. */
 export interface Shown {
   start: number;
@@ -76,4 +79,66 @@ export function skimming(before: Shown | null, after: Shown): boolean {
   if (!before) return false;
   const replaced = after.start >= before.end || after.end <= before.start;
   return replaced && after.at - before.at < SKIM_GAP_MS;
+}
+
+/** Rows `[from, to)` show their text; the list's other rows show their outline. */
+export interface Filled {
+  from: number;
+  to: number;
+}
+
+/**
+ * Rows given their text back per frame after a scroll that brought many new
+ * rows (a jump, a page step, the end of a skim). A screenful of new text is a
+ * frame of 30–55 ms in WebKitGTK's software drawing; a third of one keeps
+ * each frame well under 50 ms, and the screen is whole two frames later. A
+ * wheel step brings fewer rows than this, so it never shows an outline.
+ */
+export const FILL_ROWS = 12;
+
+/** Whether every rendered row of `win` shows its text. */
+export function isFilled(filled: Filled, win: { start: number; end: number }): boolean {
+  return filled.from <= win.start && filled.to >= win.end;
+}
+
+/**
+ * The rows that keep their text after a scroll to `win`: those that had it
+ * and are still rendered. When none are, filling starts again at `first`, the
+ * first row on screen.
+ */
+export function keepFilled(filled: Filled, win: { start: number; end: number }, first: number): Filled {
+  const from = Math.max(filled.from, win.start);
+  const to = Math.min(filled.to, win.end);
+  if (from < to) return { from, to };
+  const at = Math.min(Math.max(first, win.start), win.end);
+  return { from: at, to: at };
+}
+
+/**
+ * `filled` grown by up to `budget` rows inside `win`: the rows on `screen`
+ * first (below what is filled, then above), then the overscan, so what the
+ * user sees gets its text before what they do not.
+ */
+export function growFilled(
+  filled: Filled,
+  win: { start: number; end: number },
+  screen: { start: number; end: number },
+  budget = FILL_ROWS,
+): Filled {
+  let { from, to } = filled;
+  const down = (limit: number) => {
+    const n = Math.min(budget, Math.max(0, limit - to));
+    to += n;
+    budget -= n;
+  };
+  const up = (limit: number) => {
+    const n = Math.min(budget, Math.max(0, from - limit));
+    from -= n;
+    budget -= n;
+  };
+  down(screen.end);
+  up(screen.start);
+  down(win.end);
+  up(win.start);
+  return { from, to };
 }
