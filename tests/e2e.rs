@@ -566,8 +566,9 @@ queueMicrotask(() => {
   const seen = look();
   setTimeout(() => requestAnimationFrame(() => {
     const after = look();
-    // One jump back, long after the last: not skimming, so the rows swap
-    // their text in place.
+    // One jump back, long after the last: not skimming, so the rows on top
+    // get their text in its first frame and the rest a few frames later,
+    // each row's elements now showing another line.
     jump(-150);
     requestAnimationFrame(() => {
       const single = look();

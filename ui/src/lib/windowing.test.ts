@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FILL_ROWS, SKIM_GAP_MS, computeWindow, growFilled, isFilled, keepFilled, rowSlot, scrollTopFor, skimming } from "./windowing";
+import { FILL_ROWS, SKIM_GAP_MS, computeWindow, filledRows, growFilled, isFilled, keepFilled, rowSlot, scrollTopFor, skimming } from "./windowing";
 
 describe("computeWindow", () => {
   it("renders one screenful plus overscan at the top", () => {
@@ -92,7 +92,7 @@ describe("filling rows after a scroll", () => {
   it("gives a wheel step's few new rows their text at once", () => {
     const before = windowAt(20_000);
     const after = windowAt(20_060);
-    const kept = keepFilled({ from: before.start, to: before.end }, after, screenAt(20_060).start);
+    const kept = keepFilled({ from: before.start, to: before.end }, before, after, screenAt(20_060).start);
     const filled = growFilled(kept, after, screenAt(20_060));
     expect(isFilled(filled, after)).toBe(true);
   });
@@ -100,14 +100,14 @@ describe("filling rows after a scroll", () => {
   it("fills a jump's new screen a few rows per frame, the rows on screen first", () => {
     const win = windowAt(500_000);
     const screen = screenAt(500_000);
-    let filled = keepFilled({ from: 0, to: 33 }, win, screen.start);
+    let filled = keepFilled({ from: 0, to: 33 }, windowAt(0), win, screen.start);
     // Nothing from before is still rendered: start again at the top row on screen.
     expect(filled).toEqual({ from: screen.start, to: screen.start });
     const frames: number[] = [];
     while (!isFilled(filled, win)) {
       const next = growFilled(filled, win, screen);
       // Never more than a frame's worth, never nothing (or it would never end).
-      const added = next.to - next.from - (filled.to - filled.from);
+      const added = filledRows(next) - filledRows(filled);
       expect(added).toBeGreaterThan(0);
       expect(added).toBeLessThanOrEqual(FILL_ROWS);
       filled = next;
@@ -123,16 +123,29 @@ describe("filling rows after a scroll", () => {
   it("fills the rows coming in from above when scrolling up", () => {
     const before = windowAt(20_000);
     const after = windowAt(20_000 - 20 * 10);
-    const kept = keepFilled({ from: before.start, to: before.end }, after, screenAt(after.offset).start);
+    const kept = keepFilled({ from: before.start, to: before.end }, before, after, screenAt(after.offset).start);
     // The rows still rendered keep their text; the ten new ones above do not have it yet.
     expect(kept).toEqual({ from: before.start, to: after.end });
     const filled = growFilled(kept, after, screenAt(20_000 - 200));
     expect(filled).toEqual({ from: after.start, to: after.end });
   });
 
-  it("leaves a new list, which shows its text at once, whole at any scroll", () => {
+  it("shows a new list's text at once, and fills its first scroll like any other", () => {
     for (const top of [0, 600, 999_400]) expect(isFilled(complete, windowAt(top))).toBe(true);
-    expect(keepFilled(complete, windowAt(600), 30)).toEqual({ from: 28, to: 63 });
+    // Only the rows rendered before the scroll had their text: rows 28–32.
+    expect(keepFilled(complete, windowAt(0), windowAt(600), 30)).toEqual({ from: 28, to: 33 });
+    // A first jump far away keeps none, and starts at the top row on screen.
+    expect(keepFilled(complete, windowAt(0), windowAt(500_000), 25_000)).toEqual({ from: 25_000, to: 25_000 });
+  });
+
+  it("spends a frame's budget only on rendered rows, when what had text is out of the window", () => {
+    // The window moved without a scroll (the list shrank): what had text is
+    // gone, and filling starts again on screen, within the budget.
+    const win = windowAt(2_000);
+    const screen = screenAt(2_000);
+    const kept = keepFilled({ from: 0, to: 20 }, win, win, screen.start);
+    const next = growFilled(kept, win, screen, 5);
+    expect(next).toEqual({ from: screen.start, to: screen.start + 5 });
   });
 
   it("fills a list too short for a frame's budget in one step", () => {

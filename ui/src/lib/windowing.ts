@@ -73,7 +73,8 @@ export const SETTLE_MS = 120;
  * list. Such a frame can show the rows' outline instead of their text, which
  * nobody can read at that speed and which is most of a frame's cost in
  * WebKitGTK's software drawing. A single jump (Home, End, a click on the
- * track) is not skimming: it lands on text at once.
+ * track) is not skimming: its first rows have their text in its first frame
+ * (`FILL_ROWS`).
  */
 export function skimming(before: Shown | null, after: Shown): boolean {
   if (!before) return false;
@@ -88,11 +89,11 @@ export interface Filled {
 }
 
 /**
- * Rows given their text back per frame after a scroll that brought many new
- * rows (a jump, a page step, the end of a skim). A screenful of new text is a
- * frame of 30–55 ms in WebKitGTK's software drawing; a third of one keeps
- * each frame well under 50 ms, and the screen is whole two frames later. A
- * wheel step brings fewer rows than this, so it never shows an outline.
+ * Rows given their text per frame drawn, after a scroll that brought more new
+ * rows than that (a jump, a page step, the end of a skim). A screenful of new
+ * text is a frame of 30–55 ms in WebKitGTK's software drawing; a third of a
+ * screen keeps each frame well under 50 ms, and the rest follows in the next
+ * frames. A wheel step brings two or three rows, so it shows no outline.
  */
 export const FILL_ROWS = 12;
 
@@ -102,17 +103,25 @@ export function isFilled(filled: Filled, win: { start: number; end: number }): b
 }
 
 /**
- * The rows that keep their text after a scroll to `win`: those that had it
- * and are still rendered. When none are, filling starts again at `first`, the
- * first row on screen.
+ * The rows that keep their text when the rendered rows go from `before` to
+ * `after`: those that had it and were rendered, and still are. When none are,
+ * filling starts again at `first`, the first row on screen.
  */
-export function keepFilled(filled: Filled, win: { start: number; end: number }, first: number): Filled {
-  const from = Math.max(filled.from, win.start);
-  const to = Math.min(filled.to, win.end);
+export function keepFilled(
+  filled: Filled,
+  before: { start: number; end: number },
+  after: { start: number; end: number },
+  first: number,
+): Filled {
+  const from = Math.max(filled.from, before.start, after.start);
+  const to = Math.min(filled.to, before.end, after.end);
   if (from < to) return { from, to };
-  const at = Math.min(Math.max(first, win.start), win.end);
+  const at = Math.min(Math.max(first, after.start), after.end);
   return { from: at, to: at };
 }
+
+/** How many rows `filled` spans. */
+export const filledRows = (filled: Filled) => Math.max(0, filled.to - filled.from);
 
 /**
  * `filled` grown by up to `budget` rows inside `win`: the rows on `screen`
