@@ -97,6 +97,9 @@ export interface Filled {
  */
 export const FILL_ROWS = 12;
 
+/** How long filling waits for the next frame before going on without it. */
+export const FRAME_LATE_MS = 100;
+
 /** Whether every rendered row of `win` shows its text. */
 export function isFilled(filled: Filled, win: { start: number; end: number }): boolean {
   return filled.from <= win.start && filled.to >= win.end;
