@@ -472,11 +472,10 @@ async fn skim_and_settle(app: &mut App) {
         "the rows have their text back: {seen}"
     );
     assert_rows_match_their_lines(&seen["after"]);
+    // How many rows the first frame holds back depends on how soon the next
+    // frame comes (lib/windowing.ts `FRAME_LATE_MS`), so it is the unit
+    // tests that check the rows per frame, not this one.
     assert_top_row_has_its_text(&seen["single"]);
-    assert!(
-        seen["single"]["bars"].as_u64().is_some_and(|n| n > 0),
-        "the rows below the first few wait a frame for their text, so no frame draws a whole screen of it: {seen}"
-    );
     assert_eq!(
         seen["whole"]["skimming"],
         json!(false),
