@@ -82,6 +82,9 @@ export function skimming(before: Shown | null, after: Shown): boolean {
   return replaced && after.at - before.at < SKIM_GAP_MS;
 }
 
+/** A range of rows `[start, end)`, as a window or the screen. */
+type Rows = Pick<Window, "start" | "end">;
+
 /** Rows `[from, to)` show their text; the list's other rows show their outline. */
 export interface Filled {
   from: number;
@@ -101,7 +104,7 @@ export const FILL_ROWS = 12;
 export const FRAME_LATE_MS = 100;
 
 /** Whether every rendered row of `win` shows its text. */
-export function isFilled(filled: Filled, win: { start: number; end: number }): boolean {
+export function isFilled(filled: Filled, win: Rows): boolean {
   return filled.from <= win.start && filled.to >= win.end;
 }
 
@@ -112,8 +115,8 @@ export function isFilled(filled: Filled, win: { start: number; end: number }): b
  */
 export function keepFilled(
   filled: Filled,
-  before: { start: number; end: number },
-  after: { start: number; end: number },
+  before: Rows,
+  after: Rows,
   first: number,
 ): Filled {
   const from = Math.max(filled.from, before.start, after.start);
@@ -133,8 +136,8 @@ export const filledRows = (filled: Filled) => Math.max(0, filled.to - filled.fro
  */
 export function growFilled(
   filled: Filled,
-  win: { start: number; end: number },
-  screen: { start: number; end: number },
+  win: Rows,
+  screen: Rows,
   budget = FILL_ROWS,
 ): Filled {
   let { from, to } = filled;
