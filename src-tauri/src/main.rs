@@ -2,6 +2,8 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
+    // Agents run under this very binary as their supervisor.
+    fanout_engine::supervisor::serve_if_asked();
     quiet_webkit();
     fanout_app::run();
 }
@@ -19,7 +21,7 @@ const WEBKIT_SWITCHES: [&str; 2] = [
     // The memory pressure handler has every web process read its whole
     // /proc/self/smaps on its main thread every 30 s: 55-63 ms while the diff
     // viewer scrolls, the wheel's only frames over 50 ms (BENCHMARKS.md,
-    // "Session 12"). What it buys, purging caches under system memory
+    // "The diff viewer's frames"). What it buys, purging caches under system memory
     // pressure and killing a page past a memory limit, is for browsers full
     // of other people's pages, not for one page of our own.
     "WEBKIT_DISABLE_MEMORY_PRESSURE_MONITOR",

@@ -154,9 +154,19 @@ enum Command {
         #[arg(long)]
         worktree_root: Option<PathBuf>,
         /// What agents may do unasked: edits, edits-and-commands, bypass, or ask
-        /// (Claude Code asks on this terminal; denied when stdin is not one).
+        /// (Claude Code and the built-in agent ask on this terminal; denied
+        /// when stdin is not one).
         #[arg(long, default_value = "edits")]
         permission: String,
+        /// Run agents, setup commands and checks in a bubblewrap sandbox (on
+        /// where `bwrap` works; see SECURITY.md).
+        #[arg(long, default_value = "on", value_parser = parse_switch, action = clap::ArgAction::Set)]
+        sandbox: bool,
+        /// A secret variable of this environment (say `MY_AGENT_TOKEN`) the
+        /// command agent may inherit; no agent gets Fanout's keys otherwise.
+        /// Repeat for more.
+        #[arg(long = "agent-env", value_name = "NAME")]
+        agent_env: Vec<String>,
     },
     /// Send a finished variant's agent a new instruction (resumes its session).
     FollowUp {
@@ -285,6 +295,8 @@ impl std::fmt::Display for Failure {
 }
 
 fn main() -> ExitCode {
+    // Agents run under this very binary as their supervisor.
+    fanout_engine::supervisor::serve_if_asked();
     let cli = Cli::parse();
     let out = Out::new(cli.json);
     let json_out = cli.json;
@@ -310,6 +322,8 @@ fn main() -> ExitCode {
             include_uncommitted,
             worktree_root,
             permission,
+            sandbox,
+            agent_env,
         } => run::run(
             run::RunArgs {
                 repo,
@@ -325,6 +339,8 @@ fn main() -> ExitCode {
                 include_uncommitted,
                 worktree_root,
                 permission,
+                sandbox,
+                agent_env,
             },
             json_out,
         ),
@@ -348,6 +364,15 @@ fn main() -> ExitCode {
             eprintln!("error: {err}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// `on`/`off` (also `true`/`false`, `yes`/`no`).
+fn parse_switch(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        other => Err(format!("`{other}` is neither on nor off")),
     }
 }
 

@@ -39,6 +39,8 @@ pub struct RunArgs {
     pub include_uncommitted: bool,
     pub worktree_root: Option<PathBuf>,
     pub permission: String,
+    pub sandbox: bool,
+    pub agent_env: Vec<String>,
 }
 
 /// The file `fanout plan --json` prints.
@@ -86,6 +88,8 @@ pub fn run(args: RunArgs, json_out: bool) -> Result<(), Failure> {
         permission,
         agent_command: args.agent_command,
         executables: Executables::from_env(),
+        sandbox: args.sandbox,
+        agent_command_secrets: args.agent_env,
         ..Config::default()
     };
     let id = view.experiment.id.clone();
@@ -246,8 +250,8 @@ where
         tokio::pin!(work);
         let result = tokio::select! {
             result = &mut work => result,
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!("Cancelling: stopping every agent…");
+            signal = stop_signal() => {
+                eprintln!("{signal}: cancelling, stopping every agent…");
                 orch.cancel_all();
                 work.await
             }
@@ -263,6 +267,25 @@ where
     runtime.shutdown_background();
     result?;
     Ok(())
+}
+
+/// Ctrl-C, SIGTERM (a `kill`, a service manager) and SIGHUP (the terminal
+/// closed) all cancel the run the same way: every agent is stopped and
+/// waited for, and the variants end cancelled. Resolves with the signal's name.
+async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return "Interrupted";
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "Interrupted",
+        _ = term.recv() => "Terminated",
+        _ = hup.recv() => "Hung up",
+    }
 }
 
 /// The live display: indicatif lines on a terminal, plain status lines otherwise.

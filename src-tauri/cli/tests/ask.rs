@@ -62,6 +62,9 @@ fn ask_without_a_terminal_denies_and_says_so() {
         .args(["--task", "clean up", "--approaches"])
         .arg(&approaches)
         .args(["--permission", "ask"])
+        // The replay reads its recording and logs its stdin in /tmp, which the
+        // sandbox's private /tmp would hide; the sandbox has tests of its own.
+        .args(["--sandbox", "off"])
         .env("FANOUT_HOME", home.path())
         .env("FANOUT_CLAUDE_BIN", &fake)
         .env("FAKE_LOG", &log)

@@ -57,6 +57,10 @@ fn run_with_the_gemini_agent_uses_fanouts_own_gemini_settings() {
             "gemini",
             "--worktree-root",
             s(&fx.sibling("wt")),
+            // The stand-in reports through files in /tmp, which the
+            // sandbox's private /tmp would hide; the sandbox has tests of its own.
+            "--sandbox",
+            "off",
         ])
         .env("FANOUT_HOME", fanout_home.path())
         .env("FANOUT_GEMINI_BIN", &program)

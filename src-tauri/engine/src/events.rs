@@ -104,6 +104,24 @@ impl SessionEvent {
         }
     }
 
+    /// Replaces the secrets Fanout knows in every text of the event.
+    pub fn scrub(&mut self) {
+        use crate::secrets::{scrub, scrub_json};
+        match self {
+            SessionEvent::Init { .. } | SessionEvent::Usage { .. } => {}
+            SessionEvent::AssistantText { text } | SessionEvent::Thinking { text } => scrub(text),
+            SessionEvent::ToolUse { input, .. } => scrub_json(input),
+            SessionEvent::ToolResult { summary, .. } => scrub(summary),
+            SessionEvent::Warning { message } => scrub(message),
+            SessionEvent::Result { summary, error, .. } => {
+                summary.iter_mut().chain(error.iter_mut()).for_each(scrub)
+            }
+            SessionEvent::Log { line, .. }
+            | SessionEvent::Raw { line }
+            | SessionEvent::Setup { line, .. } => scrub(line),
+        }
+    }
+
     /// A raw event for an unrecognized line, bounded.
     pub fn raw(line: &str) -> Self {
         SessionEvent::Raw {

@@ -10,13 +10,14 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::diff::{self, DiffOptions, FileChange, FileDiff};
+use crate::linked::Linked;
 use crate::merge::{self, MergeOutcome, MergePreview, Strategy};
 use crate::paths::Paths;
 use crate::repo_settings::{self, RepoSettings, RepoSettingsView};
 use crate::store::{
     Experiment, ExperimentStatus, MergeRecord, NewEvent, Store, Variant, VariantStatus,
 };
-use crate::worktree::{self, NewWorktree, RemoveReport};
+use crate::worktree::{self, NewWorktree, RemoveReport, WorktreeError};
 use crate::{ignored_files, repo, slug, Error};
 
 /// The most variants one experiment may have.
@@ -426,7 +427,11 @@ impl Engine {
         for mut v in targets {
             ensure_worktree(&v)?;
             let message = commit_message(&view.experiment, &v);
-            let commit = worktree::auto_commit(&v.worktree, &message)?;
+            let linked = v.linked(&view.experiment.repo_root)?;
+            let commit = match worktree::auto_commit(&linked, &message) {
+                Ok(commit) => commit,
+                Err(err) => return Err(self.fail_if_tampered(v, err)),
+            };
             if let Some(id) = &commit {
                 v.head_commit = Some(id.clone());
                 self.store.update_variant(&v)?;
@@ -437,6 +442,17 @@ impl Engine {
             });
         }
         Ok(results)
+    }
+
+    /// A variant whose agent tampered with its worktree's git metadata ends
+    /// failed, with the sentence saying what it did; any other error passes.
+    fn fail_if_tampered(&mut self, mut v: Variant, err: WorktreeError) -> Error {
+        if mark_tampered(&mut v, &err) {
+            if let Err(e) = self.store.update_variant(&v) {
+                tracing::warn!(error = %e, "recording the tampered variant failed");
+            }
+        }
+        err.into()
     }
 
     /// Files a variant changed against the base, or against another variant.
@@ -746,6 +762,12 @@ impl Variant {
     pub fn branch_ref(&self) -> String {
         format!("refs/heads/{}", self.branch)
     }
+
+    /// The variant's worktree as the repository at `repo_root` registered
+    /// it; see [`Linked`].
+    pub fn linked(&self, repo_root: &Path) -> Result<Linked, WorktreeError> {
+        Linked::open(repo_root, &self.worktree, &self.branch)
+    }
 }
 
 /// Fills in each worktree's size (`None` when its folder is gone). Walks the
@@ -834,6 +856,18 @@ fn unique_experiment_slug(
     Ok(candidate)
 }
 
+/// Marks an idle variant failed when `err` says its agent tampered with its
+/// worktree; returns whether it did (and the variant needs saving).
+pub(crate) fn mark_tampered(v: &mut Variant, err: &WorktreeError) -> bool {
+    if !matches!(err, WorktreeError::Tampered { .. }) || v.status.is_active() {
+        return false;
+    }
+    v.status = VariantStatus::Failed;
+    v.error = Some(err.to_string());
+    v.finished_at = Some(now_rfc3339());
+    true
+}
+
 fn ensure_worktree(v: &Variant) -> Result<(), ExperimentError> {
     if v.worktree.is_dir() {
         Ok(())
@@ -846,14 +880,20 @@ fn ensure_worktree(v: &Variant) -> Result<(), ExperimentError> {
 }
 
 /// A merge takes the variant's branch; work still sitting uncommitted in its
-/// worktree would silently be left out.
+/// worktree would silently be left out. The worktree is checked for
+/// tampering first: what an agent did to its git metadata must be seen
+/// before its work is merged.
 fn ensure_variant_committed(exp: &Experiment, v: &Variant) -> Result<(), Error> {
     if !v.worktree.is_dir() {
         return Ok(());
     }
-    let wt = repo::open(&v.worktree)?;
-    let root = repo::workdir(&wt)?;
-    if repo::uncommitted_paths(&wt, &root)?.is_empty() {
+    let linked = v.linked(&exp.repo_root)?;
+    linked.guard()?;
+    if linked
+        .uncommitted()
+        .map_err(WorktreeError::from)?
+        .is_empty()
+    {
         Ok(())
     } else {
         Err(ExperimentError::VariantDirty {

@@ -23,12 +23,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use git2::build::CheckoutBuilder;
-use git2::{
-    BranchType, Commit, DiffOptions, ErrorCode, Oid, Repository, RepositoryState, Status, Tree,
-};
+use git2::{BranchType, Commit, DiffOptions, ErrorCode, Oid, Repository, RepositoryState, Tree};
 use serde::{Deserialize, Serialize};
 
+use crate::gitcli::{Git, GitError};
 use crate::repo::{self, RepoError};
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +57,10 @@ pub enum MergeError {
     UndoMismatch { target: String, reason: String },
     #[error("The merge cannot be undone because {} changed since the merge, and undoing it would overwrite that. Commit or stash those changes, then try again.", list(files))]
     UndoFilesChanged { files: Vec<String> },
+    #[error("Git could not update the files in {}, so nothing was changed ({detail}). Try again once nothing else holds the repository.", worktree.display())]
+    Checkout { worktree: PathBuf, detail: String },
+    #[error(transparent)]
+    GitCli(#[from] GitError),
     #[error("Git failed while {action}: {source}. Nothing else was changed; try again.")]
     Git {
         action: &'static str,
@@ -82,6 +84,8 @@ impl MergeError {
             MergeError::UndoMovedOn { .. } => "merge.undo_moved_on",
             MergeError::UndoMismatch { .. } => "merge.undo_mismatch",
             MergeError::UndoFilesChanged { .. } => "merge.undo_files_changed",
+            MergeError::Checkout { .. } => "merge.git",
+            MergeError::GitCli(e) => e.code(),
             MergeError::Git { .. } => "merge.git",
         }
     }
@@ -470,30 +474,43 @@ fn display(path: &Path) -> String {
 struct Checkout {
     repo: Repository,
     root: PathBuf,
+    /// For a linked worktree, its registered git directory: git is pointed
+    /// at it explicitly rather than through the worktree's `.git` file.
+    git_dir: Option<PathBuf>,
+}
+
+impl Checkout {
+    /// git on this working tree and its index.
+    fn git(&self) -> Git {
+        match &self.git_dir {
+            Some(git_dir) => Git::with_dirs(git_dir, Some(&self.root)),
+            None => Git::in_dir(&self.root),
+        }
+    }
 }
 
 /// The working tree (main or linked) whose HEAD is the branch `refname`.
+/// The user's own checkout is looked at first.
 fn find_checkout(repo: &Repository, refname: &str) -> Result<Option<Checkout>, MergeError> {
     for candidate in working_trees(repo)? {
         let has_it = candidate
+            .repo
             .find_reference("HEAD")
             .map_err(git_err("reading a working tree's HEAD"))?
             .symbolic_target()
             == Some(refname);
         if has_it {
-            let root = repo::workdir(&candidate)?;
-            return Ok(Some(Checkout {
-                repo: candidate,
-                root,
-            }));
+            return Ok(Some(candidate));
         }
     }
     Ok(None)
 }
 
 /// Every working tree of the repository: the main one (unless bare) and the
-/// linked ones whose folders still exist.
-fn working_trees(repo: &Repository) -> Result<Vec<Repository>, MergeError> {
+/// linked ones whose folders still exist and still point at their
+/// registration (one whose `.git` an agent rewrote is not trusted to be
+/// anything).
+fn working_trees(repo: &Repository) -> Result<Vec<Checkout>, MergeError> {
     let main = Repository::open(repo.commondir()).map_err(git_err("opening the repository"))?;
     let mut trees = Vec::new();
     for name in main
@@ -509,12 +526,29 @@ fn working_trees(repo: &Repository) -> Result<Vec<Repository>, MergeError> {
         if worktree.validate().is_err() {
             continue;
         }
+        let git_dir = main.commondir().join("worktrees").join(name);
+        if !crate::linked::points_home(worktree.path(), &git_dir, main.commondir()) {
+            continue;
+        }
         let linked =
             Repository::open_from_worktree(&worktree).map_err(git_err("opening a worktree"))?;
-        trees.push(linked);
+        let root = repo::workdir(&linked)?;
+        trees.push(Checkout {
+            repo: linked,
+            root,
+            git_dir: Some(git_dir),
+        });
     }
     if !main.is_bare() {
-        trees.insert(0, main);
+        let root = repo::workdir(&main)?;
+        trees.insert(
+            0,
+            Checkout {
+                repo: main,
+                root,
+                git_dir: None,
+            },
+        );
     }
     Ok(trees)
 }
@@ -541,22 +575,93 @@ fn ensure_clean(
     }
 }
 
-/// Of `files`, those that are not exactly as committed in the working tree:
-/// staged or unstaged changes, conflicts, an untracked or ignored file or a
-/// directory where the merge writes a file, and files in the way of a folder
-/// the merge creates. Sorted.
+/// Of `files`, those that are not exactly as committed in the working tree,
+/// as git itself sees it (filters and line endings applied): staged or
+/// unstaged changes, conflicts, an untracked or ignored file where the merge
+/// writes one, a folder holding anything the merge does not itself remove
+/// where it writes a file, and files in the way of a folder the merge
+/// creates. Sorted.
 fn in_the_way(co: &Checkout, files: &[PathBuf]) -> Result<Vec<String>, MergeError> {
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
     let touched: BTreeSet<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let dirty = dirty_paths(co)?;
+    let index = co.repo.index().map_err(git_err("reading the index"))?;
+    let tracked = |path: &Path| index.get_path(path, 0).is_some();
     let mut blocked = BTreeSet::new();
     for file in files {
         if let Some(obstacle) = file_in_place_of_folder(&co.root, file, &touched) {
             blocked.insert(display(&obstacle));
         }
-        if !is_as_committed(co, file)? {
+        let on_disk = std::fs::symlink_metadata(co.root.join(file)).ok();
+        let clean = match on_disk {
+            Some(meta) if meta.is_dir() => {
+                folder_goes_away(&co.root, file, &touched, &dirty, &tracked)
+            }
+            Some(_) => tracked(file) && !dirty.contains(file.as_path()),
+            // Gone from disk: git status lists a deleted tracked file.
+            None => !dirty.contains(file.as_path()),
+        };
+        if !clean {
             blocked.insert(display(file));
         }
     }
     Ok(blocked.into_iter().collect())
+}
+
+/// Paths git reports as changed, staged, conflicted or untracked (ignored
+/// files excluded) in the working tree, with untracked folders listed file by file.
+fn dirty_paths(co: &Checkout) -> Result<BTreeSet<PathBuf>, MergeError> {
+    let out = co
+        .git()
+        .args([
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=all",
+            "--no-renames",
+            "--ignore-submodules=none",
+        ])
+        .output()?;
+    Ok(out
+        .split(|b| *b == 0)
+        .filter(|entry| entry.len() > 3)
+        .map(|entry| PathBuf::from(String::from_utf8_lossy(&entry[3..]).into_owned()))
+        .collect())
+}
+
+/// A folder stands where the merge writes `file` (a folder becomes a file or
+/// a symlink): it may go only when everything in it is tracked, as committed,
+/// and removed by the merge itself. Symlinks inside are not followed.
+fn folder_goes_away(
+    root: &Path,
+    folder: &Path,
+    touched: &BTreeSet<&Path>,
+    dirty: &BTreeSet<PathBuf>,
+    tracked: &dyn Fn(&Path) -> bool,
+) -> bool {
+    let mut pending = vec![folder.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(root.join(&dir)) else {
+            return false;
+        };
+        for entry in entries.flatten() {
+            let rel = dir.join(entry.file_name());
+            match entry.file_type() {
+                Ok(kind) if kind.is_dir() => pending.push(rel),
+                Ok(_) => {
+                    let expendable =
+                        touched.contains(rel.as_path()) && tracked(&rel) && !dirty.contains(&rel);
+                    if !expendable {
+                        return false;
+                    }
+                }
+                Err(_) => return false,
+            }
+        }
+    }
+    true
 }
 
 /// A file or symlink standing where `file` needs a folder, that the merge
@@ -574,23 +679,6 @@ fn file_in_place_of_folder(root: &Path, file: &Path, touched: &BTreeSet<&Path>) 
         .map(Path::to_path_buf)
 }
 
-fn is_as_committed(co: &Checkout, file: &Path) -> Result<bool, MergeError> {
-    if let Ok(meta) = std::fs::symlink_metadata(co.root.join(file)) {
-        if meta.is_dir() {
-            return Ok(false);
-        }
-    }
-    match co.repo.status_file(file) {
-        Ok(status) => Ok(status == Status::CURRENT),
-        // Nowhere: not in HEAD, not in the index, not on disk.
-        Err(e) if e.code() == ErrorCode::NotFound => Ok(true),
-        Err(e) => Err(MergeError::Git {
-            action: "reading a file's status",
-            source: e,
-        }),
-    }
-}
-
 /// Moving a branch from one commit to another, and with it the touched files
 /// of the working tree that has it checked out.
 struct Switch<'a> {
@@ -603,9 +691,8 @@ struct Switch<'a> {
 }
 
 impl Switch<'_> {
-    /// Files first, while HEAD still names `from` (git's safe checkout compares
-    /// the working tree against HEAD); then the branch by compare-and-swap.
-    /// If the swap fails, the files are put back as they were.
+    /// Files first, while HEAD still names `from`; then the branch by
+    /// compare-and-swap. If the swap fails, the files are put back as they were.
     fn run(
         &self,
         repo: &Repository,
@@ -614,20 +701,15 @@ impl Switch<'_> {
         refuse: impl FnOnce(Vec<String>) -> MergeError,
     ) -> Result<(), MergeError> {
         if let Some(co) = checkout {
-            if let Err(err) = write_files(co, self.to.1, self.files, Write::Safe) {
-                return Err(match err {
-                    // Someone edited a file between the check and the write;
-                    // git's safe checkout refused before writing anything.
-                    MergeError::Git { source, .. } if source.code() == ErrorCode::Conflict => {
-                        refuse(in_the_way(co, self.files).unwrap_or_default())
-                    }
-                    // A failure after some files were written (a locked
-                    // index, a full disk) happens before the index is
-                    // written, so only the files go back.
-                    other => {
-                        write_files(co, self.from.1, self.files, Write::PutBack { index: false })?;
-                        other
-                    }
+            if let Err(err) = write_files(co, self.from.1, self.to.1, self.files) {
+                // git's two-tree read-tree checks every path before it
+                // writes one: a refusal means someone edited a file between
+                // our check and the write, and nothing was written.
+                let blocked = in_the_way(co, self.files).unwrap_or_default();
+                return Err(if blocked.is_empty() {
+                    err
+                } else {
+                    refuse(blocked)
                 });
             }
         }
@@ -635,8 +717,8 @@ impl Switch<'_> {
         if let Err(source) = moved {
             if let Some(co) = checkout {
                 // These files were as committed before we wrote them, so
-                // forcing them back restores exactly what the user had.
-                write_files(co, self.from.1, self.files, Write::PutBack { index: true })?;
+                // switching them back restores exactly what the user had.
+                write_files(co, self.to.1, self.from.1, self.files)?;
             }
             return Err(match source.code() {
                 ErrorCode::Modified | ErrorCode::Locked | ErrorCode::Exists => {
@@ -654,50 +736,36 @@ impl Switch<'_> {
     }
 }
 
-/// How [`write_files`] may treat what is on disk.
-enum Write {
-    /// Git's safe checkout: it refuses, before writing anything, when a file
-    /// differs from HEAD.
-    Safe,
-    /// Putting back files this module just wrote, over whatever it wrote.
-    /// Every touched path was checked to hold no untracked or ignored file
-    /// before, so an untracked file there now is one this module created.
-    PutBack { index: bool },
-}
-
-/// Writes `files` as they are in `tree` into the working tree (and its index,
-/// unless told otherwise), and nothing else.
-fn write_files(co: &Checkout, tree: Oid, files: &[PathBuf], mode: Write) -> Result<(), MergeError> {
-    // An empty path list would mean "every file" to git.
+/// Moves the working tree and its index from tree `from` to tree `to` the
+/// way `git checkout` does (`git read-tree -m -u`): the smudge filters, line
+/// endings and LFS of the repository apply, only paths that differ between
+/// the two trees are written, other staged or unstaged work stays, and git
+/// refuses before writing anything if a path it would write is not as
+/// committed.
+fn write_files(co: &Checkout, from: Oid, to: Oid, files: &[PathBuf]) -> Result<(), MergeError> {
     if files.is_empty() {
         return Ok(());
     }
-    let tree = co
-        .repo
-        .find_tree(tree)
-        .map_err(git_err("reading the merged tree"))?;
-    let mut builder = CheckoutBuilder::new();
-    match mode {
-        Write::Safe => {
-            builder.safe().overwrite_ignored(false);
-        }
-        Write::PutBack { index } => {
-            builder.force().remove_untracked(true).update_index(index);
-        }
-    }
-    builder.disable_pathspec_match(true);
-    for file in files {
-        builder.path(file.as_path());
-    }
-    co.repo
-        .checkout_tree(tree.as_object(), Some(&mut builder))
-        .map_err(git_err("updating the working tree"))
+    co.git()
+        .args(["read-tree", "-m", "-u"])
+        .arg(from.to_string())
+        .arg(to.to_string())
+        .run()
+        .map_err(|e| MergeError::Checkout {
+            worktree: co.root.clone(),
+            detail: match e {
+                GitError::Failed { stderr, .. } => stderr,
+                other => other.to_string(),
+            },
+        })?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use git2::Signature;
+    use git2::build::CheckoutBuilder;
+    use git2::{Signature, Status};
 
     fn commit_files(repo: &Repository, files: &[(&str, &str)], parent: Option<Oid>) -> Oid {
         let mut builder = repo.treebuilder(None).expect("treebuilder");

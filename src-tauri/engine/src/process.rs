@@ -1,17 +1,24 @@
 //! Child processes that are always cleaned up.
 //!
-//! [`spawn`] starts a program in its own session and process group (so a
-//! signal reaches everything it started), asks Linux to kill it if Fanout dies
-//! (`PR_SET_PDEATHSIG`), and reads its stdout and stderr as bounded lines.
-//! One owner task per child `select!`s over the child's exit, the cancel
-//! signal and its timers; nothing polls and nothing sleeps a thread.
+//! [`spawn`] starts a program under Fanout's [`supervisor`] (a child
+//! subreaper that owns every descendant of the program, even one that called
+//! `setsid`, and stops them all when Fanout dies), in its own session and
+//! process group, optionally inside a [`Sandbox`], and reads its stdout and
+//! stderr as bounded lines. One owner task per child `select!`s over the
+//! supervisor's exit, the cancel signal and its timers; nothing polls and
+//! nothing sleeps a thread.
 //!
-//! Ending a child: cancel or timeout sends SIGTERM to the whole group, then
-//! SIGKILL after [`ProcessSpec::grace`]; the child is always waited for. When
-//! the child has exited but its stdout or stderr stays open longer than
-//! [`ProcessSpec::leak_grace`], a grandchild inherited the pipe: the outcome
-//! says so and the group is killed. Members of the group still alive when the
-//! child is gone are killed too, so no process outlives its session.
+//! Ending a child: cancel or timeout sends SIGTERM to the supervisor, which
+//! passes it to every descendant and kills what is left after
+//! [`ProcessSpec::grace`]; Fanout kills the group itself only if the
+//! supervisor did not manage. When the program exits, whatever it left
+//! running gets [`ProcessSpec::leak_grace`] to end and is then killed; the
+//! outcome says whether it held the program's output. No process outlives its
+//! session.
+//!
+//! No child inherits Fanout's API keys ([`crate::secrets::CHILD_SECRET_VARS`])
+//! unless its spec names them, and every line read is scrubbed of the
+//! secrets Fanout knows before anyone sees it.
 //!
 //! Usage: read lines with [`RunningProcess::next_line`] until `None`, then
 //! [`RunningProcess::finish`]. `finish` drains unread lines itself, so calling
@@ -28,6 +35,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+
 use rustix::process::{Pid, Signal};
 use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
@@ -37,6 +46,12 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
 
 pub use crate::events::Stream;
+use crate::sandbox::Sandbox;
+use crate::supervisor::{self, Report, SupervisorMissing};
+
+/// How long after its own grace Fanout waits for the supervisor before it
+/// kills the group itself.
+const SUPERVISOR_SLACK: Duration = Duration::from_secs(2);
 
 /// How long readers may take to notice closed pipes after the group was killed.
 const ABANDON_READERS_AFTER: Duration = Duration::from_secs(1);
@@ -68,6 +83,10 @@ pub enum ProcessError {
         #[source]
         source: io::Error,
     },
+    #[error("The command line for `{program}` is too long for the system ({bytes} bytes of arguments). Shorten the prompt or the methodology, or use an agent template with {{prompt_file}}.")]
+    TooLong { program: String, bytes: usize },
+    #[error(transparent)]
+    NoSupervisor(#[from] SupervisorMissing),
 }
 
 impl ProcessError {
@@ -76,6 +95,8 @@ impl ProcessError {
             ProcessError::NotFound { .. } => "process.not_found",
             ProcessError::WorkdirMissing { .. } => "process.workdir_missing",
             ProcessError::Spawn { .. } => "process.spawn",
+            ProcessError::TooLong { .. } => "process.too_long",
+            ProcessError::NoSupervisor(_) => "process.no_supervisor",
         }
     }
 }
@@ -102,6 +123,11 @@ pub struct ProcessSpec {
     /// Give the child a pipe on stdin (see [`RunningProcess::take_stdin`])
     /// instead of `/dev/null`: for agents spoken to while they run.
     pub piped_stdin: bool,
+    /// Run inside this sandbox.
+    pub sandbox: Option<Sandbox>,
+    /// Secret variables of Fanout's environment this child may inherit
+    /// (an agent CLI's own API key); every other one is removed.
+    pub secrets: Vec<String>,
 }
 
 impl ProcessSpec {
@@ -118,7 +144,24 @@ impl ProcessSpec {
             max_line_bytes: 1024 * 1024,
             channel_capacity: 64,
             piped_stdin: false,
+            sandbox: None,
+            secrets: Vec::new(),
         }
+    }
+
+    pub fn sandbox(mut self, sandbox: Option<Sandbox>) -> Self {
+        self.sandbox = sandbox;
+        self
+    }
+
+    /// Lets the child inherit these secret variables from Fanout's environment.
+    pub fn secrets<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.secrets.extend(names.into_iter().map(Into::into));
+        self
     }
 
     pub fn piped_stdin(mut self) -> Self {
@@ -200,9 +243,11 @@ pub struct ProcessOutcome {
     pub escalated_to_kill: bool,
     /// stdout or stderr stayed open after the child exited (a grandchild held it).
     pub leaked_output: bool,
-    /// Processes of the group were still alive after the child ended, and were killed.
+    /// Processes the child left running were still alive after it ended, and were killed.
     pub stray_processes: bool,
     pub duration_ms: u64,
+    /// The program could not be started after all (the supervisor says why).
+    pub spawn_error: Option<String>,
 }
 
 /// Asks a running child to end (SIGTERM to its group, then SIGKILL). Cheap to clone.
@@ -289,25 +334,37 @@ impl RunningProcess {
                     leaked_output: false,
                     stray_processes: false,
                     duration_ms: 0,
+                    spawn_error: None,
                 }
             }
         }
     }
 }
 
-/// Starts `spec` in its own process group. Must be called inside a tokio runtime.
+/// Starts `spec` under the supervisor, in its own process group. Must be
+/// called inside a tokio runtime.
 pub fn spawn(spec: ProcessSpec) -> Result<RunningProcess, ProcessError> {
     if !spec.cwd.is_dir() {
         return Err(ProcessError::WorkdirMissing {
             path: spec.cwd.clone(),
         });
     }
-    let mut child = command(&spec)
-        .spawn()
-        .map_err(|source| spawn_error(&spec.program, source))?;
-    let pid = child.id().ok_or_else(|| ProcessError::Spawn {
+    let program = resolve_program(&spec)?;
+    let supervisor = supervisor::executable()?;
+    let spawn_failed = |source| ProcessError::Spawn {
         program: spec.program.display().to_string(),
-        source: io::Error::other("the child exited before its pid could be read"),
+        source,
+    };
+    let (report_read, report_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| spawn_failed(e.into()))?;
+    let mut child = command(&spec, &supervisor, &program, &report_write)
+        .spawn()
+        .map_err(|source| too_long(&spec, source).unwrap_or_else(|source| spawn_failed(source)))?;
+    drop(report_write);
+    let pid = child.id().ok_or_else(|| {
+        spawn_failed(io::Error::other(
+            "the child exited before its pid could be read",
+        ))
     })?;
 
     let stdin = child.stdin.take();
@@ -329,6 +386,7 @@ pub fn spawn(spec: ProcessSpec) -> Result<RunningProcess, ProcessError> {
         spec,
         cancel: notify.clone(),
         readers: [stdout, stderr],
+        report: tokio::spawn(read_report(report_read)),
     };
     Ok(RunningProcess {
         pid,
@@ -340,12 +398,84 @@ pub fn spawn(spec: ProcessSpec) -> Result<RunningProcess, ProcessError> {
     })
 }
 
-fn command(spec: &ProcessSpec) -> Command {
-    let mut cmd = Command::new(&spec.program);
+/// The program's full path: found on the PATH the child will have, so a
+/// missing program is a clear error now rather than a failure inside the
+/// supervisor, and so a sandbox can show exactly that file.
+fn resolve_program(spec: &ProcessSpec) -> Result<PathBuf, ProcessError> {
+    let not_found = || ProcessError::NotFound {
+        program: spec.program.display().to_string(),
+    };
+    if spec.program.components().count() > 1 {
+        let path = if spec.program.is_absolute() {
+            spec.program.clone()
+        } else {
+            spec.cwd.join(&spec.program)
+        };
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(not_found())
+        };
+    }
+    let search = spec
+        .env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone())
+        .or_else(|| std::env::var_os("PATH"))
+        .unwrap_or_default();
+    std::env::split_paths(&search)
+        .map(|dir| dir.join(&spec.program))
+        .find(|candidate| is_executable(candidate))
+        .ok_or_else(not_found)
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// E2BIG from exec: the arguments (a long prompt) exceed the system's limit.
+fn too_long(spec: &ProcessSpec, source: io::Error) -> Result<ProcessError, io::Error> {
+    if source.raw_os_error() == Some(rustix::io::Errno::TOOBIG.raw_os_error()) {
+        Ok(ProcessError::TooLong {
+            program: spec.program.display().to_string(),
+            bytes: spec.args.iter().map(|a| a.len() + 1).sum(),
+        })
+    } else {
+        Err(source)
+    }
+}
+
+fn command(spec: &ProcessSpec, supervisor: &Path, program: &Path, report: &OwnedFd) -> Command {
+    let (program, args) = match &spec.sandbox {
+        Some(sandbox) => {
+            let mut sandbox = sandbox.clone();
+            sandbox.readable.push(program.to_path_buf());
+            sandbox.wrap(program.as_os_str(), &spec.args, &spec.cwd)
+        }
+        None => (program.to_path_buf(), spec.args.clone()),
+    };
+    let report_fd = report.as_raw_fd();
+    let argv = supervisor::arguments(
+        spec.grace,
+        spec.leak_grace,
+        report_fd,
+        program.as_os_str(),
+        &args,
+    );
+    let mut cmd = Command::new(supervisor);
     for name in private_env() {
         cmd.env_remove(name);
     }
-    cmd.args(&spec.args)
+    for name in crate::secrets::CHILD_SECRET_VARS {
+        if !spec.secrets.iter().any(|s| s == name) {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.args(argv)
         .current_dir(&spec.cwd)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .stdin(if spec.piped_stdin {
@@ -355,40 +485,35 @@ fn command(spec: &ProcessSpec) -> Command {
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let parent = rustix::process::getpid();
+        // The supervisor stops its tree itself; a SIGKILL would orphan it.
+        .kill_on_drop(false);
     // SAFETY: the closure runs between fork and exec and only makes raw
     // syscalls through rustix; it neither allocates nor takes locks.
     unsafe {
-        cmd.pre_exec(move || detach_from_parent(parent));
+        cmd.pre_exec(move || detach_from_parent(report_fd));
     }
     cmd
 }
 
-/// In the forked child: a new session (hence a new process group whose id is
-/// the child's pid), and death when Fanout dies.
-fn detach_from_parent(parent: Pid) -> io::Result<()> {
+/// In the forked child: a new session (hence a new process group whose id
+/// is the supervisor's pid), and the report pipe kept across exec. Fanout's
+/// death reaches the supervisor through a pidfd it opens on its parent.
+fn detach_from_parent(report_fd: i32) -> io::Result<()> {
     rustix::process::setsid()?;
-    #[cfg(target_os = "linux")]
-    {
-        rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
-        // The parent may have died between fork and prctl; then no signal would come.
-        if rustix::process::getppid() != Some(parent) {
-            return Err(rustix::io::Errno::SRCH.into());
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = parent;
+    // SAFETY: the descriptor is open in this child: it was inherited from
+    // the parent, which holds it until spawn returns.
+    let report = unsafe { BorrowedFd::borrow_raw(report_fd) };
+    rustix::io::fcntl_setfd(report, rustix::io::FdFlags::empty())?;
     Ok(())
 }
 
-fn spawn_error(program: &Path, source: io::Error) -> ProcessError {
-    let program = program.display().to_string();
-    if source.kind() == io::ErrorKind::NotFound {
-        ProcessError::NotFound { program }
-    } else {
-        ProcessError::Spawn { program, source }
-    }
+/// Reads the supervisor's one-line report; `None` if it died before writing it.
+async fn read_report(fd: OwnedFd) -> Option<Report> {
+    use tokio::io::AsyncReadExt;
+    let mut receiver = tokio::net::unix::pipe::Receiver::from_owned_fd(fd).ok()?;
+    let mut text = Vec::new();
+    receiver.read_to_end(&mut text).await.ok()?;
+    serde_json::from_slice(text.trim_ascii()).ok()
 }
 
 /// Sends `signal` to every process of the group; a group already gone is fine.
@@ -450,7 +575,7 @@ impl LineSink {
         let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
         let line = OutputLine {
             stream: self.stream,
-            text: String::from_utf8_lossy(bytes).into_owned(),
+            text: crate::secrets::redact(&String::from_utf8_lossy(bytes)).into_owned(),
             dropped_bytes,
         };
         self.waiting.store(true, Ordering::SeqCst);
@@ -491,14 +616,18 @@ async fn read_lines<R: AsyncRead + Unpin>(pipe: R, max: usize, mut sink: LineSin
     }
 }
 
-/// Kills the group when dropped: if the owner task is dropped before the child
-/// ended (the runtime shuts down with the app), nothing of the group survives.
+/// Stops the supervisor's tree when dropped: if the owner task is dropped
+/// before the child ended (the runtime shuts down with the app), nothing of
+/// it survives. SIGUSR1 asks the supervisor to kill everything at once; a
+/// SIGKILL would end the supervisor first and orphan what left the group.
 /// Defused once the owner has seen the group gone.
 struct GroupGuard(Option<Pid>);
 
 impl Drop for GroupGuard {
     fn drop(&mut self) {
-        signal_group(self.0, Signal::KILL);
+        if let Some(pid) = self.0 {
+            let _ = rustix::process::kill_process(pid, Signal::USR1);
+        }
     }
 }
 
@@ -510,6 +639,8 @@ struct Owner {
     spec: ProcessSpec,
     cancel: Arc<Notify>,
     readers: [Option<Reader>; 2],
+    /// The supervisor's report, read to its end.
+    report: JoinHandle<Option<Report>>,
 }
 
 /// The owner's progress through a child's life.
@@ -544,7 +675,9 @@ impl Owner {
                     life.status = status
                         .inspect_err(|error| tracing::warn!(%error, "waiting for a child failed"))
                         .ok();
-                    life.leak_check_at = Some(Instant::now() + self.spec.leak_grace);
+                    // The supervisor ended the tree before it exited; pipes
+                    // still open now were leaked past it.
+                    life.leak_check_at = Some(Instant::now() + SUPERVISOR_SLACK);
                 }
                 _ = reader_done(&mut out) => {}
                 _ = reader_done(&mut err) => {}
@@ -554,7 +687,7 @@ impl Owner {
                 _ = sleep_until_opt(deadline), if life.end.is_none() && !life.exited => {
                     self.terminate(&mut life, ProcessEnd::TimedOut);
                 }
-                // Also after the child died of SIGTERM: its group may still hold the pipes.
+                // The supervisor did not end its tree in time: the last resort.
                 _ = sleep_until_opt(life.kill_at), if !life.escalated => {
                     life.escalated = true;
                     signal_group(self.pgid, Signal::KILL);
@@ -577,19 +710,27 @@ impl Owner {
         }
         // The group is gone; its id may be reused by others from now on.
         self.guard.0 = None;
-        outcome(life, stray_processes, started)
+        let report = tokio::time::timeout(ABANDON_READERS_AFTER, &mut self.report)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .flatten();
+        outcome(life, report, stray_processes, started)
     }
 
     fn terminate(&self, life: &mut Life, why: ProcessEnd) {
         life.end = Some(why);
         if life.exited {
-            // Only leftovers of the group remain; they get no grace.
+            // Only what escaped the supervisor remains; it gets no grace.
             signal_group(self.pgid, Signal::KILL);
             life.abandon_at = Some(Instant::now() + ABANDON_READERS_AFTER);
             return;
         }
-        signal_group(self.pgid, Signal::TERM);
-        life.kill_at = Some(Instant::now() + self.spec.grace);
+        // The supervisor passes it on to every descendant, once.
+        if let Some(pid) = self.pgid {
+            let _ = rustix::process::kill_process(pid, Signal::TERM);
+        }
+        life.kill_at = Some(Instant::now() + self.spec.grace + SUPERVISOR_SLACK);
     }
 
     fn check_leak(&self, life: &mut Life, readers: [&Option<Reader>; 2]) {
@@ -631,16 +772,29 @@ async fn sleep_until_opt(at: Option<Instant>) {
     }
 }
 
-fn outcome(life: Life, stray_processes: bool, started: Instant) -> ProcessOutcome {
+/// The program's end as the supervisor saw it; its own exit status when
+/// there is no report (the supervisor itself was killed).
+fn outcome(
+    life: Life,
+    report: Option<Report>,
+    stray_processes: bool,
+    started: Instant,
+) -> ProcessOutcome {
     use std::os::unix::process::ExitStatusExt;
     let status = life.status;
-    ProcessOutcome {
-        end: life.end.unwrap_or(ProcessEnd::Exited),
+    let report = report.unwrap_or_else(|| Report {
         code: status.and_then(|s| s.code()),
         signal: status.and_then(|s| s.signal()),
-        escalated_to_kill: life.escalated,
-        leaked_output: life.leaked,
-        stray_processes,
+        ..Report::default()
+    });
+    ProcessOutcome {
+        end: life.end.unwrap_or(ProcessEnd::Exited),
+        code: report.code,
+        signal: report.signal,
+        escalated_to_kill: life.escalated || report.escalated,
+        leaked_output: life.leaked || report.leaked_output,
+        stray_processes: stray_processes || report.leftovers > 0,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        spawn_error: report.spawn_error,
     }
 }

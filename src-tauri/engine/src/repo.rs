@@ -7,8 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
-use git2::{ErrorCode, IndexAddOption, Oid, Repository, Signature, Status, StatusOptions};
+use git2::{ErrorCode, Oid, Repository, Signature, Status, StatusOptions};
 use serde::Serialize;
+
+use crate::gitcli::{identity_env, Git, GitError, ScratchIndex};
 
 /// The author used when the repository's config names nobody.
 pub const FALLBACK_NAME: &str = "Fanout";
@@ -26,6 +28,8 @@ pub enum RepoError {
     Bare { path: PathBuf },
     #[error("The repository at {path} has no commits yet, so there is no base to start from. Make a first commit and try again.")]
     NoCommits { path: PathBuf },
+    #[error(transparent)]
+    GitCli(#[from] GitError),
     #[error("Git failed while {action} in {path}: {source}")]
     Git {
         action: &'static str,
@@ -48,6 +52,7 @@ impl RepoError {
             RepoError::NotARepository { .. } => "repo.not_a_repository",
             RepoError::Bare { .. } => "repo.bare",
             RepoError::NoCommits { .. } => "repo.no_commits",
+            RepoError::GitCli(e) => e.code(),
             RepoError::Git { .. } => "repo.git",
             RepoError::Io { .. } => "repo.io",
         }
@@ -195,8 +200,10 @@ pub fn signature(repo: &Repository) -> Signature<'static> {
 /// Resolves the base of a new experiment. With `include_uncommitted`, and
 /// when there is something uncommitted, the working tree (tracked changes,
 /// deletions and untracked files that are not ignored) is written as a commit
-/// whose parent is HEAD, on no branch, kept alive by `snapshot_ref`. The user's
-/// index file and working tree are not touched.
+/// whose parent is HEAD, on no branch, kept alive by `snapshot_ref`. The
+/// content is staged by `git add --all` into a scratch index, so it is stored
+/// exactly as git would store it (clean filters, line endings, LFS); the
+/// user's index file and working tree are not touched.
 pub fn resolve_base(
     repo_path: &Path,
     include_uncommitted: bool,
@@ -212,45 +219,64 @@ pub fn resolve_base(
         });
     }
     let tree = snapshot_tree(&repo, &root)?;
-    let sig = signature(&repo);
     let message = format!(
         "Fanout base snapshot: {} plus uncommitted changes\n",
         short(head.id())
     );
-    let snapshot = repo
-        .commit(None, &sig, &sig, &message, &tree, &[&head])
-        .map_err(|e| git_error("writing the base snapshot commit", &root, e))?;
-    repo.reference(snapshot_ref, snapshot, true, "fanout: base snapshot")
-        .map_err(|e| git_error("creating the base snapshot ref", &root, e))?;
+    let mut commit_tree = Git::in_dir(&root);
+    for (key, value) in identity_env(&repo) {
+        commit_tree = commit_tree.env(key, value);
+    }
+    let snapshot = commit_tree
+        .args([
+            "commit-tree",
+            &tree,
+            "-p",
+            &head.id().to_string(),
+            "-F",
+            "-",
+        ])
+        .input(message)
+        .run()?;
+    Git::in_dir(&root)
+        .args([
+            "update-ref",
+            "-m",
+            "fanout: base snapshot",
+            snapshot_ref,
+            &snapshot,
+        ])
+        .run()?;
     Ok(Base {
-        commit: snapshot.to_string(),
+        commit: snapshot,
         snapshot_ref: Some(snapshot_ref.to_string()),
     })
 }
 
-/// Writes the working tree's content as a tree object. The index is loaded and
-/// changed only in memory: it is never written back, so the user's staging
-/// area stays exactly as it was.
-fn snapshot_tree<'r>(repo: &'r Repository, root: &Path) -> Result<git2::Tree<'r>, RepoError> {
-    let mut index = repo
-        .index()
-        .map_err(|e| git_error("reading the index", root, e))?;
-    index
-        .add_all(["*"], IndexAddOption::DEFAULT, None)
-        .map_err(|e| git_error("collecting uncommitted files", root, e))?;
-    index
-        .update_all(["*"], None)
-        .map_err(|e| git_error("collecting deleted files", root, e))?;
-    let tree_id = index
-        .write_tree()
-        .map_err(|e| git_error("writing the snapshot tree", root, e))?;
-    // Drop the in-memory changes so nothing later in this process can write
-    // them to the user's index by accident.
-    index
-        .read(true)
-        .map_err(|e| git_error("re-reading the index", root, e))?;
-    repo.find_tree(tree_id)
-        .map_err(|e| git_error("reading the snapshot tree", root, e))
+/// Writes the working tree's content as a tree object, staged in a copy of
+/// the user's index (its stat data spares hashing unchanged files) that is
+/// thrown away afterwards.
+fn snapshot_tree(repo: &Repository, root: &Path) -> Result<String, RepoError> {
+    let scratch_dir = tempfile::tempdir().map_err(|source| RepoError::Io {
+        action: "preparing the snapshot of uncommitted work",
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    let scratch = ScratchIndex::new(scratch_dir.path(), Some(&repo.path().join("index"))).map_err(
+        |source| RepoError::Io {
+            action: "copying the index for the snapshot",
+            path: repo.path().join("index"),
+            source,
+        },
+    )?;
+    Git::in_dir(root)
+        .index_file(scratch.path())
+        .args(["add", "--all", "--", "."])
+        .run()?;
+    Ok(Git::in_dir(root)
+        .index_file(scratch.path())
+        .arg("write-tree")
+        .run()?)
 }
 
 /// The first 8 hex digits of a commit id.

@@ -62,6 +62,9 @@ pub struct RepoSettings {
     /// Run through `sh -c` in each worktree before its agent starts.
     pub setup_command: Option<String>,
     pub setup_timeout_secs: u64,
+    /// Checks may reach the network. Off, a check runs in a sandbox with
+    /// loopback only (when the sandbox is on), so a test suite cannot call out.
+    pub check_network: bool,
 }
 
 impl Default for RepoSettings {
@@ -70,6 +73,7 @@ impl Default for RepoSettings {
             copy: vec![".env".into(), ".env.*".into()],
             setup_command: None,
             setup_timeout_secs: 10 * 60,
+            check_network: true,
         }
     }
 }

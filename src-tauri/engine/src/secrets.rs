@@ -134,11 +134,109 @@ fn unavailable(provider: Provider, error: &keyring::Error) -> SecretsError {
     }
 }
 
+/// Variables of Fanout's environment that hold API keys and tokens. No child
+/// process inherits them unless its spec names them (an agent CLI gets its
+/// own provider's key), and their values are scrubbed from every text Fanout
+/// stores or shows.
+pub const CHILD_SECRET_VARS: [&str; 10] = [
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "CLAUDE_CODE_OAUTH_TOKEN",
+    "OPENAI_API_KEY",
+    "CODEX_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "GH_TOKEN",
+    "GITHUB_TOKEN",
+    "FANOUT_GITHUB_TOKEN",
+];
+
+/// What replaces a secret in stored and shown text.
+pub const REDACTED: &str = "[redacted]";
+
+/// Secrets shorter than this are not scrubbed: they would match ordinary
+/// text, and no real key is that short.
+const MIN_SECRET_LEN: usize = 8;
+
+/// The secret values Fanout knows: those in its environment, and every key
+/// it read from or saved to the keyring since it started.
+fn known() -> std::sync::MutexGuard<'static, Vec<String>> {
+    static KNOWN: std::sync::OnceLock<std::sync::Mutex<Vec<String>>> = std::sync::OnceLock::new();
+    KNOWN
+        .get_or_init(|| {
+            let from_env = CHILD_SECRET_VARS
+                .iter()
+                .filter_map(|name| std::env::var(name).ok())
+                .map(|v| v.trim().to_owned())
+                .filter(|v| v.len() >= MIN_SECRET_LEN)
+                .collect();
+            std::sync::Mutex::new(from_env)
+        })
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+/// Adds a secret to those scrubbed from every text.
+pub fn remember(secret: &str) {
+    let secret = secret.trim();
+    if secret.len() < MIN_SECRET_LEN {
+        return;
+    }
+    let mut known = known();
+    if !known.iter().any(|k| k == secret) {
+        known.push(secret.to_owned());
+        // Longest first, so a key that contains another is replaced whole.
+        known.sort_by_key(|k| std::cmp::Reverse(k.len()));
+    }
+}
+
+/// `text` with every known secret replaced by [`REDACTED`].
+pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    let known = known();
+    let mut out = std::borrow::Cow::Borrowed(text);
+    for secret in known.iter() {
+        if out.contains(secret.as_str()) {
+            out = std::borrow::Cow::Owned(out.replace(secret.as_str(), REDACTED));
+        }
+    }
+    out
+}
+
+/// [`redact`] in place.
+pub fn scrub(text: &mut String) {
+    if let std::borrow::Cow::Owned(clean) = redact(text) {
+        *text = clean;
+    }
+}
+
+/// [`redact`] on every string of a JSON value, keys included.
+pub fn scrub_json(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => scrub(text),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(scrub_json),
+        serde_json::Value::Object(map) => {
+            let dirty: Vec<String> = map
+                .keys()
+                .filter(|k| matches!(redact(k), std::borrow::Cow::Owned(_)))
+                .cloned()
+                .collect();
+            for key in dirty {
+                if let Some(v) = map.remove(&key) {
+                    map.insert(redact(&key).into_owned(), v);
+                }
+            }
+            map.values_mut().for_each(scrub_json);
+        }
+        _ => {}
+    }
+}
+
 /// Saves `key` in the keyring.
 pub fn set_key(provider: Provider, key: &ApiKey) -> Result<(), SecretsError> {
     if key.expose().is_empty() {
         return Err(SecretsError::EmptyKey);
     }
+    remember(key.expose());
     entry(provider)?
         .set_password(key.expose())
         .map_err(|e| unavailable(provider, &e))
@@ -159,11 +257,13 @@ pub fn get_key(provider: Provider) -> Result<(ApiKey, KeySource), SecretsError> 
         Err(keyring::Error::NoEntry) => Ok(None),
         Err(e) => Err(unavailable(provider, &e)),
     });
-    resolve(
+    let found = resolve(
         provider,
         from_keyring,
         std::env::var(provider.env_var()).ok(),
-    )
+    )?;
+    remember(found.0.expose());
+    Ok(found)
 }
 
 /// The lookup order, apart from the OS: a keyring key wins; an unreachable

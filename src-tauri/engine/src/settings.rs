@@ -88,6 +88,12 @@ pub struct Settings {
     /// How "Open in editor" opens a worktree, e.g. `code {path}`; `None` opens
     /// it with the system's default application for folders.
     pub editor_command: Option<String>,
+    /// Run agents, setup commands and checks in the bubblewrap sandbox where
+    /// this machine can (see [`crate::sandbox`]).
+    pub sandbox: bool,
+    /// Secret variables of Fanout's environment the custom command agent
+    /// may inherit (it gets none of Fanout's keys otherwise).
+    pub agent_command_env: Vec<String>,
 }
 
 impl Default for Settings {
@@ -108,6 +114,8 @@ impl Default for Settings {
             theme: Theme::System,
             approvals: ApprovalSettings::default(),
             editor_command: None,
+            sandbox: true,
+            agent_command_env: Vec::new(),
         }
     }
 }
@@ -215,6 +223,8 @@ impl Settings {
             api: self.api.clone(),
             approvals: self.approvals.clone(),
             env: agent_env(),
+            sandbox: self.sandbox,
+            agent_command_secrets: self.agent_command_env.clone(),
             ..Config::default()
         }
     }

@@ -7,17 +7,14 @@
 //! folder that is not a linked worktree.
 
 use std::collections::HashSet;
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use git2::{
-    build::CheckoutBuilder, BranchType, ErrorCode, IndexAddOption, ObjectType, Repository,
-    ResetType, StatusOptions, WorktreePruneOptions,
-};
+use git2::{BranchType, ErrorCode, ObjectType, Repository, WorktreePruneOptions};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::gitcli::{identity_env, Git, GitError, ScratchIndex};
+use crate::linked::Linked;
 use crate::repo::{self, RepoError};
 use crate::slug;
 
@@ -53,6 +50,10 @@ pub enum WorktreeError {
     EmptyMessage,
     #[error("The tag {tag} already exists and points at another commit, so Fanout will not move it. Delete or rename that tag, then archive the variant again.")]
     TagExists { tag: String },
+    #[error("The agent changed its worktree's git metadata in {worktree}: {findings}. Fanout put it back and wrote nothing through it; look at the variant's files, then retry it.")]
+    Tampered { worktree: PathBuf, findings: String },
+    #[error(transparent)]
+    GitCli(#[from] GitError),
     #[error("Git failed while {action} in {path}: {source}")]
     Git {
         action: &'static str,
@@ -80,6 +81,8 @@ impl WorktreeError {
             WorktreeError::NotAFanoutBranch { .. } => "worktree.not_fanout_branch",
             WorktreeError::EmptyMessage => "worktree.empty_message",
             WorktreeError::TagExists { .. } => "worktree.tag_exists",
+            WorktreeError::Tampered { .. } => "worktree.tampered",
+            WorktreeError::GitCli(e) => e.code(),
             WorktreeError::Git { .. } => "worktree.git",
             WorktreeError::Io { .. } => "worktree.io",
         }
@@ -193,52 +196,136 @@ pub fn create_all(
 }
 
 /// Commits everything the worktree changed (modified, new, deleted;
-/// .gitignore respected) on its branch, as the repository's configured user or
-/// `Fanout <fanout@localhost>`. Returns the new commit id, or `None` when there
-/// was nothing to commit.
-pub fn auto_commit(worktree: &Path, message: &str) -> Result<Option<String>, WorktreeError> {
+/// .gitignore respected) on the variant's branch, exactly as `git add --all`
+/// and `git commit` would store it (filters, line endings, LFS), as the
+/// repository's configured user or `Fanout <fanout@localhost>`. Returns the
+/// new commit id, or `None` when there was nothing to commit.
+///
+/// Goes through the registration only ([`Linked`]), after checking it; the
+/// branch moves by compare-and-swap from the tip the commit was made on.
+pub fn auto_commit(linked: &Linked, message: &str) -> Result<Option<String>, WorktreeError> {
     if message.trim().is_empty() {
         return Err(WorktreeError::EmptyMessage);
     }
-    let repo = open_linked(worktree, "commit in")?;
-    let git = |action| move |source| git_error(action, worktree, source);
-    let mut index = repo.index().map_err(git("reading the index"))?;
-    index
-        .add_all(["*"], IndexAddOption::DEFAULT, None)
-        .map_err(git("adding new and modified files"))?;
-    index
-        .update_all(["*"], None)
-        .map_err(git("recording deleted files"))?;
-    index.write().map_err(git("writing the index"))?;
-    let tree_id = index.write_tree().map_err(git("writing the tree"))?;
-    let head = repo
-        .head()
-        .and_then(|h| h.peel_to_commit())
-        .map_err(git("reading HEAD"))?;
-    if head.tree_id() == tree_id {
-        return Ok(None);
-    }
-    let tree = repo.find_tree(tree_id).map_err(git("reading the tree"))?;
-    let sig = repo::signature(&repo);
-    let id = repo
-        .commit(Some("HEAD"), &sig, &sig, message, &tree, &[&head])
-        .map_err(git("committing"))?;
-    Ok(Some(id.to_string()))
+    linked.guard()?;
+    let tip = resolve_with_git(linked, &linked.branch_ref)?;
+    let scratch = stage_all(linked, &tip)?;
+    let tree = linked
+        .git()
+        .index_file(scratch.path())
+        .arg("write-tree")
+        .run()?;
+    let tip_tree = linked
+        .git_common()
+        .args(["rev-parse", &format!("{tip}^{{tree}}")])
+        .run()?;
+    let commit = if tree == tip_tree {
+        None
+    } else {
+        let main = repo::open(&linked.root)?;
+        let mut commit_tree = linked.git_common();
+        for (key, value) in identity_env(&main) {
+            commit_tree = commit_tree.env(key, value);
+        }
+        let commit = commit_tree
+            .args(["commit-tree", &tree, "-p", &tip, "-F", "-"])
+            .input(message)
+            .run()?;
+        linked
+            .git_common()
+            .args(["update-ref", "-m", "fanout: auto-commit"])
+            .args([&linked.branch_ref, &commit, &tip])
+            .run()?;
+        Some(commit)
+    };
+    // The worktree's own index now matches its branch, so `git status`
+    // there shows a clean tree.
+    scratch
+        .install(&linked.git_dir.join("index"))
+        .map_err(|source| WorktreeError::Io {
+            action: "update the index of",
+            path: linked.worktree.clone(),
+            source,
+        })?;
+    Ok(commit)
+}
+
+/// A scratch index holding `tip` plus everything in the working tree, staged
+/// by `git add --all`. Seeded with the worktree's index where git can read
+/// it, so unchanged files are not hashed again.
+fn stage_all(linked: &Linked, tip: &str) -> Result<ScratchIndex, WorktreeError> {
+    let io = |source| WorktreeError::Io {
+        action: "prepare a scratch index for",
+        path: linked.worktree.clone(),
+        source,
+    };
+    let own = linked.git_dir.join("index");
+    let seeded = ScratchIndex::new(&linked.git_dir, Some(&own)).map_err(io)?;
+    let read = linked
+        .git()
+        .index_file(seeded.path())
+        .args(["read-tree", "-m", tip])
+        .run();
+    let scratch = match read {
+        Ok(_) => seeded,
+        // The agent's index may be anything; start from the tip alone.
+        Err(_) => {
+            drop(seeded);
+            let fresh = ScratchIndex::new(&linked.git_dir, None).map_err(io)?;
+            linked
+                .git()
+                .index_file(fresh.path())
+                .args(["read-tree", tip])
+                .run()?;
+            fresh
+        }
+    };
+    linked
+        .git()
+        .index_file(scratch.path())
+        .args(["add", "--all", "--", "."])
+        .run()?;
+    Ok(scratch)
+}
+
+/// The full commit id `rev` names, read through the shared repository.
+fn resolve_with_git(linked: &Linked, rev: &str) -> Result<String, WorktreeError> {
+    linked
+        .git_common()
+        .args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
+        .arg(format!("{rev}^{{commit}}"))
+        .run()
+        .map_err(|_| WorktreeError::UnknownCommit {
+            commit: rev.to_string(),
+            repo: linked.root.clone(),
+        })
 }
 
 /// Resets a worktree to `commit`, for retrying a variant: its branch moves
-/// there, tracked files are restored and untracked files removed. Ignored
-/// files (build output, dependencies) stay, as with `git clean -fd`.
-pub fn reset_to(worktree: &Path, commit: &str) -> Result<(), WorktreeError> {
-    let repo = open_linked(worktree, "reset")?;
-    let target = resolve_object(&repo, worktree, commit)?;
-    let git = |action| move |source| git_error(action, worktree, source);
-    repo.reset(&target, ResetType::Hard, None)
-        .map_err(git("resetting"))?;
-    // A hard reset in libgit2 ignores the "remove untracked" flag, so the
-    // untracked files go in a second, forced checkout of the new HEAD.
-    repo.checkout_head(Some(CheckoutBuilder::new().force().remove_untracked(true)))
-        .map_err(git("removing untracked files"))
+/// there, tracked files are restored as `git checkout` writes them, and
+/// untracked files are removed. Ignored files (build output, dependencies)
+/// stay, as with `git clean -fd`.
+pub fn reset_to(linked: &Linked, commit: &str) -> Result<(), WorktreeError> {
+    linked.guard()?;
+    let target = resolve_with_git(linked, commit)?;
+    linked
+        .git_common()
+        .args(["update-ref", "-m", "fanout: retry from the base"])
+        .args([&linked.branch_ref, &target])
+        .run()?;
+    let reset = || {
+        linked
+            .git()
+            .args(["read-tree", "--reset", "-u", &target])
+            .run()
+    };
+    if reset().is_err() {
+        // An index git cannot read (the agent's to write) is rebuilt from scratch.
+        let _ = std::fs::remove_file(linked.git_dir.join("index"));
+        reset()?;
+    }
+    linked.git().args(["clean", "-ffdq"]).run()?;
+    Ok(())
 }
 
 /// Removes worktrees and their branches (pairs of (branch, path)), except the
@@ -463,22 +550,20 @@ fn plan(
 /// result is the same linked worktree.
 fn register_each<'p>(root: &Path, base: &str, plans: &'p [Plan]) -> Result<(), (&'p Plan, String)> {
     for plan in plans {
-        let mut args: Vec<&OsStr> = [
-            "worktree",
-            "add",
-            "--quiet",
-            "--no-checkout",
-            "--no-track",
-            "-b",
-        ]
-        .map(OsStr::new)
-        .to_vec();
-        args.extend([
-            OsStr::new(&plan.branch),
-            plan.path.as_os_str(),
-            OsStr::new(base),
-        ]);
-        run_git(root, &args).map_err(|reason| (plan, reason))?;
+        Git::in_dir(root)
+            .args([
+                "worktree",
+                "add",
+                "--quiet",
+                "--no-checkout",
+                "--no-track",
+                "-b",
+            ])
+            .arg(&plan.branch)
+            .arg(&plan.path)
+            .arg(base)
+            .run()
+            .map_err(|e| (plan, e.to_string()))?;
     }
     Ok(())
 }
@@ -493,8 +578,16 @@ fn check_out_in_parallel(plans: &[Plan]) -> Result<(), (&Plan, String)> {
             .map(|p| {
                 // `read-tree --reset -u` is the checkout itself, without the
                 // reflog entry and ORIG_HEAD a `reset --hard` would leave.
-                let args = ["read-tree", "--reset", "-u", "HEAD"].map(OsStr::new);
-                (p, scope.spawn(move || run_git(&p.path, &args)))
+                // The folder is Fanout's own and brand new: no agent has
+                // touched its `.git` file yet.
+                let checkout = move || {
+                    Git::in_dir(&p.path)
+                        .args(["read-tree", "--reset", "-u", "HEAD"])
+                        .run()
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                };
+                (p, scope.spawn(checkout))
             })
             .collect();
         handles.into_iter().try_for_each(|(p, h)| {
@@ -503,42 +596,6 @@ fn check_out_in_parallel(plans: &[Plan]) -> Result<(), (&Plan, String)> {
                 .map_err(|reason| (p, reason))
         })
     })
-}
-
-/// Runs git in `dir`; the error is git's own explanation.
-fn run_git(dir: &Path, args: &[&OsStr]) -> Result<(), String> {
-    let mut cmd = Command::new("git");
-    cmd.arg("-C")
-        .arg(dir)
-        // The user's hooks (post-checkout, reference-transaction) would run
-        // once per variant, all at once, in folders they never expected; the
-        // checkout still applies the repository's filters and attributes.
-        .args(["-c", "core.hooksPath=/dev/null"])
-        .args(args)
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .env_remove("GIT_INDEX_FILE");
-    for name in crate::process::private_env() {
-        cmd.env_remove(name);
-    }
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let out = cmd.output().map_err(|e| {
-        format!("git could not be run ({e}); install git and make sure it is on PATH")
-    })?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "git {} failed: {}",
-            args.iter()
-                .take(2)
-                .map(|a| a.to_string_lossy())
-                .collect::<Vec<_>>()
-                .join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
 }
 
 /// Removes whatever exists of one worktree: folder, git's registration, branch.
@@ -582,7 +639,14 @@ fn remove_one(
         prune_registration(repo, root, path)?;
         report.missing_pruned.push(path.to_path_buf());
     } else {
-        let dirty = uncommitted(path)?;
+        let linked = Linked::open(root, path, branch)?;
+        if let Err(WorktreeError::Tampered { findings, .. }) = linked.guard() {
+            report.messages.push(format!(
+                "The worktree {} had its git metadata changed ({findings}); Fanout put it back before cleaning up.",
+                path.display()
+            ));
+        }
+        let dirty = shorten(linked.uncommitted()?);
         if !dirty.is_empty() && !force {
             report.messages.push(format!(
                 "Kept {} and its branch {branch} because it has uncommitted changes ({}). Commit or discard them, or remove it with force.",
@@ -616,24 +680,14 @@ fn remove_one(
     Ok(())
 }
 
-/// Uncommitted paths of a worktree, at most a handful, for a message.
-fn uncommitted(path: &Path) -> Result<Vec<String>, WorktreeError> {
-    let repo = Repository::open(path).map_err(|e| git_error("opening the worktree", path, e))?;
-    let mut opts = StatusOptions::new();
-    opts.include_untracked(true).exclude_submodules(true);
-    let statuses = repo
-        .statuses(Some(&mut opts))
-        .map_err(|e| git_error("reading the worktree's status", path, e))?;
-    let mut paths: Vec<String> = statuses
-        .iter()
-        .filter_map(|s| s.path().map(str::to_string))
-        .collect();
+/// At most a handful of paths, for a message.
+fn shorten(mut paths: Vec<String>) -> Vec<String> {
     if paths.len() > 5 {
         let more = paths.len() - 5;
         paths.truncate(5);
         paths.push(format!("and {more} more"));
     }
-    Ok(paths)
+    paths
 }
 
 fn remove_folder(path: &Path) -> Result<(), WorktreeError> {
@@ -714,7 +768,7 @@ fn registered_paths(repo: &Repository, root: &Path) -> Result<HashSet<PathBuf>, 
 
 /// A path in a form two spellings of the same place agree on, even when the
 /// place itself no longer exists (its parent is canonicalized instead).
-fn comparable(path: &Path) -> PathBuf {
+pub(crate) fn comparable(path: &Path) -> PathBuf {
     let path = path.components().collect::<PathBuf>();
     if let Ok(canonical) = path.canonicalize() {
         return canonical;
@@ -723,26 +777,6 @@ fn comparable(path: &Path) -> PathBuf {
         (Some(parent), Some(name)) => parent.canonicalize().map(|p| p.join(name)).unwrap_or(path),
         _ => path,
     }
-}
-
-/// Opens exactly `path` (no search upwards, so a worktree whose `.git` file is
-/// gone cannot resolve to an enclosing repository) and insists it is a
-/// linked worktree.
-fn open_linked(path: &Path, action: &'static str) -> Result<Repository, WorktreeError> {
-    if path.symlink_metadata().is_err() {
-        return Err(WorktreeError::Missing {
-            path: path.to_path_buf(),
-        });
-    }
-    let not_linked = || WorktreeError::NotALinkedWorktree {
-        path: path.to_path_buf(),
-        action,
-    };
-    let repo = Repository::open(path).map_err(|_| not_linked())?;
-    if !repo.is_worktree() {
-        return Err(not_linked());
-    }
-    Ok(repo)
 }
 
 fn resolve_object<'r>(

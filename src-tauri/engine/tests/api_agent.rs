@@ -5,7 +5,10 @@ mod common;
 use std::time::Duration;
 
 use common::Fixture;
-use fanout_engine::agent::{Agent, ApiAgent, SessionSpec, SessionStatus};
+use fanout_engine::agent::{
+    Agent, AllowedTools, ApiAgent, ApprovalRules, ApprovalUpdate, Approvals, PermissionProfile,
+    SessionSpec, SessionStatus,
+};
 use fanout_engine::events::SessionEvent;
 use fanout_engine::llm::{ChatRequest, LlmClient, LlmConfig, LlmError, Message, RetryPolicy};
 use fanout_engine::secrets::{ApiKey, Provider};
@@ -384,7 +387,10 @@ async fn edit_list_search_and_commands_work_inside_the_worktree() {
     let server = MockServer::start(Script::sequential(turns))
         .await
         .expect("mock starts");
-    let (outcome, events) = run_agent(&fx, &server, "edit", |_, _| {}).await;
+    let (outcome, events) = run_agent(&fx, &server, "edit", |_, spec| {
+        spec.permission = PermissionProfile::EditsAndCommands
+    })
+    .await;
     assert!(outcome.succeeded(), "{:?}", outcome.reason);
     let results: Vec<(bool, String)> = events
         .iter()
@@ -500,9 +506,9 @@ async fn cancelling_stops_a_running_command() {
     .expect("mock starts");
     let agent = ApiAgent::new(config(&server, Provider::Anthropic));
     let (tx, mut rx) = mpsc::channel(64);
-    let session = agent
-        .start(&SessionSpec::new(&fx.root, "hang"), tx)
-        .expect("starts");
+    let mut spec = SessionSpec::new(&fx.root, "hang");
+    spec.permission = PermissionProfile::EditsAndCommands;
+    let session = agent.start(&spec, tx).expect("starts");
     while let Some(event) = rx.recv().await {
         if matches!(event, SessionEvent::ToolUse { .. }) {
             break;
@@ -616,6 +622,7 @@ async fn a_session_past_its_timeout_is_stopped_with_its_command() {
     .await
     .expect("mock starts");
     let (outcome, events) = run_agent(&fx, &server, "hang", |_, spec| {
+        spec.permission = PermissionProfile::EditsAndCommands;
         spec.timeout = Some(Duration::from_millis(500))
     })
     .await;
@@ -665,4 +672,244 @@ async fn a_slow_stream_still_arrives_whole() {
         .expect("a slow stream is not an error");
     assert_eq!(answer.text(), "slowly");
     assert!(answer.retries.is_empty(), "nothing was retried");
+}
+
+/// The tool results of a session, in order.
+fn tool_results(events: &[SessionEvent]) -> Vec<(bool, String)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::ToolResult { ok, summary, .. } => Some((*ok, summary.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `edits` means no shell, for the built-in agent as for every backend: the
+/// tool is not offered, and a call the model makes anyway is refused.
+#[tokio::test]
+async fn the_edits_profile_offers_no_shell_and_refuses_a_call() {
+    let fx = Fixture::new();
+    let outside = fx.sibling("outside");
+    let marker = outside.join("touched");
+    for profile in [PermissionProfile::Edits, PermissionProfile::Ask] {
+        let server = MockServer::start(Script::sequential(vec![
+            Turn::tool(
+                "run_command",
+                json!({"command": format!("touch {}", marker.display())}),
+            ),
+            Turn::text("ok"),
+        ]))
+        .await
+        .expect("mock starts");
+        let (_, events) = run_agent(&fx, &server, "run", |_, spec| spec.permission = profile).await;
+        assert!(
+            !marker.exists(),
+            "{profile:?}: the command never ran outside the worktree"
+        );
+        let results = tool_results(&events);
+        assert!(
+            !results[0].0 && results[0].1.contains("switched off"),
+            "{profile:?}: the model is told: {results:?}"
+        );
+        for request in server.model_requests() {
+            assert!(
+                !request.body["tools"].to_string().contains("run_command"),
+                "{profile:?}: no request offered a shell (ask without anyone to ask runs as edits)"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn commands_run_with_edits_and_commands_and_bypass() {
+    let fx = Fixture::new();
+    for profile in [
+        PermissionProfile::EditsAndCommands,
+        PermissionProfile::Bypass,
+    ] {
+        let server = MockServer::start(Script::sequential(vec![
+            Turn::tool("run_command", json!({"command": "echo ran > ran.txt"})),
+            Turn::text("ok"),
+        ]))
+        .await
+        .expect("mock starts");
+        let (outcome, _) =
+            run_agent(&fx, &server, "run", |_, spec| spec.permission = profile).await;
+        assert!(outcome.succeeded(), "{profile:?}: {:?}", outcome.reason);
+        assert_eq!(fx.read("ran.txt"), "ran\n", "{profile:?}: the command ran");
+        assert!(
+            server.model_requests()[0].body["tools"]
+                .to_string()
+                .contains("run_command"),
+            "{profile:?}: the shell is offered"
+        );
+        std::fs::remove_file(fx.root.join("ran.txt")).expect("clean up");
+    }
+}
+
+/// `ask`: edits inside the worktree pass by the rules; a command waits for
+/// the user, who answers through the same handle as for Claude Code.
+#[tokio::test]
+async fn the_ask_profile_asks_the_user_through_the_handle() {
+    let fx = Fixture::new();
+    let server = MockServer::start(Script::sequential(vec![
+        Turn::tool("write_file", json!({"path": "a.txt", "content": "edit\n"})),
+        Turn::tool("run_command", json!({"command": "echo yes > allowed.txt"})),
+        Turn::tool("run_command", json!({"command": "echo no > denied.txt"})),
+        Turn::text("done"),
+    ]))
+    .await
+    .expect("mock starts");
+    let agent = ApiAgent::new(config(&server, Provider::Anthropic));
+    let mut spec = SessionSpec::new(&fx.root, "ask");
+    spec.permission = PermissionProfile::Ask;
+    let (updates_tx, mut updates) = mpsc::unbounded_channel();
+    let approvals = Approvals {
+        rules: ApprovalRules::default(),
+        allowed: AllowedTools::default(),
+        updates: updates_tx,
+    };
+    let (tx, mut rx) = mpsc::channel(64);
+    let (session, handle) = agent
+        .start_asking(&spec, approvals, tx)
+        .expect("the agent starts");
+    let events = tokio::spawn(async move {
+        let mut all = Vec::new();
+        while let Some(event) = rx.recv().await {
+            all.push(event);
+        }
+        all
+    });
+    let mut answered = 0;
+    while answered < 2 {
+        match updates
+            .recv()
+            .await
+            .expect("updates flow until both are answered")
+        {
+            ApprovalUpdate::Requested { request } => {
+                assert_eq!(
+                    request.tool, "Bash",
+                    "commands are asked as Claude's Bash is"
+                );
+                assert_eq!(
+                    handle.pending().len(),
+                    1,
+                    "the request is listed while it waits"
+                );
+                if answered == 0 {
+                    handle.allow(&request.id).expect("allow");
+                } else {
+                    handle.deny(&request.id, "not this one").expect("deny");
+                }
+                answered += 1;
+            }
+            ApprovalUpdate::Resolved { tool, allowed, .. } if tool == "Write" => {
+                assert!(allowed, "an edit inside the worktree needs no question")
+            }
+            _ => {}
+        }
+    }
+    let outcome = session.wait().await;
+    let events = events.await.expect("events");
+    assert!(outcome.succeeded(), "{:?}", outcome.reason);
+    assert_eq!(fx.read("a.txt"), "edit\n");
+    assert_eq!(fx.read("allowed.txt"), "yes\n", "the allowed command ran");
+    assert!(
+        !fx.root.join("denied.txt").exists(),
+        "the denied one did not"
+    );
+    let results = tool_results(&events);
+    assert!(
+        !results[2].0 && results[2].1.contains("not this one"),
+        "the model reads the user's reason: {results:?}"
+    );
+    assert!(
+        handle.interrupt().is_err(),
+        "the built-in agent says it cannot be interrupted mid-turn"
+    );
+}
+
+/// An agent allowed only to edit files cannot write git's records: the
+/// worktree's `.git`, a nested repository's, in any spelling, or through a
+/// symlink that leads there.
+#[tokio::test]
+async fn the_file_tools_refuse_every_path_into_a_git_folder() {
+    let fx = Fixture::new();
+    fx.write("sub/.git/config", "[core]\n");
+    std::os::unix::fs::symlink(fx.root.join(".git"), fx.root.join("gitlink"))
+        .expect("a symlink to .git");
+    let head_before = std::fs::read_to_string(fx.root.join(".git/HEAD")).expect("HEAD");
+    let attempts = [
+        ".git/HEAD",
+        ".GIT/HEAD",
+        "./x/../.git/config",
+        "sub/.git/config",
+        "sub/.Git/hooks/pre-commit",
+        "gitlink/HEAD",
+        ".git\u{200c}/HEAD",
+        "git~1/HEAD",
+        ".git./HEAD",
+    ];
+    let turns: Vec<Turn> = attempts
+        .iter()
+        .map(|path| {
+            Turn::tool(
+                "write_file",
+                json!({"path": path, "content": "ref: refs/heads/evil\n"}),
+            )
+        })
+        .chain([Turn::text("done")])
+        .collect();
+    let server = MockServer::start(Script::sequential(turns))
+        .await
+        .expect("mock starts");
+    let (_, events) = run_agent(&fx, &server, "tamper", |_, _| {}).await;
+    let results = tool_results(&events);
+    assert_eq!(results.len(), attempts.len());
+    for (attempt, (ok, text)) in attempts.iter().zip(&results) {
+        assert!(!ok && text.contains(".git"), "{attempt} is refused: {text}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(fx.root.join(".git/HEAD")).expect("HEAD"),
+        head_before,
+        "git's HEAD is untouched"
+    );
+    assert_eq!(
+        fx.read("sub/.git/config"),
+        "[core]\n",
+        "nor the nested repository's config"
+    );
+}
+
+/// A key the shell prints is scrubbed before anyone sees it: the events, and
+/// the model, get `[redacted]`. (That no child inherits a key is in keys.rs.)
+#[tokio::test]
+async fn a_key_the_shell_prints_is_scrubbed() {
+    let fx = Fixture::new();
+    let secret = "sk-ant-api03-scrub-me-0123456789abcdef";
+    fanout_engine::secrets::remember(secret);
+    // The model never writes the key itself: a file of the repository holds it.
+    fx.write("notes/key.txt", format!("{secret}\n"));
+    let server = MockServer::start(Script::sequential(vec![
+        Turn::tool("run_command", json!({"command": "cat notes/key.txt"})),
+        Turn::text("done"),
+    ]))
+    .await
+    .expect("mock starts");
+    let (_, events) = run_agent(&fx, &server, "leak", |_, spec| {
+        spec.permission = PermissionProfile::EditsAndCommands
+    })
+    .await;
+    let results = tool_results(&events);
+    assert!(results[0].1.contains("[redacted]"), "{results:?}");
+    assert!(
+        !format!("{events:?}").contains(secret),
+        "the printed key never reached an event"
+    );
+    assert!(
+        !server.model_requests()[1].body.to_string().contains(secret),
+        "nor the model"
+    );
 }

@@ -166,6 +166,7 @@ fn settings_are_stored_by_fanout_validated_and_exported_on_request() {
         copy: vec!["secrets/*.pem".into()],
         setup_command: Some("npm ci".into()),
         setup_timeout_secs: 90,
+        check_network: false,
     };
     s.engine
         .save_repo_settings(&s.fx.root, wanted.clone())

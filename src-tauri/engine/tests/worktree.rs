@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use common::{git, git_command, Fixture};
+use fanout_engine::linked::Linked;
 use fanout_engine::slug;
 use fanout_engine::worktree::{self, CreatedWorktree, NewWorktree, WorktreeError};
 
@@ -41,6 +42,11 @@ fn approaches(names: &[&str]) -> Vec<NewWorktree> {
             approach_slug: name.to_string(),
         })
         .collect()
+}
+
+/// The worktree as its registration in the main repository names it.
+fn linked(fx: &Fixture, wt: &CreatedWorktree) -> Linked {
+    Linked::open(&fx.root, &wt.path, &wt.branch).expect("the worktree is registered")
 }
 
 fn create(fx: &Fixture, experiment: &str, names: &[&str]) -> Vec<CreatedWorktree> {
@@ -406,7 +412,7 @@ fn auto_commit_records_modified_new_and_deleted_files_but_not_ignored_ones() {
     std::fs::write(wt.path.join(".gitignore"), "*.log\n").unwrap();
     std::fs::write(wt.path.join("debug.log"), "noise\n").unwrap();
 
-    let id = worktree::auto_commit(&wt.path, "Variant 1: alpha")
+    let id = worktree::auto_commit(&linked(&fx, wt), "Variant 1: alpha")
         .expect("commit succeeds")
         .expect("there were changes to commit");
 
@@ -450,7 +456,7 @@ fn auto_commit_records_modified_new_and_deleted_files_but_not_ignored_ones() {
     assert_eq!(fx.head(), base, "the user's branch did not move");
 
     assert_eq!(
-        worktree::auto_commit(&wt.path, "again").expect("a clean worktree is fine"),
+        worktree::auto_commit(&linked(&fx, wt), "again").expect("a clean worktree is fine"),
         None,
         "nothing to commit gives None, not an empty commit"
     );
@@ -465,7 +471,7 @@ fn auto_commit_falls_back_to_fanout_when_no_user_is_configured() {
     let wt = &create(&fx, "exp", &["alpha"])[0];
     std::fs::write(wt.path.join("new.txt"), "x\n").unwrap();
 
-    worktree::auto_commit(&wt.path, "work")
+    worktree::auto_commit(&linked(&fx, wt), "work")
         .unwrap()
         .expect("committed");
 
@@ -482,10 +488,10 @@ fn auto_commit_and_reset_refuse_the_users_own_checkout() {
     fx.write("README.md", "# user's work in progress\n");
     let head = fx.head();
 
-    let err = worktree::auto_commit(&fx.root, "sneaky").unwrap_err();
-    assert_eq!(err.code(), "worktree.not_linked", "{err}");
-    let err = worktree::reset_to(&fx.root, &head).unwrap_err();
-    assert_eq!(err.code(), "worktree.not_linked", "{err}");
+    // The user's checkout is no registered worktree, so there is nothing
+    // to commit in or reset through.
+    let err = Linked::open(&fx.root, &fx.root, "main").unwrap_err();
+    assert_eq!(err.code(), "worktree.not_own", "{err}");
 
     assert_eq!(fx.head(), head, "nothing was committed");
     assert_eq!(
@@ -493,10 +499,10 @@ fn auto_commit_and_reset_refuse_the_users_own_checkout() {
         "# user's work in progress\n",
         "nothing was reset"
     );
-    let err = worktree::auto_commit(&fx.sibling("gone").join("wt"), "x").unwrap_err();
+    let err = Linked::open(&fx.root, &fx.sibling("gone").join("wt"), "fanout/x/1-a").unwrap_err();
     assert_eq!(err.code(), "worktree.missing", "{err}");
     let wt = &create(&fx, "exp", &["alpha"])[0];
-    let err = worktree::auto_commit(&wt.path, "  \n").unwrap_err();
+    let err = worktree::auto_commit(&linked(&fx, wt), "  \n").unwrap_err();
     assert_eq!(err.code(), "worktree.empty_message", "{err}");
 }
 
@@ -507,7 +513,7 @@ fn reset_restores_the_commit_and_removes_untracked_files_but_not_ignored_ones() 
     let base = fx.commit_all("ignore target");
     let wt = &create(&fx, "exp", &["alpha"])[0];
     std::fs::write(wt.path.join("committed.txt"), "attempt 1\n").unwrap();
-    worktree::auto_commit(&wt.path, "attempt 1")
+    worktree::auto_commit(&linked(&fx, wt), "attempt 1")
         .unwrap()
         .unwrap();
     std::fs::write(wt.path.join("README.md"), "# edited\n").unwrap();
@@ -517,7 +523,7 @@ fn reset_restores_the_commit_and_removes_untracked_files_but_not_ignored_ones() 
     std::fs::create_dir_all(wt.path.join("target")).unwrap();
     std::fs::write(wt.path.join("target/cache.bin"), "build output\n").unwrap();
 
-    worktree::reset_to(&wt.path, &base).expect("reset succeeds");
+    worktree::reset_to(&linked(&fx, wt), &base).expect("reset succeeds");
 
     assert_eq!(
         rev(&fx.root, &wt.branch),
@@ -545,7 +551,7 @@ fn reset_restores_the_commit_and_removes_untracked_files_but_not_ignored_ones() 
         wt.path.join("target/cache.bin").exists(),
         "ignored build output is kept"
     );
-    let err = worktree::reset_to(&wt.path, "no-such-commit").unwrap_err();
+    let err = worktree::reset_to(&linked(&fx, wt), "no-such-commit").unwrap_err();
     assert_eq!(err.code(), "worktree.unknown_commit", "{err}");
 }
 

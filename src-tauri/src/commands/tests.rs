@@ -83,6 +83,7 @@ fn repository_settings_save_trimmed_refuse_bad_input_with_a_sentence_and_export_
         copy: vec![" .env ".into(), "secrets/*.pem".into()],
         setup_command: Some("  npm ci  ".into()),
         setup_timeout_secs: 120,
+        check_network: false,
     };
     let saved = save_repo_settings(&mut f.engine, &repo, form).expect("valid settings save");
     assert!(saved.stored);

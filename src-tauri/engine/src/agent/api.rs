@@ -5,9 +5,18 @@
 //! asked for, send the results back; until the model answers without a tool
 //! call (success) or the turn limit is reached (failure). The session id is
 //! minted by Fanout. Cancelling stops the request or the running command.
+//!
+//! The permission profile decides the tools, as for every backend: `edits`
+//! offers no shell (and refuses a call to one), `edits_and_commands` and
+//! `bypass` offer `run_command`, and `ask` offers it but decides every tool
+//! use by the repository's approval rules and then the user, through the
+//! same [`InteractiveHandle`] and [`ApprovalUpdate`]s as Claude Code in
+//! two-way mode ([`ApiAgent::start_asking`]). Messages the user sends while
+//! the agent works arrive when its current turn ends.
 
 pub mod tools;
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,7 +27,12 @@ use tokio::sync::mpsc;
 
 pub use tools::{confine, ToolOutput, ToolPolicy};
 
-use super::{Agent, AgentError, AgentKind, Session, SessionOutcome, SessionSpec, SessionStatus};
+use super::approval::{ApprovalDisplay, ApprovalRequest, ApprovalUpdate, Decider, Decision};
+use super::handle::{Approvals, Command, InteractiveHandle};
+use super::{
+    Agent, AgentError, AgentKind, PermissionProfile, Session, SessionOutcome, SessionSpec,
+    SessionStatus,
+};
 use crate::events::{bound, bound_json, SessionEvent, MAX_SUMMARY_BYTES, MAX_TEXT_BYTES};
 use crate::llm::{self, Block, ChatRequest, LlmClient, LlmConfig, Message, Role, Usage};
 use crate::process::{Canceller, ProcessError};
@@ -46,14 +60,31 @@ impl ApiAgent {
     }
 }
 
-impl Agent for ApiAgent {
-    fn kind(&self) -> AgentKind {
-        AgentKind::Api
-    }
-
-    fn start(
+impl ApiAgent {
+    /// A session with the "ask" profile: tool uses the approval rules leave
+    /// open wait for the user, who answers through the returned handle.
+    pub fn start_asking(
         &self,
         spec: &SessionSpec,
+        approvals: Approvals,
+        events: mpsc::Sender<SessionEvent>,
+    ) -> Result<(Session, InteractiveHandle), AgentError> {
+        let (handle, commands) = InteractiveHandle::new(false);
+        let asking = Asking {
+            approvals,
+            handle: handle.clone(),
+            commands,
+            queued: VecDeque::new(),
+            ending: false,
+        };
+        let session = self.launch(spec, Some(asking), events)?;
+        Ok((session, handle))
+    }
+
+    fn launch(
+        &self,
+        spec: &SessionSpec,
+        asking: Option<Asking>,
         events: mpsc::Sender<SessionEvent>,
     ) -> Result<Session, AgentError> {
         let root = spec
@@ -70,9 +101,11 @@ impl Agent for ApiAgent {
             detail: e.to_string(),
         })?;
         let canceller = Canceller::detached();
+        let mut policy = self.tools.clone();
+        policy.allow_commands &= offers_commands(spec.permission, asking.is_some());
         let run = Run {
             client,
-            policy: self.tools.clone(),
+            policy,
             root,
             system: match spec.methodology.as_deref().map(str::trim) {
                 Some(m) if !m.is_empty() => format!("{SYSTEM}\n\n{m}"),
@@ -87,6 +120,8 @@ impl Agent for ApiAgent {
             resumed: spec.resume.is_some(),
             cancel: canceller.clone(),
             events,
+            asking,
+            sandbox: spec.sandbox.clone(),
         };
         let timeout = spec.timeout;
         let task = tokio::spawn(run.drive(timeout));
@@ -96,6 +131,110 @@ impl Agent for ApiAgent {
             task,
         })
     }
+}
+
+/// Whether a profile gives the built-in agent a shell: never with `edits`;
+/// with `ask` only when someone can be asked.
+fn offers_commands(profile: PermissionProfile, can_ask: bool) -> bool {
+    match profile {
+        PermissionProfile::Edits => false,
+        PermissionProfile::EditsAndCommands | PermissionProfile::Bypass => true,
+        PermissionProfile::Ask => can_ask,
+    }
+}
+
+impl Agent for ApiAgent {
+    fn kind(&self) -> AgentKind {
+        AgentKind::Api
+    }
+
+    /// Without a handle nobody can be asked: "ask" runs as "edits".
+    fn start(
+        &self,
+        spec: &SessionSpec,
+        events: mpsc::Sender<SessionEvent>,
+    ) -> Result<Session, AgentError> {
+        self.launch(spec, None, events)
+    }
+}
+
+/// The user's side of an "ask" session.
+struct Asking {
+    approvals: Approvals,
+    handle: InteractiveHandle,
+    commands: mpsc::UnboundedReceiver<Command>,
+    /// Messages the user sent, delivered when the current turn ends.
+    queued: VecDeque<String>,
+    /// The user asked to end after this turn.
+    ending: bool,
+}
+
+impl Asking {
+    /// Takes a command that needs no waiting request: a message or an end.
+    fn take(&mut self, command: Command) {
+        match command {
+            Command::Send { text } => self.queued.push_back(text),
+            Command::End => {
+                self.ending = true;
+                self.queued.clear();
+                self.handle.close();
+            }
+            Command::AllowAlways { tool } => self.approvals.allowed.insert(&tool),
+            // Answers to requests no longer waiting, and interrupts (which
+            // the handle refuses for this backend), change nothing.
+            Command::Allow { .. } | Command::Deny { .. } | Command::Interrupt => {}
+        }
+    }
+
+    fn report(&self, update: ApprovalUpdate) {
+        // Nobody listening is fine: the handle still lists what is pending.
+        let _ = self.approvals.updates.send(update);
+    }
+
+    fn resolved(&self, request: &ApprovalRequest, denial: Option<String>, by: Decider) -> Permit {
+        self.report(ApprovalUpdate::Resolved {
+            id: request.id.clone(),
+            tool: request.tool.clone(),
+            allowed: denial.is_none(),
+            message: denial.clone(),
+            by,
+        });
+        match denial {
+            None => Permit::Run,
+            Some(message) => Permit::Refused(message),
+        }
+    }
+}
+
+/// What the rules and the user said about one tool use.
+enum Permit {
+    Run,
+    /// Not run; the message goes to the model.
+    Refused(String),
+    Cancelled,
+    /// Nobody answered in time; the session fails with this sentence.
+    Unanswered(String),
+}
+
+/// The Claude Code tool a built-in tool corresponds to, and its input in
+/// Claude Code's shape, so one set of approval rules speaks for both.
+fn as_claude_tool(name: &str, input: &Value) -> (&'static str, Value) {
+    let tool = match name {
+        "read_file" => "Read",
+        "write_file" => "Write",
+        "edit_file" => "Edit",
+        "list_dir" => "LS",
+        "search" => "Grep",
+        "run_command" => "Bash",
+        _ => "Unknown",
+    };
+    let mut shaped = input.clone();
+    if let (Some(map), Some(path)) = (shaped.as_object_mut(), input.get("path")) {
+        if matches!(tool, "Read" | "Write" | "Edit") {
+            map.insert("file_path".into(), path.clone());
+        }
+    }
+    (tool, shaped)
 }
 
 struct Run {
@@ -109,6 +248,9 @@ struct Run {
     resumed: bool,
     cancel: Canceller,
     events: mpsc::Sender<SessionEvent>,
+    asking: Option<Asking>,
+    /// Where `run_command` runs; see [`crate::sandbox`].
+    sandbox: Option<crate::sandbox::Sandbox>,
 }
 
 /// How the turn loop ended.
@@ -129,7 +271,7 @@ impl Run {
         let _ = self.events.send(event).await;
     }
 
-    async fn drive(self, timeout: Option<Duration>) -> SessionOutcome {
+    async fn drive(mut self, timeout: Option<Duration>) -> SessionOutcome {
         let started = Instant::now();
         self.emit(SessionEvent::Init {
             session_id: self.session_id.clone(),
@@ -209,7 +351,7 @@ impl Run {
         }
     }
 
-    async fn turns(&self, tally: &mut Tally) -> End {
+    async fn turns(&mut self, tally: &mut Tally) -> End {
         let mut request = ChatRequest {
             system: Some(self.system.clone()),
             messages: vec![Message::user_text(self.prompt.clone())],
@@ -267,15 +409,31 @@ impl Run {
                 .tool_uses()
                 .map(|(id, name, input)| (id.to_owned(), name.to_owned(), input.clone()))
                 .collect();
+            let steering = self.steering();
             if calls.is_empty() {
-                return End::Done {
-                    summary: answer.text(),
-                };
+                if steering.is_empty() {
+                    return End::Done {
+                        summary: answer.text(),
+                    };
+                }
+                request
+                    .messages
+                    .push(Message::user_text(steering.join("\n\n")));
+                continue;
             }
             let mut results = Vec::new();
             for (id, name, input) in calls {
-                let Some(output) = self.run_tool(&name, &input).await else {
-                    return End::Cancelled;
+                let output = match self.permit(&id, &name, &input).await {
+                    Permit::Run => match self.run_tool(&name, &input).await {
+                        Some(output) => output,
+                        None => return End::Cancelled,
+                    },
+                    Permit::Refused(message) => ToolOutput {
+                        ok: false,
+                        text: message,
+                    },
+                    Permit::Cancelled => return End::Cancelled,
+                    Permit::Unanswered(reason) => return End::Failed(reason),
                 };
                 self.emit(SessionEvent::ToolResult {
                     id: Some(id.clone()),
@@ -289,6 +447,7 @@ impl Run {
                     is_error: !output.ok,
                 });
             }
+            results.extend(self.steering().into_iter().map(|text| Block::Text { text }));
             request.messages.push(Message {
                 role: Role::User,
                 content: results,
@@ -300,10 +459,99 @@ impl Run {
         ))
     }
 
+    /// The messages the user sent since the last turn, framed for the
+    /// model; none once the user asked to end.
+    fn steering(&mut self) -> Vec<String> {
+        let Some(asking) = self.asking.as_mut() else {
+            return Vec::new();
+        };
+        while let Ok(command) = asking.commands.try_recv() {
+            asking.take(command);
+        }
+        if asking.ending {
+            return Vec::new();
+        }
+        asking
+            .queued
+            .drain(..)
+            .map(|text| format!("A message from the user: {text}"))
+            .collect()
+    }
+
+    /// Decides one tool use with the "ask" profile: the tools the user
+    /// allowed for the rest of the experiment, then the rules, then the
+    /// user. Without it every offered tool runs.
+    async fn permit(&mut self, id: &str, name: &str, input: &Value) -> Permit {
+        let root = self.root.clone();
+        let cancel = self.cancel.clone();
+        let Some(asking) = self.asking.as_mut() else {
+            return Permit::Run;
+        };
+        let (tool, shaped) = as_claude_tool(name, input);
+        let request = ApprovalRequest {
+            id: id.to_owned(),
+            tool: tool.to_owned(),
+            display: ApprovalDisplay::of(tool, &shaped, &root),
+            input: input.clone(),
+            tool_use_id: Some(id.to_owned()),
+        };
+        if asking.approvals.allowed.contains(tool) {
+            return asking.resolved(&request, None, Decider::AllowedTool);
+        }
+        match asking.approvals.rules.decide(tool, &shaped, &root) {
+            Decision::Allow => return asking.resolved(&request, None, Decider::Rule),
+            Decision::Deny { message } => {
+                return asking.resolved(&request, Some(message), Decider::Rule)
+            }
+            Decision::Ask => {}
+        }
+        asking.handle.wait_for_user(request.clone());
+        asking.report(ApprovalUpdate::Requested {
+            request: request.clone(),
+        });
+        let limit = asking.approvals.rules.timeout();
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            tokio::select! {
+                command = asking.commands.recv() => match command {
+                    Some(Command::Allow { request: r }) if r.id == request.id => {
+                        return asking.resolved(&request, None, Decider::User)
+                    }
+                    Some(Command::Deny { request: r, message }) if r.id == request.id => {
+                        return asking.resolved(&request, Some(message), Decider::User)
+                    }
+                    Some(Command::AllowAlways { tool: t }) if t == request.tool => {
+                        asking.approvals.allowed.insert(&t);
+                        asking.handle.take_pending(|r| r.id != request.id);
+                        return asking.resolved(&request, None, Decider::User);
+                    }
+                    Some(other) => asking.take(other),
+                    // The handle lives in `asking`: the channel cannot close first.
+                    None => return Permit::Cancelled,
+                },
+                _ = cancel.cancelled() => {
+                    asking.handle.take_pending(|_| false);
+                    asking.report(ApprovalUpdate::Withdrawn { id: request.id.clone() });
+                    return Permit::Cancelled;
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    asking.handle.take_pending(|_| false);
+                    asking.report(ApprovalUpdate::Withdrawn { id: request.id.clone() });
+                    return Permit::Unanswered(format!(
+                        "The request to use {tool} ({}) waited longer than {} for an answer, so Fanout ended the agent. Retry the variant, or raise the approval timeout in the settings.",
+                        bound(request.display.summary().lines().next().unwrap_or(""), 200),
+                        super::describe(limit)
+                    ));
+                }
+            }
+        }
+    }
+
     /// `None` when the session was cancelled while the tool ran.
     async fn run_tool(&self, name: &str, input: &Value) -> Option<ToolOutput> {
         if name == "run_command" {
-            return tools::run_command(&self.root, &self.policy, input, &self.cancel)
+            let sandbox = self.sandbox.as_ref();
+            return tools::run_command(&self.root, &self.policy, input, &self.cancel, sandbox)
                 .await
                 .ok();
         }

@@ -18,9 +18,8 @@
 //! rules' timeout ends the session; time spent waiting for the user does not
 //! count against the session's own timeout.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -29,8 +28,9 @@ use tokio::process::ChildStdin;
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 
-use super::approval::{ApprovalDisplay, ApprovalRequest, ApprovalRules, ApprovalUpdate, Decider};
+use super::approval::{ApprovalDisplay, ApprovalRequest, ApprovalUpdate, Decider};
 use super::claude_code::ClaudeParser;
+use super::handle::{Approvals, Command, InteractiveHandle};
 use super::{
     describe, judge, send_all, AgentError, OutputParser, Session, SessionOutcome, SessionSpec,
     SessionStatus, LEAK_WARNING,
@@ -38,45 +38,6 @@ use super::{
 use crate::agent::Decision;
 use crate::events::{bound, SessionEvent, Stream, MAX_SUMMARY_BYTES};
 use crate::process::{self, Canceller, OutputLine, ProcessEnd, RunningProcess};
-
-#[derive(Debug, thiserror::Error)]
-pub enum InteractiveError {
-    #[error("No approval request `{id}` is waiting: it was answered already, or its turn ended.")]
-    UnknownRequest { id: String },
-    #[error("The agent's session has ended, so it cannot take messages or answers any more. Follow up on the variant instead.")]
-    Ended,
-    #[error("The message is empty. Say what the agent should do next.")]
-    EmptyMessage,
-}
-
-impl InteractiveError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            InteractiveError::UnknownRequest { .. } => "agent.unknown_request",
-            InteractiveError::Ended => "agent.session_ended",
-            InteractiveError::EmptyMessage => "agent.empty_message",
-        }
-    }
-}
-
-/// Tools the user allowed for the rest of a session, or of an experiment when
-/// several sessions share one. Cheap to clone; clones share the set.
-#[derive(Debug, Clone, Default)]
-pub struct AllowedTools(Arc<Mutex<BTreeSet<String>>>);
-
-impl AllowedTools {
-    fn lock(&self) -> MutexGuard<'_, BTreeSet<String>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn contains(&self, tool: &str) -> bool {
-        self.lock().contains(tool)
-    }
-
-    pub fn insert(&self, tool: &str) {
-        self.lock().insert(tool.to_owned());
-    }
-}
 
 /// The two-way Claude Code backend; `executable` defaults to `claude` on the PATH.
 #[derive(Debug, Clone)]
@@ -88,15 +49,6 @@ impl Default for ClaudeInteractive {
     fn default() -> Self {
         ClaudeInteractive::new("claude")
     }
-}
-
-/// Where a session's approval news goes, and what decides without asking.
-#[derive(Debug, Clone)]
-pub struct Approvals {
-    pub rules: ApprovalRules,
-    pub allowed: AllowedTools,
-    /// Every request, decision and wait, in order; a closed receiver is ignored.
-    pub updates: mpsc::UnboundedSender<ApprovalUpdate>,
 }
 
 impl ClaudeInteractive {
@@ -154,13 +106,7 @@ impl ClaudeInteractive {
         let mut running = process::spawn(process)?;
         let pid = running.pid();
         let canceller = running.canceller();
-        let (commands, receiver) = mpsc::unbounded_channel();
-        let handle = InteractiveHandle {
-            shared: Arc::new(Shared {
-                commands,
-                state: Mutex::new(State::default()),
-            }),
-        };
+        let (handle, receiver) = InteractiveHandle::new(true);
         let worktree = spec
             .workdir
             .canonicalize()
@@ -193,135 +139,6 @@ impl ClaudeInteractive {
             },
             handle,
         ))
-    }
-}
-
-/// What the handle asks the session's task to do.
-#[derive(Debug)]
-enum Command {
-    Allow {
-        request: ApprovalRequest,
-    },
-    AllowAlways {
-        tool: String,
-    },
-    Deny {
-        request: ApprovalRequest,
-        message: String,
-    },
-    Send {
-        text: String,
-    },
-    Interrupt,
-    End,
-}
-
-/// Answers and steers one two-way session. Cheap to clone, `Send`; the calls
-/// return at once (the session's task does the writing).
-#[derive(Debug, Clone)]
-pub struct InteractiveHandle {
-    shared: Arc<Shared>,
-}
-
-#[derive(Debug)]
-struct Shared {
-    commands: mpsc::UnboundedSender<Command>,
-    state: Mutex<State>,
-}
-
-#[derive(Debug, Default)]
-struct State {
-    pending: Vec<(ApprovalRequest, Instant)>,
-    /// Stdin is closed: no more messages or answers reach the CLI.
-    closed: bool,
-}
-
-impl InteractiveHandle {
-    fn state(&self) -> MutexGuard<'_, State> {
-        self.shared.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn command(&self, command: Command) -> Result<(), InteractiveError> {
-        if self.state().closed {
-            return Err(InteractiveError::Ended);
-        }
-        self.shared
-            .commands
-            .send(command)
-            .map_err(|_| InteractiveError::Ended)
-    }
-
-    /// Takes request `id` off the waiting list at once, so `pending()` no
-    /// longer lists it when the call returns and it is answered only once.
-    fn claim(&self, id: &str) -> Result<ApprovalRequest, InteractiveError> {
-        let mut state = self.state();
-        if state.closed {
-            return Err(InteractiveError::Ended);
-        }
-        let at = state
-            .pending
-            .iter()
-            .position(|(r, _)| r.id == id)
-            .ok_or_else(|| InteractiveError::UnknownRequest { id: id.to_owned() })?;
-        Ok(state.pending.remove(at).0)
-    }
-
-    /// The requests waiting for the user, oldest first.
-    pub fn pending(&self) -> Vec<ApprovalRequest> {
-        self.state()
-            .pending
-            .iter()
-            .map(|(r, _)| r.clone())
-            .collect()
-    }
-
-    /// Whether the session still takes messages and answers.
-    pub fn is_open(&self) -> bool {
-        !self.state().closed
-    }
-
-    /// Allows this one request.
-    pub fn allow(&self, id: &str) -> Result<(), InteractiveError> {
-        let request = self.claim(id)?;
-        self.command(Command::Allow { request })
-    }
-
-    /// Allows `tool` from now on (and its waiting requests) for every session
-    /// sharing this one's [`AllowedTools`].
-    pub fn allow_always(&self, tool: &str) -> Result<(), InteractiveError> {
-        self.command(Command::AllowAlways {
-            tool: tool.to_owned(),
-        })
-    }
-
-    /// Denies the request; `message` (or a default) goes to the model.
-    pub fn deny(&self, id: &str, message: &str) -> Result<(), InteractiveError> {
-        let request = self.claim(id)?;
-        let message = match message.trim() {
-            "" => "The user denied this.".to_owned(),
-            text => text.to_owned(),
-        };
-        self.command(Command::Deny { request, message })
-    }
-
-    /// The next user message: sent now when no turn runs, else after the current turn.
-    pub fn send(&self, text: &str) -> Result<(), InteractiveError> {
-        if text.trim().is_empty() {
-            return Err(InteractiveError::EmptyMessage);
-        }
-        self.command(Command::Send {
-            text: text.to_owned(),
-        })
-    }
-
-    /// Aborts the running turn; the session then waits for the next message.
-    pub fn interrupt(&self) -> Result<(), InteractiveError> {
-        self.command(Command::Interrupt)
-    }
-
-    /// Closes stdin: the CLI ends after the running turn.
-    pub fn end(&self) -> Result<(), InteractiveError> {
-        self.command(Command::End)
     }
 }
 
@@ -404,12 +221,12 @@ impl Driver {
     }
 
     fn waiting_for_user(&self) -> bool {
-        self.awaiting_message.is_some() || !self.handle.state().pending.is_empty()
+        self.awaiting_message.is_some() || self.handle.oldest_pending().is_some()
     }
 
     /// When the oldest wait for the user runs out.
     fn user_deadline(&self) -> Option<Instant> {
-        let oldest = self.handle.state().pending.first().map(|(_, since)| *since);
+        let oldest = self.handle.oldest_pending().map(|(_, since)| since);
         oldest
             .or(self.awaiting_message)
             .map(|since| since + self.approvals.rules.timeout())
@@ -435,7 +252,7 @@ impl Driver {
     /// (returns true: stop it); an interrupted session just ends.
     async fn user_too_slow(&mut self) -> bool {
         let limit = describe(self.approvals.rules.timeout());
-        let oldest = self.handle.state().pending.first().map(|(r, _)| r.clone());
+        let oldest = self.handle.oldest_pending().map(|(r, _)| r);
         match oldest {
             Some(request) => {
                 self.failure = Some(format!(
@@ -516,10 +333,7 @@ impl Driver {
                 self.answer(&approval, Some(message), Decider::Rule).await
             }
             Decision::Ask => {
-                self.handle
-                    .state()
-                    .pending
-                    .push((approval.clone(), Instant::now()));
+                self.handle.wait_for_user(approval.clone());
                 self.report(ApprovalUpdate::Requested { request: approval });
             }
         }
@@ -542,21 +356,12 @@ impl Driver {
         });
     }
 
-    fn take_pending(&self, keep: impl Fn(&ApprovalRequest) -> bool) -> Vec<ApprovalRequest> {
-        let mut state = self.handle.state();
-        let (taken, kept) = std::mem::take(&mut state.pending)
-            .into_iter()
-            .partition(|(r, _)| !keep(r));
-        state.pending = kept;
-        taken.into_iter().map(|(r, _)| r).collect()
-    }
-
     async fn on_command(&mut self, command: Command) {
         match command {
             Command::Allow { request } => self.answer(&request, None, Decider::User).await,
             Command::AllowAlways { tool } => {
                 self.approvals.allowed.insert(&tool);
-                for request in self.take_pending(|r| r.tool != tool) {
+                for request in self.handle.take_pending(|r| r.tool != tool) {
                     self.answer(&request, None, Decider::User).await;
                 }
             }
@@ -581,7 +386,7 @@ impl Driver {
     async fn on_turn_end(&mut self) {
         self.turn_active = false;
         // A turn that ended left its unanswered requests behind.
-        let stale = self.take_pending(|_| false);
+        let stale = self.handle.take_pending(|_| false);
         for request in stale {
             self.report(ApprovalUpdate::Withdrawn { id: request.id });
         }
@@ -627,7 +432,7 @@ impl Driver {
     fn close_input(&mut self) {
         self.stdin = None;
         (self.hold_open, self.awaiting_message) = (false, None);
-        self.handle.state().closed = true;
+        self.handle.close();
     }
 
     fn report(&self, update: ApprovalUpdate) {

@@ -15,6 +15,7 @@ pub mod claude_interactive;
 pub mod codex;
 pub mod command;
 pub mod gemini;
+pub mod handle;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -33,12 +34,11 @@ use crate::process::{
 pub use api::ApiAgent;
 pub use approval::{ApprovalRequest, ApprovalRules, ApprovalSettings, ApprovalUpdate, Decision};
 pub use claude_code::ClaudeCode;
-pub use claude_interactive::{
-    AllowedTools, Approvals, ClaudeInteractive, InteractiveError, InteractiveHandle,
-};
+pub use claude_interactive::ClaudeInteractive;
 pub use codex::Codex;
 pub use command::CommandAgent;
 pub use gemini::Gemini;
+pub use handle::{AllowedTools, Approvals, InteractiveError, InteractiveHandle};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -107,6 +107,25 @@ impl AgentKind {
             AgentKind::Gemini => "gemini",
             AgentKind::Command => "command",
             AgentKind::Api => "api",
+        }
+    }
+}
+
+impl AgentKind {
+    /// The secret variables of Fanout's environment this agent's CLI reads
+    /// for its own API: the only ones its process inherits.
+    pub fn secret_vars(self) -> &'static [&'static str] {
+        match self {
+            AgentKind::ClaudeCode => &[
+                "ANTHROPIC_API_KEY",
+                "ANTHROPIC_AUTH_TOKEN",
+                "CLAUDE_CODE_OAUTH_TOKEN",
+            ],
+            AgentKind::Codex => &["OPENAI_API_KEY", "CODEX_API_KEY"],
+            AgentKind::Gemini => &["GEMINI_API_KEY", "GOOGLE_API_KEY"],
+            // The built-in agent calls the API from Fanout itself; its shell
+            // gets no key. A command agent names its own (see its settings).
+            AgentKind::Command | AgentKind::Api => &[],
         }
     }
 }
@@ -191,6 +210,11 @@ pub struct SessionSpec {
     /// Time between SIGTERM and SIGKILL, and how long a leaked pipe is tolerated.
     pub grace: Duration,
     pub env: Vec<(String, String)>,
+    /// Where the agent's process (and the built-in agent's commands) run.
+    pub sandbox: Option<crate::sandbox::Sandbox>,
+    /// Secret variables of Fanout's environment the agent may inherit (its
+    /// own provider's key); see [`crate::secrets::CHILD_SECRET_VARS`].
+    pub secrets: Vec<String>,
 }
 
 impl SessionSpec {
@@ -206,6 +230,8 @@ impl SessionSpec {
             timeout: Some(Duration::from_secs(30 * 60)),
             grace: Duration::from_secs(5),
             env: Vec::new(),
+            sandbox: None,
+            secrets: Vec::new(),
         }
     }
 
@@ -222,7 +248,9 @@ impl SessionSpec {
             .args(args)
             .timeout(self.timeout)
             .grace(self.grace)
-            .leak_grace(self.grace);
+            .leak_grace(self.grace)
+            .sandbox(self.sandbox.clone())
+            .secrets(self.secrets.iter().cloned());
         for (key, value) in &self.env {
             spec = spec.env(key, value);
         }

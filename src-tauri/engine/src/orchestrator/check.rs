@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::process::{self, Canceller, ProcessEnd, ProcessSpec};
+use crate::sandbox::Sandbox;
 use crate::store::CheckResult;
 
 /// Output lines kept from the end of the check's output.
@@ -50,13 +51,15 @@ pub(super) async fn run(
     command: &str,
     timeout: Duration,
     grace: Duration,
+    sandbox: Option<Sandbox>,
     on_start: impl FnOnce(Canceller),
 ) -> CheckRun {
     let spec = ProcessSpec::new("sh", workdir)
         .args(["-c", command])
         .timeout(Some(timeout))
         .grace(grace)
-        .leak_grace(grace);
+        .leak_grace(grace)
+        .sandbox(sandbox);
     let mut running = match process::spawn(spec) {
         Ok(running) => running,
         Err(error) => {

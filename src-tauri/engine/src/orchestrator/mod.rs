@@ -51,6 +51,7 @@ use crate::process::{Canceller, ProcessEnd};
 use crate::store::{
     Experiment, ExperimentStatus, ProcessId, Store, StoreError, Variant, VariantStatus,
 };
+use crate::worktree::WorktreeError;
 use crate::{worktree, Error};
 
 #[derive(Debug, thiserror::Error)]
@@ -159,6 +160,15 @@ pub struct Config {
     pub api: crate::llm::ApiEndpoint,
     /// What the "ask" profile allows or denies without asking, per repository.
     pub approvals: ApprovalSettings,
+    /// Run agents, setup commands and checks in the sandbox ([`crate::sandbox`])
+    /// where this machine can; a variant that cannot be sandboxed says so.
+    pub sandbox: bool,
+    /// Secret variables of Fanout's environment the custom command agent may
+    /// inherit; no other child gets any it was not made for.
+    pub agent_command_secrets: Vec<String>,
+    /// Fanout's data folder, hidden from sandboxed programs; by default the
+    /// folder of the database.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -177,6 +187,9 @@ impl Default for Config {
             env: Vec::new(),
             api: crate::llm::ApiEndpoint::default(),
             approvals: ApprovalSettings::default(),
+            sandbox: true,
+            agent_command_secrets: Vec::new(),
+            data_dir: None,
         }
     }
 }
@@ -203,7 +216,10 @@ const UPDATE_BUFFER: usize = 16 * 1024;
 impl Orchestrator {
     /// Opens its own connection to the database at `database` (the same file
     /// the [`crate::experiment::Engine`] uses) for its writer.
-    pub async fn open(database: &Path, config: Config) -> Result<Orchestrator, Error> {
+    pub async fn open(database: &Path, mut config: Config) -> Result<Orchestrator, Error> {
+        if config.data_dir.is_none() {
+            config.data_dir = database.parent().map(Path::to_path_buf);
+        }
         let path = database.to_owned();
         let store = tokio::task::spawn_blocking(move || Store::open(&path))
             .await
@@ -275,13 +291,16 @@ impl Orchestrator {
     pub async fn retry(&self, experiment: &str, index: u32) -> Result<Variant, Error> {
         let view = self.load(experiment).await?;
         let mut variant = idle_variant(&view, index)?;
-        let (worktree, base) = (
-            variant.worktree.clone(),
+        let (linked, base) = (
+            variant.linked(&view.experiment.repo_root)?,
             view.experiment.base_commit.clone(),
         );
-        tokio::task::spawn_blocking(move || worktree::reset_to(&worktree, &base))
+        let reset = tokio::task::spawn_blocking(move || worktree::reset_to(&linked, &base))
             .await
-            .map_err(join_error)??;
+            .map_err(join_error)?;
+        if let Err(err) = reset {
+            return Err(self.fail_if_tampered(variant, err).await);
+        }
         variant.head_commit = Some(view.experiment.base_commit.clone());
         variant.check = None;
         let id = view.experiment.id.clone();
@@ -303,6 +322,13 @@ impl Orchestrator {
         }
         let view = self.load(experiment).await?;
         let variant = idle_variant(&view, index)?;
+        let linked = variant.linked(&view.experiment.repo_root)?;
+        let checked = tokio::task::spawn_blocking(move || linked.guard())
+            .await
+            .map_err(join_error)?;
+        if let Err(err) = checked {
+            return Err(self.fail_if_tampered(variant, err).await);
+        }
         let (id, name) = (view.experiment.id.clone(), variant.name.clone());
         let session = self
             .inner
@@ -322,6 +348,14 @@ impl Orchestrator {
         };
         let done = self.launch(view.experiment, vec![job]).await?;
         pick(done, &id, index)
+    }
+
+    /// A variant found tampered with ends failed, saying what its agent did.
+    async fn fail_if_tampered(&self, mut variant: Variant, err: WorktreeError) -> Error {
+        if crate::experiment::mark_tampered(&mut variant, &err) {
+            self.inner.save(&variant).await;
+        }
+        err.into()
     }
 
     /// Cancels one variant of an experiment run by this orchestrator, or all
@@ -717,7 +751,8 @@ impl VariantRun {
         self.publish();
     }
 
-    async fn finish(mut self, status: VariantStatus, error: Option<String>) -> Variant {
+    async fn finish(mut self, status: VariantStatus, mut error: Option<String>) -> Variant {
+        error.iter_mut().for_each(crate::secrets::scrub);
         self.variant.finished_at = Some(now_rfc3339());
         self.variant.error = error.clone();
         self.progress.error = error;
@@ -744,11 +779,27 @@ impl VariantRun {
         self.set_status(VariantStatus::Preparing).await;
         let inner = self.inner.clone();
         let config = &inner.config;
-        let (agent, spec, launch) = prepare(config, experiment, &self.variant, &prompting).await?;
+        let (agent, mut spec, mut launch) =
+            prepare(config, experiment, &self.variant, &prompting).await?;
+        let root = experiment.repo_root.clone();
+        let settings = inner
+            .writer
+            .call(move |store| store.repo_settings(&root))
+            .await??
+            .unwrap_or_default();
+        let sandboxes = self
+            .sandboxes(experiment, &spec, settings.check_network)
+            .await?;
+        spec.sandbox = sandboxes.agent.clone();
+        launch["sandbox"] = json!(sandboxes.describe());
         self.start_fresh();
+        if let Some(note) = sandboxes.unavailable.clone() {
+            self.on_event(SessionEvent::Warning { message: note }).await;
+        }
         // A follow-up continues in a worktree that was set up already.
         if matches!(prompting, Prompting::First) {
-            if let Some(ending) = self.setup(experiment, control).await? {
+            let sandbox = sandboxes.tools.clone();
+            if let Some(ending) = self.setup(&settings, sandbox, control).await? {
                 return Ok(ending);
             }
         }
@@ -791,6 +842,9 @@ impl VariantRun {
         }
         let outcome = session.wait().await;
         control.detach();
+        if let Some(ending) = self.verify_worktree(experiment).await {
+            return Ok(ending);
+        }
         // The group stays recorded after the session (for diagnosis); every
         // later signal checks its start time first, so a reused pid is safe.
         if let Some(session_id) = outcome.session_id.clone() {
@@ -816,9 +870,51 @@ impl VariantRun {
         }
         self.commit(experiment).await?;
         match &config.check {
-            Some(command) => Ok(self.check(command, control).await),
+            Some(command) => Ok(self.check(command, sandboxes.check, control).await),
             None => Ok((VariantStatus::Succeeded, None)),
         }
+    }
+
+    /// The sandboxes of this variant's agent, setup and check, built off the
+    /// async runtime (it reads the registration and creates state folders).
+    async fn sandboxes(
+        &self,
+        experiment: &Experiment,
+        spec: &SessionSpec,
+        check_network: bool,
+    ) -> Result<Sandboxes, Error> {
+        let config = &self.inner.config;
+        if !config.sandbox {
+            return Ok(Sandboxes::off(None));
+        }
+        let available = crate::sandbox::availability();
+        let Some(bwrap) = available.bwrap.clone().filter(|_| available.available) else {
+            let reason = available.reason.clone().unwrap_or_default();
+            return Ok(Sandboxes::off(Some(format!(
+                "This agent runs without a sandbox: {reason}"
+            ))));
+        };
+        let kind: AgentKind = self.variant.agent.parse()?;
+        let data_dir = config.data_dir.clone().unwrap_or_default();
+        let (variant, root, env) = (
+            self.variant.clone(),
+            experiment.repo_root.clone(),
+            spec.env.clone(),
+        );
+        let built = tokio::task::spawn_blocking(move || {
+            Sandboxes::build(
+                &bwrap,
+                &root,
+                &variant,
+                kind,
+                &env,
+                &data_dir,
+                check_network,
+            )
+        })
+        .await
+        .map_err(join_error)??;
+        Ok(built)
     }
 
     /// Runs the repository's setup command in the worktree, its output part
@@ -826,21 +922,16 @@ impl VariantRun {
     /// how the variant ends, without its agent.
     async fn setup(
         &mut self,
-        experiment: &Experiment,
+        settings: &crate::repo_settings::RepoSettings,
+        sandbox: Option<crate::sandbox::Sandbox>,
         control: &Control,
     ) -> Result<Option<Ending>, Error> {
-        let root = experiment.repo_root.clone();
-        let settings = self
-            .inner
-            .writer
-            .call(move |store| store.repo_settings(&root))
-            .await??
-            .unwrap_or_default();
         let Some(command) = settings.setup_command.clone() else {
             return Ok(None);
         };
         let (timeout, grace) = (settings.setup_timeout(), self.inner.config.grace);
-        let mut running = match setup::spawn(&self.variant.worktree, &command, timeout, grace) {
+        let worktree = &self.variant.worktree;
+        let mut running = match setup::spawn(worktree, &command, timeout, grace, sandbox) {
             Ok(running) => running,
             Err(e) => {
                 let reason = format!("The setup command `{command}` could not start ({e}), so the agent was not started.");
@@ -893,7 +984,10 @@ impl VariantRun {
             .await;
     }
 
-    async fn on_event(&mut self, event: SessionEvent) {
+    async fn on_event(&mut self, mut event: SessionEvent) {
+        // The built-in agent's events never passed through a process's
+        // (scrubbed) output: the model may echo a key it read.
+        event.scrub();
         let index = self.variant.index;
         let inner = self.inner.clone();
         inner
@@ -1025,20 +1119,39 @@ impl VariantRun {
         *p != before
     }
 
+    /// Every backend can write `.git` as easily as a file (see
+    /// [`crate::linked`]): after each session, before anything is committed,
+    /// the worktree is checked, and a tampered one ends the variant.
+    async fn verify_worktree(&self, experiment: &Experiment) -> Option<Ending> {
+        let linked = match self.variant.linked(&experiment.repo_root) {
+            Ok(linked) => linked,
+            Err(err) => return Some((VariantStatus::Failed, Some(err.to_string()))),
+        };
+        match tokio::task::spawn_blocking(move || linked.guard()).await {
+            Ok(Ok(())) => None,
+            Ok(Err(err)) => Some((VariantStatus::Failed, Some(err.to_string()))),
+            Err(err) => Some((VariantStatus::Failed, Some(join_error(err).to_string()))),
+        }
+    }
+
     async fn commit(&mut self, experiment: &Experiment) -> Result<(), Error> {
-        let worktree = self.variant.worktree.clone();
+        let linked = self.variant.linked(&experiment.repo_root)?;
         let message = commit_message(experiment, &self.variant);
-        let commit =
-            tokio::task::spawn_blocking(move || worktree::auto_commit(&worktree, &message))
-                .await
-                .map_err(join_error)??;
+        let commit = tokio::task::spawn_blocking(move || worktree::auto_commit(&linked, &message))
+            .await
+            .map_err(join_error)??;
         if let Some(commit) = commit {
             self.variant.head_commit = Some(commit);
         }
         Ok(())
     }
 
-    async fn check(&mut self, command: &str, control: &Control) -> Ending {
+    async fn check(
+        &mut self,
+        command: &str,
+        sandbox: Option<crate::sandbox::Sandbox>,
+        control: &Control,
+    ) -> Ending {
         self.set_status(VariantStatus::Checking).await;
         let config = &self.inner.config;
         let run = check::run(
@@ -1046,6 +1159,7 @@ impl VariantRun {
             command,
             config.check_timeout,
             config.grace,
+            sandbox,
             |canceller| control.attach(canceller),
         )
         .await;
@@ -1063,6 +1177,71 @@ impl VariantRun {
             Some(reason) if run.end == Some(ProcessEnd::Cancelled) => cancelled(&reason),
             Some(reason) => (VariantStatus::Failed, Some(reason)),
         }
+    }
+}
+
+/// Where one variant's programs run.
+#[derive(Default)]
+struct Sandboxes {
+    agent: Option<crate::sandbox::Sandbox>,
+    /// The setup command's: like the agent's, without the agent's state.
+    tools: Option<crate::sandbox::Sandbox>,
+    check: Option<crate::sandbox::Sandbox>,
+    /// The sandbox was wanted but this machine cannot provide it: why.
+    unavailable: Option<String>,
+}
+
+impl Sandboxes {
+    fn off(unavailable: Option<String>) -> Sandboxes {
+        Sandboxes {
+            unavailable,
+            ..Sandboxes::default()
+        }
+    }
+
+    fn build(
+        bwrap: &Path,
+        repo_root: &Path,
+        variant: &Variant,
+        kind: AgentKind,
+        env: &[(String, String)],
+        data_dir: &Path,
+        check_network: bool,
+    ) -> Result<Sandboxes, Error> {
+        use crate::sandbox::{agent_state, for_worktree, prepare_state, Layout};
+        let linked = variant.linked(repo_root)?;
+        let state = agent_state(kind, env, data_dir);
+        prepare_state(&state).map_err(|source| WorktreeError::Io {
+            action: "create the agent's state folders for its sandbox in",
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let layout = |agent_state: Vec<PathBuf>, network: bool| Layout {
+            bwrap,
+            repo_root: &linked.root,
+            common_dir: &linked.common_dir,
+            worktree: &linked.worktree,
+            git_dir: &linked.git_dir,
+            data_dir,
+            worktrees_dir: variant.worktree.parent().and_then(Path::parent),
+            agent_state,
+            network,
+        };
+        Ok(Sandboxes {
+            agent: Some(for_worktree(layout(state, true))),
+            tools: Some(for_worktree(layout(Vec::new(), true))),
+            check: Some(for_worktree(layout(Vec::new(), check_network))),
+            unavailable: None,
+        })
+    }
+
+    /// For the run record.
+    fn describe(&self) -> serde_json::Value {
+        json!({
+            "on": self.agent.is_some(),
+            "unavailable": self.unavailable,
+            "check_network": self.check.as_ref().map(|c| c.network),
+        })
     }
 }
 
@@ -1118,6 +1297,10 @@ async fn prepare(
     spec.timeout = Some(config.timeout);
     spec.grace = config.grace;
     spec.env = config.env.clone();
+    spec.secrets = match kind {
+        AgentKind::Command => config.agent_command_secrets.clone(),
+        other => other.secret_vars().iter().map(|v| v.to_string()).collect(),
+    };
     let launch = json!({
         "base_commit": experiment.base_commit,
         "agent": kind,

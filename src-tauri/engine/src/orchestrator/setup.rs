@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::process::{self, ProcessEnd, ProcessError, ProcessOutcome, ProcessSpec, RunningProcess};
+use crate::sandbox::Sandbox;
 
 /// Output lines kept for the failure message.
 const TAIL_LINES: usize = 20;
@@ -21,13 +22,15 @@ pub(super) fn spawn(
     command: &str,
     timeout: Duration,
     grace: Duration,
+    sandbox: Option<Sandbox>,
 ) -> Result<RunningProcess, ProcessError> {
     process::spawn(
         ProcessSpec::new("sh", workdir)
             .args(["-c", command])
             .timeout(Some(timeout))
             .grace(grace)
-            .leak_grace(grace),
+            .leak_grace(grace)
+            .sandbox(sandbox),
     )
 }
 

@@ -87,7 +87,11 @@ impl StoreWriter {
             .await;
     }
 
-    async fn send(&self, experiment_id: &str, variant: u32, kind: &str, payload: String) {
+    /// Every stored payload passes here: the one place secrets are scrubbed
+    /// before they could reach the database (a serialized key reads the same
+    /// as the key, JSON escapes no character a key uses).
+    async fn send(&self, experiment_id: &str, variant: u32, kind: &str, mut payload: String) {
+        crate::secrets::scrub(&mut payload);
         let event = SerializedEvent {
             experiment_id: experiment_id.to_owned(),
             variant,

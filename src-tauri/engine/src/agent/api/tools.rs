@@ -130,11 +130,43 @@ pub fn confine(root: &Path, requested: &str) -> Result<PathBuf, String> {
     for part in rest.into_iter().rev().flatten() {
         resolved.push(part);
     }
-    if resolved.starts_with(root) {
-        Ok(resolved)
-    } else {
-        Err(outside())
+    if !resolved.starts_with(root) {
+        return Err(outside());
     }
+    // Both spellings: the one asked for, and where its symlinks lead.
+    for path in [&normal, &resolved] {
+        let inside = path.strip_prefix(root).unwrap_or(path);
+        if inside.components().any(|c| is_git_dir_name(c.as_os_str())) {
+            return Err(format!(
+                "The path `{requested}` is inside a `.git` folder, which holds git's own records; Fanout keeps those itself. Change the project's files only."
+            ));
+        }
+    }
+    Ok(resolved)
+}
+
+/// Whether a path component names a git directory the way git itself
+/// recognizes one on any filesystem: `.git` in any case, with trailing dots
+/// or spaces (Windows drops them), with characters HFS+ ignores, or as the
+/// NTFS short name `git~1`.
+pub fn is_git_dir_name(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    let visible: String = name
+        .chars()
+        .filter(|c| !is_ignorable(*c))
+        .collect::<String>()
+        .trim_end_matches(['.', ' '])
+        .to_lowercase();
+    visible == ".git" || visible == "git~1"
+}
+
+/// Code points HFS+ leaves out when it compares names (the list git uses in
+/// `is_hfs_dotgit`).
+fn is_ignorable(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200c}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{206a}'..='\u{206f}' | '\u{feff}'
+    )
 }
 
 fn string<'a>(input: &'a Value, key: &str) -> Result<&'a str, ToolOutput> {
@@ -281,6 +313,7 @@ pub async fn run_command(
     policy: &ToolPolicy,
     input: &Value,
     cancel: &Canceller,
+    sandbox: Option<&crate::sandbox::Sandbox>,
 ) -> Result<ToolOutput, Cancelled> {
     if !policy.allow_commands {
         return Ok(fail("run_command is switched off for this session. Change files with the file tools instead."));
@@ -293,7 +326,8 @@ pub async fn run_command(
         .args(["-c", command])
         .timeout(Some(policy.command_timeout))
         .grace(Duration::from_secs(2))
-        .leak_grace(Duration::from_secs(2));
+        .leak_grace(Duration::from_secs(2))
+        .sandbox(sandbox.cloned());
     let mut running = match process::spawn(spec) {
         Ok(running) => running,
         Err(e) => return Ok(fail(e.to_string())),
