@@ -37,13 +37,16 @@ pub async fn experiment_launch(
     let (engine, settings_file) = (state.engine()?, state.paths()?.settings());
     let view = tauri::async_runtime::spawn_blocking(move || {
         let settings = Settings::load(&settings_file).map_err(Error::from)?;
-        let approaches = approaches
+        let approaches: Vec<ApproachSpec> = approaches
             .into_iter()
             .map(|a| ApproachSpec {
                 model: a.model.or_else(|| settings.default_model.clone()),
                 ..a
             })
             .collect();
+        let agents = approaches_agents(&approaches, &settings)?;
+        // Nothing is created for a run that cannot start.
+        fanout_engine::orchestrator::preflight(&settings.orchestrator_config(None), &agents)?;
         let mut engine = engine
             .lock()
             .map_err(|_| CommandError::internal("creating the experiment"))?;
@@ -62,6 +65,20 @@ pub async fn experiment_launch(
     .map_err(|_| CommandError::internal("creating the experiment"))??;
     runs.launch(&view.experiment.id, check).await?;
     Ok(view)
+}
+
+/// The agent each approach runs: its own, or the settings' default.
+fn approaches_agents(
+    approaches: &[ApproachSpec],
+    settings: &Settings,
+) -> Result<Vec<fanout_engine::agent::AgentKind>, Error> {
+    approaches
+        .iter()
+        .map(|a| match a.agent.as_deref() {
+            Some(name) => name.parse().map_err(Error::from),
+            None => Ok(settings.default_agent),
+        })
+        .collect()
 }
 
 /// Streams the experiment's coalesced updates until `run_stop`; returns the

@@ -105,7 +105,6 @@ enum Command {
     },
     /// Undo the experiment's last merge, while nothing was committed on top.
     UndoMerge { experiment: String },
-    /// Create an experiment and run one agent per approach, live.
     /// Ask an LLM for N distinct approaches to a task (edit them, then `run --approaches`).
     Plan {
         #[arg(long)]
@@ -120,6 +119,7 @@ enum Command {
         #[arg(long = "hint")]
         hints: Vec<String>,
     },
+    /// Create an experiment and run one agent per approach, live.
     Run {
         #[arg(long)]
         repo: PathBuf,
@@ -225,8 +225,12 @@ enum Command {
         /// The setup command's timeout in seconds.
         #[arg(long, value_name = "SECS")]
         setup_timeout: Option<u64>,
+        /// Whether checks may reach the network (`off`: loopback only, in
+        /// the sandbox).
+        #[arg(long, value_name = "on|off", value_parser = parse_switch)]
+        check_network: Option<bool>,
         /// Forget this repository's settings: back to the defaults.
-        #[arg(long, conflicts_with_all = ["copy", "no_copy", "setup", "no_setup", "setup_timeout"])]
+        #[arg(long, conflicts_with_all = ["copy", "no_copy", "setup", "no_setup", "setup_timeout", "check_network"])]
         reset: bool,
         /// Also write the settings to .fanout.json at the repository's root.
         #[arg(long)]
@@ -241,6 +245,7 @@ struct SettingsChange {
     setup: Option<String>,
     no_setup: bool,
     setup_timeout: Option<u64>,
+    check_network: Option<bool>,
 }
 
 impl SettingsChange {
@@ -250,6 +255,7 @@ impl SettingsChange {
             && self.setup.is_none()
             && !self.no_setup
             && self.setup_timeout.is_none()
+            && self.check_network.is_none()
     }
 
     fn apply(self, settings: &mut RepoSettings) {
@@ -264,6 +270,9 @@ impl SettingsChange {
         }
         if let Some(secs) = self.setup_timeout {
             settings.setup_timeout_secs = secs;
+        }
+        if let Some(on) = self.check_network {
+            settings.check_network = on;
         }
     }
 }
@@ -485,6 +494,7 @@ fn run(command: Command, out: &Out) -> Result<(), Error> {
             setup,
             no_setup,
             setup_timeout,
+            check_network,
             reset,
             export,
         } => {
@@ -495,6 +505,7 @@ fn run(command: Command, out: &Out) -> Result<(), Error> {
                 setup,
                 no_setup,
                 setup_timeout,
+                check_network,
             };
             let view = if reset {
                 engine.reset_repo_settings(&repo)?

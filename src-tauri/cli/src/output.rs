@@ -362,6 +362,8 @@ impl Out {
                     s.setup_command.as_deref().unwrap_or("(none)")
                 );
                 println!("setup timeout  {} s", s.setup_timeout_secs);
+                let network = if s.check_network { "on" } else { "off" };
+                println!("check network  {network}");
                 if let Some(path) = exported {
                     println!("exported to    {}", path.display());
                 }

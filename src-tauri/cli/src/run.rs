@@ -72,6 +72,24 @@ pub fn run(args: RunArgs, json_out: bool) -> Result<(), Failure> {
     for approach in &mut approaches {
         approach.model = approach.model.take().or_else(|| args.model.clone());
     }
+    let config = Config {
+        max_parallel: args.max_parallel,
+        timeout: Duration::from_secs(args.timeout.max(1)),
+        check: args.check.filter(|c| !c.trim().is_empty()),
+        permission,
+        agent_command: args.agent_command,
+        executables: Executables::from_env(),
+        sandbox: args.sandbox,
+        agent_command_secrets: args.agent_env,
+        ..Config::default()
+    };
+    let agents = approaches
+        .iter()
+        .map(|a| a.agent.as_deref().map_or(Ok(kind), str::parse))
+        .collect::<Result<Vec<AgentKind>, _>>()
+        .map_err(fanout_engine::Error::from)?;
+    // Nothing is created for a run that cannot start.
+    orchestrator::preflight(&config, &agents)?;
     let mut engine = crate::engine()?;
     let view = engine.create_experiment(NewExperiment {
         repo: args.repo,
@@ -81,17 +99,6 @@ pub fn run(args: RunArgs, json_out: bool) -> Result<(), Failure> {
         worktree_root: args.worktree_root,
         default_agent: kind.as_str().to_owned(),
     })?;
-    let config = Config {
-        max_parallel: args.max_parallel,
-        timeout: Duration::from_secs(args.timeout.max(1)),
-        check: args.check,
-        permission,
-        agent_command: args.agent_command,
-        executables: Executables::from_env(),
-        sandbox: args.sandbox,
-        agent_command_secrets: args.agent_env,
-        ..Config::default()
-    };
     let id = view.experiment.id.clone();
     if !json_out {
         println!(
@@ -137,19 +144,39 @@ pub fn cancel(experiment: &str, variant: Option<&str>, json_out: bool) -> Result
         .map(|v| select_variant(&view, v).map(|v| v.index))
         .transpose()?;
     let grace = Config::default().grace;
-    let cancelled =
-        orchestrator::cancel_elsewhere(engine.store(), &view.experiment.id, index, grace)?;
+    let done = orchestrator::cancel_elsewhere(engine.store(), &view.experiment.id, index, grace)?;
     if json_out {
+        let cancelled: Vec<u32> = done.stopped.iter().chain(&done.dequeued).copied().collect();
         println!(
             "{}",
-            json!({ "experiment": view.experiment.id, "cancelled": cancelled })
+            json!({
+                "experiment": view.experiment.id,
+                "cancelled": cancelled,
+                "stopped": done.stopped,
+                "dequeued": done.dequeued,
+                "interrupted": done.interrupted,
+            })
         );
-    } else {
-        let list: Vec<String> = cancelled.iter().map(u32::to_string).collect();
+        return Ok(());
+    }
+    let short = short_id(&view.experiment.id);
+    let list = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+    if !done.stopped.is_empty() {
         println!(
-            "Cancelled variant(s) {} of experiment {}.",
-            list.join(", "),
-            short_id(&view.experiment.id)
+            "Stopped variant(s) {} of experiment {short}: their agents and everything they started have ended.",
+            list(&done.stopped)
+        );
+    }
+    if !done.dequeued.is_empty() {
+        println!(
+            "Variant(s) {} of experiment {short} had not started; their run will not start them.",
+            list(&done.dequeued)
+        );
+    }
+    if !done.interrupted.is_empty() {
+        println!(
+            "The Fanout process running variant(s) {} of experiment {short} had died; they are marked interrupted and what they left running was stopped. Retry them to run them again.",
+            list(&done.interrupted)
         );
     }
     Ok(())

@@ -46,6 +46,8 @@ pub enum Error {
     Orchestrator(#[from] OrchestratorError),
     #[error(transparent)]
     RepoSettings(#[from] RepoSettingsError),
+    #[error(transparent)]
+    Lease(#[from] crate::lease::LeaseError),
 }
 
 impl Error {
@@ -69,6 +71,7 @@ impl Error {
             Error::Methodology(e) => e.code(),
             Error::Orchestrator(e) => e.code(),
             Error::RepoSettings(e) => e.code(),
+            Error::Lease(e) => e.code(),
         }
     }
 }

@@ -13,12 +13,13 @@ use crate::diff::{self, DiffOptions, FileChange, FileDiff};
 use crate::linked::Linked;
 use crate::merge::{self, MergeOutcome, MergePreview, Strategy};
 use crate::paths::Paths;
+use crate::repo::RepoError;
 use crate::repo_settings::{self, RepoSettings, RepoSettingsView};
 use crate::store::{
     Experiment, ExperimentStatus, MergeRecord, NewEvent, Store, Variant, VariantStatus,
 };
 use crate::worktree::{self, NewWorktree, RemoveReport, WorktreeError};
-use crate::{ignored_files, repo, slug, Error};
+use crate::{ignored_files, lease, repo, slug, Error};
 
 /// The most variants one experiment may have.
 pub const MAX_VARIANTS: usize = 8;
@@ -53,6 +54,15 @@ pub enum ExperimentError {
     NothingToUndo { experiment: String },
     #[error("The worktree of variant {index} is gone ({worktree}). Retry the variant or clean the experiment up.")]
     WorktreeMissing { index: u32, worktree: PathBuf },
+    #[error("The repository of experiment {experiment} was at {repo}, which is no longer a git repository with a working tree (it was moved or deleted), so nothing was done. Move the repository back there, then try again.")]
+    RepositoryGone { experiment: String, repo: PathBuf },
+    #[error("Variant {index} ({name}) is {status} right now, so Fanout will not {action} it. Wait for it to finish, or cancel it first.")]
+    VariantActive {
+        index: u32,
+        name: String,
+        status: VariantStatus,
+        action: &'static str,
+    },
     #[error("Nothing was cleaned up: variant {variants} of experiment {experiment} has work that is merged nowhere (no other branch or tag holds it), and deleting its branch would lose it. Keep its branch, archive it as a tag (`fanout clean {experiment} --archive N`), or confirm the deletion (`--force`).")]
     Unmerged {
         experiment: String,
@@ -73,6 +83,8 @@ impl ExperimentError {
             ExperimentError::NothingToUndo { .. } => "experiment.nothing_to_undo",
             ExperimentError::WorktreeMissing { .. } => "experiment.worktree_missing",
             ExperimentError::Unmerged { .. } => "experiment.unmerged",
+            ExperimentError::VariantActive { .. } => "experiment.variant_active",
+            ExperimentError::RepositoryGone { .. } => "experiment.repository_gone",
         }
     }
 }
@@ -201,14 +213,31 @@ pub fn validate_approaches(approaches: &[ApproachSpec]) -> Result<(), Experiment
 pub struct Engine {
     paths: Paths,
     store: Store,
+    recovered: crate::recovery::Recovered,
 }
 
 impl Engine {
-    /// Opens (creating if needed) Fanout's data directory and database.
+    /// Opens (creating if needed) Fanout's data directory and database, and
+    /// first of all recovers what a Fanout process that died left behind
+    /// (see [`crate::recovery`]): no command ever reports a dead run as running.
     pub fn open(paths: Paths) -> Result<Engine, Error> {
         paths.ensure()?;
-        let store = Store::open(&paths.database())?;
-        Ok(Engine { paths, store })
+        let mut store = Store::open(&paths.database())?;
+        let me = crate::orchestrator::procfs::this_process();
+        let recovered = crate::recovery::recover(&mut store, me)?;
+        if !recovered.interrupted.is_empty() {
+            tracing::info!(?recovered, "a Fanout process had died mid-run");
+        }
+        Ok(Engine {
+            paths,
+            store,
+            recovered,
+        })
+    }
+
+    /// What opening found of a Fanout process that had died mid-run.
+    pub fn recovered(&self) -> &crate::recovery::Recovered {
+        &self.recovered
     }
 
     pub fn paths(&self) -> &Paths {
@@ -423,6 +452,11 @@ impl Engine {
             Some(sel) => vec![select_variant(&view, sel)?.clone()],
             None => view.variants.clone(),
         };
+        experiment_repo(&view.experiment)?;
+        let _lease = lease::take(&mut self.store, &view.experiment.id, "committing")?;
+        for v in &targets {
+            ensure_idle(v, "commit the work of")?;
+        }
         let mut results = Vec::with_capacity(targets.len());
         for mut v in targets {
             ensure_worktree(&v)?;
@@ -464,7 +498,7 @@ impl Engine {
     ) -> Result<Vec<FileChange>, Error> {
         let view = self.experiment(id_or_prefix)?;
         let (from, to) = diff_ends(&view, variant, against)?;
-        let repo = repo::open(&view.experiment.repo_root)?;
+        let repo = experiment_repo(&view.experiment)?;
         Ok(diff::changed_files(&repo, &from, &to)?)
     }
 
@@ -479,7 +513,7 @@ impl Engine {
     ) -> Result<FileDiff, Error> {
         let view = self.experiment(id_or_prefix)?;
         let (from, to) = diff_ends(&view, variant, against)?;
-        let repo = repo::open(&view.experiment.repo_root)?;
+        let repo = experiment_repo(&view.experiment)?;
         Ok(diff::file_diff(&repo, &from, &to, path, opts)?)
     }
 
@@ -493,14 +527,14 @@ impl Engine {
     ) -> Result<Vec<(FileChange, FileDiff)>, Error> {
         let view = self.experiment(id_or_prefix)?;
         let (from, to) = diff_ends(&view, variant, against)?;
-        let repo = repo::open(&view.experiment.repo_root)?;
+        let repo = experiment_repo(&view.experiment)?;
         Ok(diff::render_all(&repo, &from, &to, opts)?)
     }
 
     /// The N×N similarity of the variants' changes relative to the base.
     pub fn similarity(&self, id_or_prefix: &str) -> Result<Vec<Vec<f64>>, Error> {
         let view = self.experiment(id_or_prefix)?;
-        let repo = repo::open(&view.experiment.repo_root)?;
+        let repo = experiment_repo(&view.experiment)?;
         let heads: Vec<String> = view.variants.iter().map(|v| v.branch_ref()).collect();
         Ok(diff::similarity_matrix(
             &repo,
@@ -517,6 +551,7 @@ impl Engine {
         target: Option<&str>,
     ) -> Result<MergePreview, Error> {
         let view = self.experiment(id_or_prefix)?;
+        experiment_repo(&view.experiment)?;
         let v = select_variant(&view, variant)?;
         let target = merge_target(&view, target)?;
         Ok(merge::preview(
@@ -538,6 +573,9 @@ impl Engine {
     ) -> Result<MergeOutcome, Error> {
         let view = self.experiment(id_or_prefix)?;
         let v = select_variant(&view, variant)?.clone();
+        experiment_repo(&view.experiment)?;
+        let _lease = lease::take(&mut self.store, &view.experiment.id, "merging")?;
+        ensure_idle(&v, "merge")?;
         ensure_variant_committed(&view.experiment, &v)?;
         let target = merge_target(&view, target)?;
         let message = message
@@ -556,6 +594,7 @@ impl Engine {
             target: outcome.target.clone(),
             commit: outcome.commit.clone(),
             previous: outcome.previous.clone(),
+            source: Some(outcome.source.clone()),
             strategy: strategy_name(strategy).to_string(),
             created_at: now_rfc3339(),
             undone: false,
@@ -569,6 +608,8 @@ impl Engine {
     pub fn undo_merge(&mut self, id_or_prefix: &str) -> Result<MergeRecord, Error> {
         let view = self.experiment(id_or_prefix)?;
         let id = view.experiment.id.clone();
+        experiment_repo(&view.experiment)?;
+        let _lease = lease::take(&mut self.store, &id, "undoing a merge")?;
         let record = self
             .store
             .last_merge(&id)?
@@ -580,6 +621,7 @@ impl Engine {
             target: record.target.clone(),
             commit: record.commit.clone(),
             previous: record.previous.clone(),
+            source: record.source.clone().unwrap_or_default(),
             strategy: record.strategy.parse().unwrap_or_default(),
             files: Vec::new(),
         };
@@ -604,7 +646,7 @@ impl Engine {
     /// [`measure_worktrees`] after letting go of it.
     pub fn disk_ledger(&self, id_or_prefix: &str) -> Result<Vec<VariantDisk>, Error> {
         let view = self.experiment(id_or_prefix)?;
-        let merged = self.merged_variants(&view.experiment.id)?;
+        let merged = self.merged_variants(&view)?;
         let all: Vec<String> = view.variants.iter().map(|v| v.branch.clone()).collect();
         view.variants
             .iter()
@@ -634,6 +676,11 @@ impl Engine {
     /// `confirmed`. Walks the worktrees: call from blocking code.
     pub fn clean(&mut self, id_or_prefix: &str, opts: &CleanOptions) -> Result<CleanReport, Error> {
         let view = self.experiment(id_or_prefix)?;
+        experiment_repo(&view.experiment)?;
+        let _lease = lease::take(&mut self.store, &view.experiment.id, "cleaning up")?;
+        for v in &view.variants {
+            ensure_idle(v, "remove the worktree of")?;
+        }
         let exp = &view.experiment;
         let keep_branch = match &opts.keep {
             Some(sel) => Some(select_variant(&view, sel)?.branch.clone()),
@@ -689,14 +736,42 @@ impl Engine {
         })
     }
 
-    /// Variants with a merge on record that was not undone: a squash merge
-    /// leaves their commits on no branch, yet their work is merged.
-    fn merged_variants(&self, experiment_id: &str) -> Result<Vec<u32>, Error> {
-        Ok(self
-            .store
-            .merges(experiment_id)?
-            .into_iter()
-            .filter(|m| !m.undone)
+    /// Variants whose work is merged now, judged by the repository at this
+    /// moment rather than by the record alone: a squash merge leaves their
+    /// commits on no branch, so a variant counts as merged when a merge of it
+    /// is on record, its branch still ends at the very commit that merge
+    /// took (nothing was committed in it since), and the merge commit is
+    /// still in the target branch's history (nobody reset it away).
+    fn merged_variants(&self, view: &ExperimentView) -> Result<Vec<u32>, Error> {
+        let records = self.store.merges(&view.experiment.id)?;
+        let repo = experiment_repo(&view.experiment)?;
+        let commit_of = |name: &str| {
+            repo.revparse_single(name)
+                .and_then(|o| o.peel_to_commit())
+                .map(|c| c.id())
+                .ok()
+        };
+        let still_holds = |m: &MergeRecord| -> bool {
+            let Some(variant) = view.variants.iter().find(|v| v.index == m.variant) else {
+                return false;
+            };
+            let (Some(source), Some(tip)) = (m.source.as_deref(), commit_of(&variant.branch_ref()))
+            else {
+                return false;
+            };
+            let target = commit_of(&format!("refs/heads/{}", m.target));
+            let merge = git2::Oid::from_str(&m.commit).ok();
+            let in_target = match (target, merge) {
+                (Some(target), Some(merge)) => {
+                    target == merge || repo.graph_descendant_of(target, merge).unwrap_or(false)
+                }
+                _ => false,
+            };
+            tip.to_string() == source && in_target
+        };
+        Ok(records
+            .iter()
+            .filter(|m| !m.undone && still_holds(m))
             .map(|m| m.variant)
             .collect())
     }
@@ -708,7 +783,7 @@ impl Engine {
         deleted: &[&Variant],
     ) -> Result<(), Error> {
         let exp = &view.experiment;
-        let merged = self.merged_variants(&exp.id)?;
+        let merged = self.merged_variants(view)?;
         let going: Vec<String> = deleted.iter().map(|v| v.branch.clone()).collect();
         let mut unmerged = Vec::new();
         for v in at_risk.iter().filter(|v| !merged.contains(&v.index)) {
@@ -735,7 +810,7 @@ impl Engine {
         let Some(name) = &exp.base_ref else {
             return Ok(());
         };
-        let repo = repo::open(&exp.repo_root)?;
+        let repo = experiment_repo(exp)?;
         if let Ok(mut reference) = repo.find_reference(name) {
             reference.delete().map_err(|e| {
                 repo::git_error("deleting the base snapshot ref", &exp.repo_root, e)
@@ -850,10 +925,38 @@ fn unique_experiment_slug(
     let mut candidate = base.clone();
     let mut n = 2;
     while taken(&candidate) {
-        candidate = format!("{base}-{n}");
+        candidate = numbered(&base, n);
         n += 1;
     }
     Ok(candidate)
+}
+
+/// The experiment's repository; one that is gone (moved, deleted) is named
+/// as the experiment's, never met with advice to create a repository there.
+fn experiment_repo(exp: &Experiment) -> Result<git2::Repository, Error> {
+    repo::open(&exp.repo_root).map_err(|e| match e {
+        RepoError::NotFound { .. }
+        | RepoError::NotADirectory { .. }
+        | RepoError::NotARepository { .. } => ExperimentError::RepositoryGone {
+            experiment: short_id(&exp.id).to_owned(),
+            repo: exp.repo_root.clone(),
+        }
+        .into(),
+        other => other.into(),
+    })
+}
+
+/// Refuses a variant that a run is working on right now.
+fn ensure_idle(v: &Variant, action: &'static str) -> Result<(), ExperimentError> {
+    if v.status.is_active() {
+        return Err(ExperimentError::VariantActive {
+            index: v.index,
+            name: v.name.clone(),
+            status: v.status,
+            action,
+        });
+    }
+    Ok(())
 }
 
 /// Marks an idle variant failed when `err` says its agent tampered with its
@@ -866,6 +969,17 @@ pub(crate) fn mark_tampered(v: &mut Variant, err: &WorktreeError) -> bool {
     v.error = Some(err.to_string());
     v.finished_at = Some(now_rfc3339());
     true
+}
+
+/// `base` with `-n` appended, shortened first so the whole stays within
+/// [`slug::MAX_SLUG_LEN`]: the worktree folder and the branch use the slug
+/// as it is, so a suffix cut off again would name an existing one (and the
+/// search for a free name would never end).
+fn numbered(base: &str, n: u32) -> String {
+    let suffix = format!("-{n}");
+    let room = slug::MAX_SLUG_LEN.saturating_sub(suffix.len());
+    let stem = base[..base.len().min(room)].trim_end_matches('-');
+    format!("{stem}{suffix}")
 }
 
 fn ensure_worktree(v: &Variant) -> Result<(), ExperimentError> {

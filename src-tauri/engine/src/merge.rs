@@ -168,6 +168,8 @@ pub struct MergeOutcome {
     pub commit: String,
     /// The target's commit before the merge, which `undo` restores.
     pub previous: String,
+    /// The variant's commit that was merged.
+    pub source: String,
     pub strategy: Strategy,
     /// Paths the merge changed, sorted.
     pub files: Vec<String>,
@@ -269,6 +271,7 @@ pub fn apply(
         target: plan.target,
         commit: commit.to_string(),
         previous: plan.head.id().to_string(),
+        source: plan.source.id().to_string(),
         strategy,
         files: display_all(&plan.files),
     })

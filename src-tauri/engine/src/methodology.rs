@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::repo_files;
+
 /// Where the methodology lives, relative to the repository root.
 pub const DEFAULT_METHODOLOGY_PATH: &str = ".claude/commands/ultrathink-task.md";
 
@@ -56,6 +58,8 @@ pub struct Methodology {
     pub text: String,
     /// The file it was read from; `None` for the built-in default.
     pub source: Option<PathBuf>,
+    /// Why the repository's file was not used, for the run record.
+    pub warning: Option<String>,
 }
 
 /// Reads the methodology for `task` now. `setting` is the file's path relative
@@ -67,21 +71,39 @@ pub fn load(
     setting: Option<&Path>,
     task: &str,
 ) -> Result<Methodology, MethodologyError> {
-    let path = repo_root.join(setting.unwrap_or(Path::new(DEFAULT_METHODOLOGY_PATH)));
+    let relative = setting.unwrap_or(Path::new(DEFAULT_METHODOLOGY_PATH));
+    let shown = repo_root.join(relative);
+    let built_in = |warning| Methodology {
+        text: expand(BUILT_IN_METHODOLOGY, task),
+        source: None,
+        warning,
+    };
+    let path = match repo_files::resolve(repo_root, relative) {
+        repo_files::Resolved::Inside(path) => path,
+        repo_files::Resolved::Missing => return Ok(built_in(None)),
+        repo_files::Resolved::Outside { target } => {
+            let warning = repo_files::refused("methodology file", &shown, &target);
+            return Ok(built_in(Some(format!(
+                "{warning} The agents got Fanout's default methodology."
+            ))));
+        }
+    };
     match std::fs::read(&path) {
         Ok(bytes) => {
-            let text = String::from_utf8(bytes)
-                .map_err(|_| MethodologyError::NotText { path: path.clone() })?;
+            let text = String::from_utf8(bytes).map_err(|_| MethodologyError::NotText {
+                path: shown.clone(),
+            })?;
             Ok(Methodology {
                 text: expand(&text, task),
-                source: Some(path),
+                source: Some(shown),
+                warning: None,
             })
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Methodology {
-            text: expand(BUILT_IN_METHODOLOGY, task),
-            source: None,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(built_in(None)),
+        Err(source) => Err(MethodologyError::Read {
+            path: shown,
+            source,
         }),
-        Err(source) => Err(MethodologyError::Read { path, source }),
     }
 }
 

@@ -402,14 +402,31 @@ pub fn spawn(spec: ProcessSpec) -> Result<RunningProcess, ProcessError> {
 /// missing program is a clear error now rather than a failure inside the
 /// supervisor, and so a sandbox can show exactly that file.
 fn resolve_program(spec: &ProcessSpec) -> Result<PathBuf, ProcessError> {
+    let path_var = spec
+        .env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone());
+    find_program(&spec.program, &spec.cwd, path_var.as_deref())
+}
+
+/// Where `program` is: itself when it names a path (relative ones from
+/// `cwd`), otherwise the first executable of that name on `path_var` (or on
+/// Fanout's own PATH).
+pub fn find_program(
+    program: &Path,
+    cwd: &Path,
+    path_var: Option<&OsStr>,
+) -> Result<PathBuf, ProcessError> {
     let not_found = || ProcessError::NotFound {
-        program: spec.program.display().to_string(),
+        program: program.display().to_string(),
     };
-    if spec.program.components().count() > 1 {
-        let path = if spec.program.is_absolute() {
-            spec.program.clone()
+    if program.components().count() > 1 {
+        let path = if program.is_absolute() {
+            program.to_path_buf()
         } else {
-            spec.cwd.join(&spec.program)
+            cwd.join(program)
         };
         return if path.is_file() {
             Ok(path)
@@ -417,16 +434,12 @@ fn resolve_program(spec: &ProcessSpec) -> Result<PathBuf, ProcessError> {
             Err(not_found())
         };
     }
-    let search = spec
-        .env
-        .iter()
-        .rev()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| v.clone())
+    let search = path_var
+        .map(OsStr::to_os_string)
         .or_else(|| std::env::var_os("PATH"))
         .unwrap_or_default();
     std::env::split_paths(&search)
-        .map(|dir| dir.join(&spec.program))
+        .map(|dir| dir.join(program))
         .find(|candidate| is_executable(candidate))
         .ok_or_else(not_found)
 }

@@ -180,6 +180,12 @@ impl Sandbox {
         for path in &self.pinned {
             add(&["--ro-bind-try".as_ref(), path.as_os_str(), path.as_os_str()]);
         }
+        // Hidden folders are empty and stay so: read-only once everything
+        // inside them that is shown has been mounted (the remount does not
+        // reach those mounts).
+        for path in self.hidden.iter().filter(|p| p.is_dir()) {
+            add(&["--remount-ro".as_ref(), path.as_os_str()]);
+        }
         for name in UNSET {
             add(&["--unsetenv".as_ref(), name.as_ref()]);
         }
@@ -213,13 +219,17 @@ pub struct Layout<'a> {
     pub worktrees_dir: Option<&'a Path>,
     /// The agent CLI's own state folders and files, writable.
     pub agent_state: Vec<PathBuf>,
+    /// The session's own home folder when its environment names another
+    /// than Fanout's: its credential folders are hidden too.
+    pub session_home: Option<PathBuf>,
     pub network: bool,
 }
 
 /// The sandbox of one variant's programs (agent, setup, check).
 pub fn for_worktree(layout: Layout<'_>) -> Sandbox {
     let home = home_dir();
-    let mut hidden: Vec<PathBuf> = home
+    let homes: Vec<PathBuf> = home.iter().chain(&layout.session_home).cloned().collect();
+    let mut hidden: Vec<PathBuf> = homes
         .iter()
         .flat_map(|home| HIDDEN_IN_HOME.iter().map(move |rel| home.join(rel)))
         .collect();

@@ -699,6 +699,7 @@ fn merge_record(experiment_id: &str, commit: &str) -> MergeRecord {
         target: "main".to_string(),
         commit: commit.to_string(),
         previous: format!("before-{commit}"),
+        source: Some(format!("source-{commit}")),
         strategy: "squash".to_string(),
         created_at: "2026-01-02T00:00:00Z".to_string(),
         undone: false,

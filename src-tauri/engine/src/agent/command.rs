@@ -43,6 +43,11 @@ impl CommandAgent {
         Ok(CommandAgent { template: words })
     }
 
+    /// The program the template runs (its first word).
+    pub fn program(&self) -> &str {
+        &self.template[0]
+    }
+
     /// The argv (program first) for `spec`, with `prompt_file` standing for `{prompt_file}`.
     pub fn argv(&self, spec: &SessionSpec, prompt_file: &Path) -> Vec<String> {
         let prompt = spec.prompt_with_methodology();

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::process::{self, Canceller, ProcessEnd, ProcessSpec};
+use crate::process::{self, ProcessEnd, ProcessError, ProcessSpec, RunningProcess};
 use crate::sandbox::Sandbox;
 use crate::store::CheckResult;
 
@@ -44,37 +44,40 @@ impl CheckRun {
     }
 }
 
-/// Runs `command` through `sh -c` in `workdir` (it is the user's own shell
-/// command, so the shell is wanted). `on_start` receives its canceller.
-pub(super) async fn run(
+/// Starts `command` through `sh -c` in `workdir` (it is the user's own shell
+/// command, so the shell is wanted); read it to its end with [`collect`].
+pub(super) fn spawn(
     workdir: &Path,
     command: &str,
     timeout: Duration,
     grace: Duration,
     sandbox: Option<Sandbox>,
-    on_start: impl FnOnce(Canceller),
-) -> CheckRun {
-    let spec = ProcessSpec::new("sh", workdir)
-        .args(["-c", command])
-        .timeout(Some(timeout))
-        .grace(grace)
-        .leak_grace(grace)
-        .sandbox(sandbox);
-    let mut running = match process::spawn(spec) {
-        Ok(running) => running,
-        Err(error) => {
-            return CheckRun {
-                result: CheckResult {
-                    command: command.to_owned(),
-                    exit_code: None,
-                    duration_ms: 0,
-                    output_tail: error.to_string(),
-                },
-                end: None,
-            }
-        }
-    };
-    on_start(running.canceller());
+) -> Result<RunningProcess, ProcessError> {
+    process::spawn(
+        ProcessSpec::new("sh", workdir)
+            .args(["-c", command])
+            .timeout(Some(timeout))
+            .grace(grace)
+            .leak_grace(grace)
+            .sandbox(sandbox),
+    )
+}
+
+/// A check that could not start.
+pub(super) fn not_started(command: &str, error: &ProcessError) -> CheckRun {
+    CheckRun {
+        result: CheckResult {
+            command: command.to_owned(),
+            exit_code: None,
+            duration_ms: 0,
+            output_tail: error.to_string(),
+        },
+        end: None,
+    }
+}
+
+/// Reads the running check to its end, keeping the tail of its output.
+pub(super) async fn collect(command: &str, mut running: RunningProcess) -> CheckRun {
     let mut tail = VecDeque::with_capacity(TAIL_LINES);
     while let Some(line) = running.next_line().await {
         if tail.len() == TAIL_LINES {

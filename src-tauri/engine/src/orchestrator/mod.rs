@@ -31,7 +31,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use rustix::process::Signal;
 use serde_json::json;
 use tokio::sync::{broadcast, mpsc, Notify, Semaphore};
 use tokio::task::JoinSet;
@@ -41,11 +40,13 @@ pub use results::{results, VariantResult};
 pub use writer::StoreWriter;
 
 use crate::agent::{
-    self, Agent, AgentKind, AllowedTools, ApprovalSettings, ApprovalUpdate, Approvals, ClaudeCode,
-    ClaudeInteractive, Codex, Gemini, InteractiveHandle, PermissionProfile, Session, SessionSpec,
+    self, Agent, AgentKind, AllowedTools, ApiAgent, ApprovalSettings, ApprovalUpdate, Approvals,
+    ClaudeCode, ClaudeInteractive, Codex, Gemini, InteractiveHandle, PermissionProfile, Session,
+    SessionSpec,
 };
 use crate::events::SessionEvent;
 use crate::experiment::{commit_message, now_rfc3339, ExperimentError, ExperimentView};
+use crate::lease::AsyncLease;
 use crate::methodology::{self, PromptParts};
 use crate::process::{Canceller, ProcessEnd};
 use crate::store::{
@@ -261,17 +262,19 @@ impl Orchestrator {
     /// left alone. Returns the interrupted variants as `(experiment, index)`.
     pub async fn recover(&self) -> Result<Vec<(String, u32)>, Error> {
         let me = self.inner.me;
-        Ok(self
+        let recovered = self
             .inner
             .writer
-            .call(move |store| recover(store, me))
-            .await??)
+            .call(move |store| crate::recovery::recover(store, me))
+            .await??;
+        Ok(recovered.interrupted)
     }
 
     /// Runs every variant of the experiment that has not run yet and waits
     /// until all are done. Returns the experiment as stored at the end.
     pub async fn run(&self, experiment: &str) -> Result<ExperimentView, Error> {
         let view = self.load(experiment).await?;
+        let _lease = self.lease(&view.experiment.id, "running variants").await?;
         let jobs: Vec<Job> = view
             .variants
             .iter()
@@ -290,6 +293,9 @@ impl Orchestrator {
     /// Resets the variant's worktree to the base and runs it again.
     pub async fn retry(&self, experiment: &str, index: u32) -> Result<Variant, Error> {
         let view = self.load(experiment).await?;
+        let _lease = self
+            .lease(&view.experiment.id, "retrying a variant")
+            .await?;
         let mut variant = idle_variant(&view, index)?;
         let (linked, base) = (
             variant.linked(&view.experiment.repo_root)?,
@@ -321,6 +327,9 @@ impl Orchestrator {
             return Err(OrchestratorError::EmptyFollowUp.into());
         }
         let view = self.load(experiment).await?;
+        let _lease = self
+            .lease(&view.experiment.id, "following up a variant")
+            .await?;
         let variant = idle_variant(&view, index)?;
         let linked = variant.linked(&view.experiment.repo_root)?;
         let checked = tokio::task::spawn_blocking(move || linked.guard())
@@ -348,6 +357,18 @@ impl Orchestrator {
         };
         let done = self.launch(view.experiment, vec![job]).await?;
         pick(done, &id, index)
+    }
+
+    /// The experiment's lease for this process (see [`crate::lease`]),
+    /// taken on the writer's connection.
+    async fn lease(&self, experiment_id: &str, doing: &'static str) -> Result<AsyncLease, Error> {
+        let id = experiment_id.to_owned();
+        let lease = self
+            .inner
+            .writer
+            .call(move |store| crate::lease::take(store, &id, doing))
+            .await??;
+        Ok(lease.into())
     }
 
     /// A variant found tampered with ends failed, saying what its agent did.
@@ -793,7 +814,11 @@ impl VariantRun {
         spec.sandbox = sandboxes.agent.clone();
         launch["sandbox"] = json!(sandboxes.describe());
         self.start_fresh();
-        if let Some(note) = sandboxes.unavailable.clone() {
+        let methodology_warning = launch["methodology_warning"].as_str().map(str::to_owned);
+        for note in [sandboxes.unavailable.clone(), methodology_warning]
+            .into_iter()
+            .flatten()
+        {
             self.on_event(SessionEvent::Warning { message: note }).await;
         }
         // A follow-up continues in a worktree that was set up already.
@@ -869,10 +894,14 @@ impl VariantRun {
             });
         }
         self.commit(experiment).await?;
-        match &config.check {
-            Some(command) => Ok(self.check(command, sandboxes.check, control).await),
-            None => Ok((VariantStatus::Succeeded, None)),
+        // An empty check is no check, not one that passes.
+        let Some(command) = config.check.as_deref().filter(|c| !c.trim().is_empty()) else {
+            return Ok((VariantStatus::Succeeded, None));
+        };
+        if control.is_cancelled() || self.cancel_requested_elsewhere().await {
+            return Ok(cancelled("The variant was cancelled before its check ran."));
         }
+        Ok(self.check(command, sandboxes.check, control).await)
     }
 
     /// The sandboxes of this variant's agent, setup and check, built off the
@@ -1032,11 +1061,6 @@ impl VariantRun {
         events: mpsc::Sender<SessionEvent>,
     ) -> Result<(Session, InteractiveHandle), Error> {
         let config = &self.inner.config;
-        let executable = config
-            .executables
-            .claude
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("claude"));
         let approvals = Approvals {
             rules: config
                 .approvals
@@ -1045,6 +1069,15 @@ impl VariantRun {
             allowed: self.inner.allowed_tools(&experiment.id),
             updates,
         };
+        if self.variant.agent.parse::<AgentKind>()? == AgentKind::Api {
+            let api = ApiAgent::new(config.api.config().map_err(agent::AgentError::from)?);
+            return Ok(api.start_asking(spec, approvals, events)?);
+        }
+        let executable = config
+            .executables
+            .claude
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("claude"));
         Ok(ClaudeInteractive::new(executable).start(spec, approvals, events)?)
     }
 
@@ -1154,15 +1187,22 @@ impl VariantRun {
     ) -> Ending {
         self.set_status(VariantStatus::Checking).await;
         let config = &self.inner.config;
-        let run = check::run(
-            &self.variant.worktree,
+        let worktree = &self.variant.worktree;
+        let run = match check::spawn(
+            worktree,
             command,
             config.check_timeout,
             config.grace,
             sandbox,
-            |canceller| control.attach(canceller),
-        )
-        .await;
+        ) {
+            Ok(running) => {
+                control.attach(running.canceller());
+                // A `fanout cancel` elsewhere stops the check through this.
+                self.record_group(running.pid()).await;
+                check::collect(command, running).await
+            }
+            Err(error) => check::not_started(command, &error),
+        };
         control.detach();
         let (exp_id, index) = (self.variant.experiment_id.clone(), self.variant.index);
         let payload = serde_json::to_value(&run.result).unwrap_or_default();
@@ -1225,6 +1265,11 @@ impl Sandboxes {
             data_dir,
             worktrees_dir: variant.worktree.parent().and_then(Path::parent),
             agent_state,
+            session_home: env
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "HOME")
+                .map(|(_, v)| PathBuf::from(v)),
             network,
         };
         Ok(Sandboxes {
@@ -1314,15 +1359,20 @@ async fn prepare(
         "prompt": spec.prompt,
         "methodology": methodology.text,
         "methodology_source": methodology.source,
+        "methodology_warning": methodology.warning,
     });
     Ok((agent, spec, launch))
 }
 
-/// Whether the variant runs Claude Code in two-way mode: the "ask" profile
-/// on Claude Code; other agents cannot ask and run one-shot.
+/// Whether the variant runs a session that asks the user: the "ask" profile
+/// on Claude Code (two-way mode) or on the built-in agent; other agents
+/// cannot ask and run one-shot.
 fn two_way(config: &Config, variant: &Variant) -> bool {
     config.permission == PermissionProfile::Ask
-        && variant.agent.parse::<AgentKind>().ok() == Some(AgentKind::ClaudeCode)
+        && matches!(
+            variant.agent.parse::<AgentKind>().ok(),
+            Some(AgentKind::ClaudeCode | AgentKind::Api)
+        )
 }
 
 /// The agent's command line with the prompt and methodology shown as
@@ -1377,69 +1427,105 @@ fn first_words(text: &str) -> String {
     }
 }
 
-/// See [`Orchestrator::recover`]. Runs on the writer's store.
-fn recover(store: &mut Store, me: ProcessId) -> Result<Vec<(String, u32)>, StoreError> {
-    let mut marked = Vec::new();
-    for row in store.active_sessions()? {
-        if row
-            .owner
-            .is_some_and(|owner| owner == me || procfs::is_alive(owner))
-        {
-            continue;
-        }
-        if let Some(group) = row.group {
-            // Its owner is gone: nobody reads its output or waits for it.
-            procfs::signal_group(group, Signal::KILL);
-        }
-        let Some(mut variant) = store
-            .variants(&row.experiment_id)?
-            .into_iter()
-            .find(|v| v.index == row.index)
-        else {
-            continue;
+/// Checks, before anything is created, that each of `agents` can start with
+/// `config`: its CLI is found, the command template parses and names a
+/// program that exists, the built-in agent has an API key. A launch that
+/// cannot start must not leave worktrees and branches behind. Blocking (the
+/// keyring may be asked): call it off async code.
+pub fn preflight(config: &Config, agents: &[AgentKind]) -> Result<(), Error> {
+    let path_var = config
+        .env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| std::ffi::OsString::from(v));
+    let here = std::env::temp_dir();
+    let mut seen = std::collections::HashSet::new();
+    for kind in agents.iter().copied().filter(|k| seen.insert(*k)) {
+        let program = match kind {
+            AgentKind::ClaudeCode => config.executables.claude.clone().unwrap_or("claude".into()),
+            AgentKind::Codex => config.executables.codex.clone().unwrap_or("codex".into()),
+            AgentKind::Gemini => config.executables.gemini.clone().unwrap_or("gemini".into()),
+            AgentKind::Command => {
+                let template = config.agent_command.as_deref().unwrap_or_default();
+                let agent = agent::CommandAgent::new(template)?;
+                agent.program().into()
+            }
+            AgentKind::Api => {
+                config.api.config().map_err(agent::AgentError::from)?;
+                continue;
+            }
         };
-        variant.error = Some(format!(
-            "Fanout stopped while this variant was {}. Its worktree is kept: retry the variant to run it again.",
-            variant.status
-        ));
-        variant.status = VariantStatus::Interrupted;
-        variant.finished_at = Some(now_rfc3339());
-        store.update_variant(&variant)?;
-        marked.push((row.experiment_id, row.index));
+        crate::process::find_program(&program, &here, path_var.as_deref())?;
     }
-    Ok(marked)
+    Ok(())
 }
 
-/// `fanout cancel` for a run owned by another process: records the request
-/// (the owner checks it before starting an agent and when one ends) and ends
-/// the running agents' process groups, SIGTERM then SIGKILL after `grace`.
+/// What [`cancel_elsewhere`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Cancelled {
+    /// Variants whose agent (or setup, or check) was running and was stopped.
+    pub stopped: Vec<u32>,
+    /// Variants not started yet: their run was told not to start them.
+    pub dequeued: Vec<u32>,
+    /// Variants of a run whose Fanout process had died: marked interrupted,
+    /// with any process tree they left stopped.
+    pub interrupted: Vec<u32>,
+}
+
+impl Cancelled {
+    pub fn is_empty(&self) -> bool {
+        self.stopped.is_empty() && self.dequeued.is_empty() && self.interrupted.is_empty()
+    }
+}
+
+/// `fanout cancel` for a run owned by another process. Runs recovery first,
+/// so a run whose process died is not "cancelled" in words only: its
+/// variants become interrupted and what they left running is stopped. Then
+/// each variant a live process runs gets a cancel request (its owner checks
+/// before starting an agent and when one ends) and its running process tree
+/// is stopped (SIGTERM through its supervisor, SIGKILL after `grace`).
 /// Blocks up to `grace` per running agent: for the command line, not async code.
-/// Returns the variants asked to stop.
 pub fn cancel_elsewhere(
     store: &mut Store,
     experiment: &str,
     index: Option<u32>,
     grace: Duration,
-) -> Result<Vec<u32>, Error> {
+) -> Result<Cancelled, Error> {
     let experiment = store.find_experiment(experiment)?;
+    let chosen = |i: u32| index.is_none_or(|wanted| wanted == i);
+    let recovered = crate::recovery::recover(store, procfs::this_process())?;
+    let mut done = Cancelled {
+        interrupted: recovered
+            .interrupted
+            .iter()
+            .filter(|(id, i)| *id == experiment.id && chosen(*i))
+            .map(|(_, i)| *i)
+            .collect(),
+        ..Cancelled::default()
+    };
     let targets: Vec<Variant> = store
         .variants(&experiment.id)?
         .into_iter()
-        .filter(|v| v.status.is_active() && index.is_none_or(|i| i == v.index))
+        .filter(|v| v.status.is_active() && chosen(v.index))
         .collect();
-    if targets.is_empty() {
+    for v in &targets {
+        store.request_cancel(&experiment.id, v.index)?;
+    }
+    for v in &targets {
+        let group = store.session(&experiment.id, v.index)?.group;
+        let stopped = group.is_some_and(|g| crate::recovery::terminate_tree(g, grace));
+        if stopped {
+            done.stopped.push(v.index);
+        } else {
+            done.dequeued.push(v.index);
+        }
+    }
+    if done.is_empty() {
         return Err(OrchestratorError::NothingToCancel {
             experiment: crate::experiment::short_id(&experiment.id).to_owned(),
         }
         .into());
     }
-    for v in &targets {
-        store.request_cancel(&experiment.id, v.index)?;
-    }
-    for v in &targets {
-        if let Some(group) = store.session(&experiment.id, v.index)?.group {
-            procfs::terminate_group_blocking(group, grace);
-        }
-    }
-    Ok(targets.iter().map(|v| v.index).collect())
+    Ok(done)
 }

@@ -4,8 +4,6 @@
 //! start time (`/proc/<pid>/stat` field 22, clock ticks since boot) cannot.
 //! Every signal sent to a recorded process group is preceded by that check.
 
-use std::time::{Duration, Instant};
-
 use rustix::process::{Pid, Signal};
 
 use crate::store::ProcessId;
@@ -48,28 +46,20 @@ pub fn signal_group(group: ProcessId, signal: Signal) -> bool {
     rustix::process::kill_process_group(pid, signal).is_ok()
 }
 
+/// Sends `signal` to the recorded process itself (not its group) if it is
+/// still the recorded process. Returns whether it was sent.
+pub fn signal_process(process: ProcessId, signal: Signal) -> bool {
+    if !is_alive(process) {
+        return false;
+    }
+    let Some(pid) = Pid::from_raw(process.pid as i32) else {
+        return false;
+    };
+    rustix::process::kill_process(pid, signal).is_ok()
+}
+
 /// Whether any process of the group `pgid` is still there.
 pub fn group_exists(pgid: u32) -> bool {
     Pid::from_raw(pgid as i32)
         .is_some_and(|pid| rustix::process::test_kill_process_group(pid).is_ok())
-}
-
-/// SIGTERM to the recorded group, SIGKILL to what is left after `grace`.
-/// Blocks the calling thread up to `grace`: for command-line use, not async code.
-pub fn terminate_group_blocking(group: ProcessId, grace: Duration) -> bool {
-    if !signal_group(group, Signal::TERM) {
-        return false;
-    }
-    let deadline = Instant::now() + grace;
-    while group_exists(group.pid) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    // Linux does not hand out a pid still in use as a process group id, so
-    // while the group exists it is the one that was checked above.
-    if group_exists(group.pid) {
-        if let Some(pid) = Pid::from_raw(group.pid as i32) {
-            let _ = rustix::process::kill_process_group(pid, Signal::KILL);
-        }
-    }
-    true
 }

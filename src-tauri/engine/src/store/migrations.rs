@@ -8,7 +8,8 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::StoreError;
 
-pub(super) const MIGRATIONS: &[&str] = &[V1_CORE, V2_MERGES, V3_SESSIONS, V4_REPO_SETTINGS];
+pub(super) const MIGRATIONS: &[&str] =
+    &[V1_CORE, V2_MERGES, V3_SESSIONS, V4_REPO_SETTINGS, V5_LEASES];
 
 /// The newest schema this build of Fanout knows.
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -115,6 +116,24 @@ CREATE TABLE repo_settings (
     repo_root  TEXT PRIMARY KEY NOT NULL,
     settings   TEXT NOT NULL,
     updated_at TEXT NOT NULL
+);
+";
+
+// Which Fanout process changes an experiment right now (see `crate::lease`):
+// its pid and start time, so a dead holder's lease is taken over, never a
+// live one's; what it is doing and since when, for the sentence another
+// process shows. And the commit each merge took from its variant, so cleanup
+// can tell whether the variant's branch still holds only what was merged.
+const V5_LEASES: &str = "
+ALTER TABLE merges ADD COLUMN source_commit TEXT;
+
+CREATE TABLE leases (
+    experiment_id TEXT PRIMARY KEY NOT NULL,
+    holder_pid    INTEGER NOT NULL,
+    holder_start  INTEGER NOT NULL,
+    program       TEXT NOT NULL,
+    doing         TEXT NOT NULL,
+    since         TEXT NOT NULL
 );
 ";
 

@@ -11,6 +11,7 @@
 //! A file that is not a Fanout database, is damaged, or comes from a newer
 //! Fanout is reported and left exactly as it was.
 
+mod leases;
 mod migrations;
 mod model;
 mod repo_settings;
@@ -25,6 +26,7 @@ use rusqlite::{
     params, Connection, ErrorCode, OpenFlags, OptionalExtension, Row, ToSql, TransactionBehavior,
 };
 
+pub use leases::LeaseHolder;
 pub use migrations::LATEST_VERSION;
 pub use model::{
     CheckResult, EventRecord, Experiment, ExperimentStatus, MergeRecord, NewEvent, SerializedEvent,
@@ -506,8 +508,8 @@ impl Store {
         }
         tx.prepare_cached(
             "INSERT INTO merges (experiment_id, variant, target, merge_commit, previous,
-                                 strategy, created_at, undone)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                 strategy, created_at, undone, source_commit)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
         .execute(params![
             m.experiment_id,
@@ -518,6 +520,7 @@ impl Store {
             m.strategy,
             m.created_at,
             m.undone,
+            m.source,
         ])?;
         tx.commit()?;
         Ok(())
@@ -835,8 +838,8 @@ fn variant_from_row(row: &Row<'_>) -> rusqlite::Result<Variant> {
     })
 }
 
-const MERGE_COLUMNS: &str =
-    "experiment_id, variant, target, merge_commit, previous, strategy, created_at, undone";
+const MERGE_COLUMNS: &str = "experiment_id, variant, target, merge_commit, previous, strategy,
+     created_at, undone, source_commit";
 
 fn merge_from_row(row: &Row<'_>) -> rusqlite::Result<MergeRecord> {
     Ok(MergeRecord {
@@ -848,6 +851,7 @@ fn merge_from_row(row: &Row<'_>) -> rusqlite::Result<MergeRecord> {
         strategy: row.get(5)?,
         created_at: row.get(6)?,
         undone: row.get(7)?,
+        source: row.get(8)?,
     })
 }
 

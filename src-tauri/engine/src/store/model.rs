@@ -314,6 +314,9 @@ pub struct MergeRecord {
     pub commit: String,
     /// The target branch's commit before the merge; undo restores it.
     pub previous: String,
+    /// The variant's commit that was merged (`None` in merges recorded
+    /// before Fanout kept it).
+    pub source: Option<String>,
     pub strategy: String,
     pub created_at: String,
     pub undone: bool,

@@ -57,9 +57,23 @@ impl Fixture {
         fx
     }
 
+    /// [`Fixture::new`] in a folder of `parent` rather than the system's
+    /// temporary folder: a sandboxed agent has a private /tmp, so a test of
+    /// what the sandbox hides must keep its files elsewhere.
+    pub fn new_in(parent: &Path) -> Fixture {
+        std::fs::create_dir_all(parent).expect("create the parent folder");
+        let fx = Fixture::empty_in(tempfile::tempdir_in(parent).expect("temp dir"));
+        fx.write("README.md", "# fixture\n");
+        fx.commit_all("initial commit");
+        fx
+    }
+
     /// A repository with no commits.
     pub fn empty() -> Fixture {
-        let dir = tempfile::tempdir().expect("temp dir");
+        Fixture::empty_in(tempfile::tempdir().expect("temp dir"))
+    }
+
+    fn empty_in(dir: tempfile::TempDir) -> Fixture {
         let root = dir.path().join("repo");
         std::fs::create_dir(&root).expect("create repo dir");
         git(&root, &["init", "-q", "-b", "main"]);
