@@ -1037,3 +1037,115 @@ fn run_with_the_api_agent_and_a_rejected_key_fails_with_a_sentence() {
     );
     assert_key_never_shown(&cli, &out);
 }
+
+/// `--check ""` asks for no check: the variant has no check result at all,
+/// rather than a check that "passed".
+#[test]
+fn an_empty_check_is_no_check() {
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    let file = fx.sibling("plan").join("approaches.json");
+    std::fs::write(&file, r#"{"approaches": [{"name": "only"}]}"#).unwrap();
+    let out = cli.run_with_fake(
+        &[
+            "--json",
+            "run",
+            "--repo",
+            s(&fx.root),
+            "--task",
+            "add a greeting",
+            "--approaches",
+            s(&file),
+            "--check",
+            "  ",
+        ],
+        "success",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let result = &doc["results"][0];
+    assert_eq!(result["status"], "succeeded", "{result}");
+    assert!(
+        result["check_passed"].is_null(),
+        "no check ran, so none passed: {result}"
+    );
+}
+
+/// Every subcommand's line in `fanout --help` describes that subcommand.
+#[test]
+fn help_describes_each_subcommand() {
+    let out = Cli::new().run(&["--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    let line = |name: &str| {
+        help.lines()
+            .find(|l| l.trim_start().starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} is listed: {help}"))
+            .to_owned()
+    };
+    assert!(line("plan").contains("approaches"), "{}", line("plan"));
+    assert!(
+        line("run").contains("run one agent per approach"),
+        "{}",
+        line("run")
+    );
+    assert!(line("cancel").contains("Cancel"), "{}", line("cancel"));
+}
+
+/// Nothing is created for a run that cannot start: no experiment, no branch.
+#[test]
+fn a_run_that_cannot_start_creates_nothing() {
+    let cli = Cli::new();
+    let fx = Fixture::new();
+    let file = fx.sibling("plan").join("approaches.json");
+    std::fs::write(&file, r#"{"approaches": [{"name": "only"}]}"#).unwrap();
+    for (agent, extra, why) in [
+        ("claude-code", vec![], "not found"),
+        (
+            "command",
+            vec!["--agent-command", "my-agent 'unclosed {prompt}"],
+            "quotes",
+        ),
+        (
+            "command",
+            vec!["--agent-command", "no-such-agent-anywhere {prompt}"],
+            "not found",
+        ),
+    ] {
+        let mut args = vec![
+            "run",
+            "--repo",
+            s(&fx.root),
+            "--task",
+            "t",
+            "--approaches",
+            s(&file),
+            "--agent",
+            agent,
+        ];
+        args.extend(extra);
+        let out = Command::new(env!("CARGO_BIN_EXE_fanout"))
+            .args(&args)
+            .env("FANOUT_HOME", cli.home.path())
+            .env("FANOUT_CLAUDE_BIN", "/nonexistent/claude")
+            .output()
+            .expect("fanout");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{agent}: refused: {stderr}");
+        assert!(stderr.contains(why), "{agent}: says why: {stderr}");
+        assert_eq!(
+            fx.git(&["branch", "--list", "fanout/*"]),
+            "",
+            "{agent}: no branch was made"
+        );
+        let list = cli.json(&["list"]);
+        assert_eq!(
+            list["experiments"],
+            serde_json::json!([]),
+            "{agent}: no experiment was recorded"
+        );
+    }
+}

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::experiment::now_rfc3339;
 use crate::orchestrator::procfs;
-use crate::store::{ProcessId, Store, StoreError, VariantStatus};
+use crate::store::{ExperimentStatus, ProcessId, Store, StoreError, VariantStatus};
 
 /// How long a stopped supervisor may take to end its tree before its group
 /// is killed outright.
@@ -64,7 +64,34 @@ pub fn recover(store: &mut Store, me: ProcessId) -> Result<Recovered, StoreError
         store.update_variant(&variant)?;
         recovered.interrupted.push((row.experiment_id, row.index));
     }
+    settle_experiments(store, &recovered)?;
     Ok(recovered)
+}
+
+/// An experiment whose run died is no longer running once none of its
+/// variants is: it ends as its run would have ended it.
+fn settle_experiments(store: &mut Store, recovered: &Recovered) -> Result<(), StoreError> {
+    let mut ids: Vec<&String> = recovered.interrupted.iter().map(|(id, _)| id).collect();
+    ids.dedup();
+    for id in ids {
+        let experiment = store.experiment(id)?;
+        let variants = store.variants(id)?;
+        if experiment.status != ExperimentStatus::Running
+            || variants.iter().any(|v| v.status.is_active())
+        {
+            continue;
+        }
+        let status = if variants
+            .iter()
+            .all(|v| v.status == VariantStatus::Cancelled)
+        {
+            ExperimentStatus::Cancelled
+        } else {
+            ExperimentStatus::Finished
+        };
+        store.set_experiment_status(id, status)?;
+    }
+    Ok(())
 }
 
 /// Stops the tree a recorded supervisor runs: SIGUSR1 asks it to kill every

@@ -894,3 +894,58 @@ fn a_checkout_with_no_commits_is_refused_clearly() {
     let err = merge::preview(&fx.root, "HEAD", "main").expect_err("nothing to merge into");
     assert_eq!(err.code(), "repo.no_commits", "{err}");
 }
+
+/// A variant that turns a folder into a file, or into a symlink, merges into
+/// a clean checkout (the folder holds only what the merge itself removes);
+/// an untracked file of the user's in that folder still refuses it, by name.
+#[test]
+fn a_folder_replaced_by_a_file_or_a_symlink_merges_into_a_clean_checkout() {
+    for kind in ["file", "symlink"] {
+        let fx = project();
+        fx.write("lib/one.rs", "one\n");
+        fx.write("lib/deep/two.rs", "two\n");
+        fx.commit_all("a lib folder");
+        let dir = fx.sibling("variants").join(kind);
+        let branch = format!("fanout/{kind}");
+        fx.git(&[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            &branch,
+            dir.to_str().expect("utf-8"),
+            "main",
+        ]);
+        std::fs::remove_dir_all(dir.join("lib")).expect("remove the folder");
+        match kind {
+            "file" => std::fs::write(dir.join("lib"), "now a file\n").expect("write"),
+            _ => std::os::unix::fs::symlink("src", dir.join("lib")).expect("symlink"),
+        }
+        git(&dir, &["add", "-A"]);
+        git(&dir, &["commit", "-q", "-m", "lib is no folder"]);
+        let source = git(&dir, &["rev-parse", "HEAD"]);
+
+        fx.write("lib/deep/mine.txt", "the user's own\n");
+        let err = merge::apply(&fx.root, &source, "main", Strategy::Squash, "m")
+            .expect_err("the user's untracked file would be lost");
+        assert!(
+            matches!(&err, MergeError::UncommittedChanges { files } if files.contains(&"lib".to_string())),
+            "{kind}: refused, naming the folder: {err}"
+        );
+        std::fs::remove_file(fx.root.join("lib/deep/mine.txt")).expect("remove");
+
+        assert!(fx.status().is_empty(), "{kind}: the checkout is clean");
+        merge::apply(&fx.root, &source, "main", Strategy::Squash, "m")
+            .unwrap_or_else(|e| panic!("{kind}: a clean checkout merges: {e}"));
+        let meta = std::fs::symlink_metadata(fx.root.join("lib")).expect("lib");
+        match kind {
+            "file" => assert_eq!(fx.read("lib"), "now a file\n"),
+            _ => assert!(meta.file_type().is_symlink(), "lib is a symlink now"),
+        }
+        assert_eq!(
+            fx.status(),
+            "",
+            "{kind}: and the checkout is clean after it"
+        );
+    }
+}

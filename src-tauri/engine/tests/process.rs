@@ -293,3 +293,78 @@ fn runtime_free_wait_until_gone(pgid: u32) {
         group_members(pgid)
     );
 }
+
+/// Whether `pid` is a live process (not a zombie).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(')')
+                .map(|(_, rest)| rest.trim().to_owned())
+        })
+        .is_some_and(|rest| !rest.starts_with('Z'))
+}
+
+async fn assert_gone(pid: u32, what: &str) {
+    for _ in 0..60 {
+        if !alive(pid) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what} ({pid}) outlived its session");
+}
+
+/// Processes that left the process group (`setsid`) or were orphaned by a
+/// double fork are still the supervisor's: they end with the session, and
+/// the outcome says something was left behind.
+#[tokio::test]
+async fn escapees_from_the_group_end_with_the_session() {
+    let running = process::spawn(sh("setsid sleep 300 >/dev/null 2>&1 & echo setsid=$!; \
+         (sleep 301 >/dev/null 2>&1 & echo orphan=$!); \
+         echo done"))
+    .expect("sh starts");
+    let (lines, outcome) = collect(running).await;
+    let pid_of = |key: &str| -> u32 {
+        lines
+            .iter()
+            .find_map(|l| l.text.strip_prefix(&format!("{key}=")))
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("the script printed {key}: {lines:?}"))
+    };
+    assert_eq!(outcome.code, Some(0), "sh itself exited normally");
+    assert!(
+        outcome.stray_processes,
+        "the outcome says processes were left behind"
+    );
+    assert_gone(pid_of("setsid"), "a process in a session of its own").await;
+    assert_gone(pid_of("orphan"), "a double-forked orphan").await;
+}
+
+/// Cancelling reaches what left the group too.
+#[tokio::test]
+async fn cancel_reaches_processes_that_left_the_group() {
+    let mut running =
+        process::spawn(sh("setsid sh -c 'echo $$; exec sleep 300' & wait")).expect("sh starts");
+    let pid: u32 = running
+        .next_line()
+        .await
+        .and_then(|l| l.text.trim().parse().ok())
+        .expect("the escapee printed its pid");
+    assert!(alive(pid), "it runs");
+    running.canceller().cancel();
+    let outcome = running.finish().await;
+    assert_eq!(outcome.end, ProcessEnd::Cancelled);
+    assert_gone(pid, "a process in a session of its own").await;
+}
+
+/// A prompt too long for the system's argument limit says so, rather than
+/// "check that it is executable".
+#[tokio::test]
+async fn a_too_long_argument_says_so() {
+    let huge = "x".repeat(200 * 1024);
+    let err = process::spawn(ProcessSpec::new("/bin/echo", std::env::temp_dir()).arg(&huge))
+        .expect_err("a 200 KiB argument cannot be passed");
+    assert_eq!(err.code(), "process.too_long", "{err}");
+    assert!(err.to_string().contains("too long"), "{err}");
+}

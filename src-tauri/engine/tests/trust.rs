@@ -624,3 +624,50 @@ fn a_moved_repository_is_named_not_met_with_git_init() {
     );
     assert!(!message.contains("git init"), "{message}");
 }
+
+/// A lease held by a live process refuses changes with its holder named; a
+/// holder that died loses it to the next taker.
+#[test]
+fn a_live_holders_lease_refuses_and_a_dead_holders_is_taken_over() {
+    use fanout_engine::orchestrator::procfs;
+    use fanout_engine::store::{LeaseHolder, ProcessId};
+    let mut s = setup(&["alpha"]);
+    let id = s.view.experiment.id.clone();
+    let mut other = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .expect("another process");
+    let holder = LeaseHolder {
+        process: ProcessId {
+            pid: other.id(),
+            start: procfs::start_ticks(other.id()).expect("it runs"),
+        },
+        program: "fanout".into(),
+        doing: "merging".into(),
+        since: "2026-12-07T10:00:00Z".into(),
+    };
+    let taken = s
+        .engine
+        .store()
+        .take_lease(&id, &holder, procfs::is_alive)
+        .expect("store");
+    assert!(taken.is_none(), "the other process holds the lease now");
+
+    let err = s
+        .engine
+        .commit(&id, None)
+        .expect_err("refused while it lives");
+    assert_eq!(err.code(), "lease.held", "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!("pid {}", other.id())) && message.contains("merging"),
+        "the sentence names the holder and what it does: {message}"
+    );
+    s.engine.experiment(&id).expect("reads never wait");
+
+    other.kill().expect("kill");
+    other.wait().expect("reap");
+    s.engine
+        .commit(&id, None)
+        .expect("a dead holder's lease is taken over");
+}
