@@ -6,7 +6,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 APP := target/release/fanout-app
 
-.PHONY: run test bench bench-ui bench-startup deps ui app cli claude-code gemini-cli test-rust test-ui clean
+.PHONY: run test test-long bench bench-ui bench-startup deps ui app cli claude-code gemini-cli test-rust test-ui clean
 
 deps: .cache/deps-ok ui/node_modules/.package-lock.json
 
@@ -55,12 +55,16 @@ gemini-cli: .cache/gemini-cli/node_modules/.bin/gemini
 # tauri-driver, WebKitWebDriver and Xvfb for the end-to-end test in the real window.
 e2e-deps: .cache/e2e-deps-ok
 
-.cache/e2e-deps-ok: scripts/install-e2e-deps.sh
+.cache/e2e-deps-ok: scripts/install-e2e-deps.sh scripts/install-deps.sh
 	@scripts/install-e2e-deps.sh
 	@mkdir -p .cache && touch $@
 
 test-rust: ui claude-code gemini-cli e2e-deps
 	$(CARGO) test --workspace --locked --features fanout-app/custom-protocol
+
+# The property tests' long search: 1,000 cases each (make test runs 256).
+test-long: deps e2e-deps
+	PROPTEST_CASES=1000 $(CARGO) test -p fanout-engine --locked --test merge_props --test confine_props
 
 bench: deps
 	$(CARGO) bench -p fanout-engine

@@ -6,15 +6,17 @@
 set -euo pipefail
 
 # What `make run` and `make test` need: the WebKitGTK stack Tauri builds
-# against, a C toolchain for vendored libgit2 and SQLite, and git itself.
+# against, a C toolchain for vendored libgit2 and SQLite, git itself, and
+# bubblewrap, the sandbox every agent runs in.
 packages=(
-  build-essential pkg-config git curl file
+  build-essential pkg-config git curl file bubblewrap
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
   libssl-dev libdbus-1-dev
 )
-# End-to-end tests drive the real window under a virtual display.
+# End-to-end tests drive the real window under a virtual display; the engine's
+# tests check Git LFS content with the real git-lfs.
 if [[ "${1:-}" == "--e2e" ]]; then
-  packages+=(webkit2gtk-driver xvfb xauth imagemagick)
+  packages+=(webkit2gtk-driver xvfb xauth imagemagick git-lfs)
 fi
 
 missing=()

@@ -554,10 +554,11 @@ impl Engine {
         experiment_repo(&view.experiment)?;
         let v = select_variant(&view, variant)?;
         let target = merge_target(&view, target)?;
-        Ok(merge::preview(
+        Ok(merge::preview_ignoring(
             &view.experiment.repo_root,
             &v.branch_ref(),
             &target,
+            &self.store.worktree_paths()?,
         )?)
     }
 
@@ -581,12 +582,13 @@ impl Engine {
         let message = message
             .map(str::to_string)
             .unwrap_or_else(|| default_merge_message(&view.experiment, &v));
-        let outcome = merge::apply(
+        let outcome = merge::apply_ignoring(
             &view.experiment.repo_root,
             &v.branch_ref(),
             &target,
             strategy,
             &message,
+            &self.store.worktree_paths()?,
         )?;
         self.store.record_merge(&MergeRecord {
             experiment_id: view.experiment.id.clone(),
@@ -625,7 +627,11 @@ impl Engine {
             strategy: record.strategy.parse().unwrap_or_default(),
             files: Vec::new(),
         };
-        merge::undo(&view.experiment.repo_root, &outcome)?;
+        merge::undo_ignoring(
+            &view.experiment.repo_root,
+            &outcome,
+            &self.store.worktree_paths()?,
+        )?;
         self.store.mark_merge_undone(&id, &record.commit)?;
         self.store
             .set_experiment_status(&id, ExperimentStatus::Finished)?;

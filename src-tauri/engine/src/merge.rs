@@ -181,9 +181,21 @@ pub fn preview(
     source_commit: &str,
     target_branch: &str,
 ) -> Result<MergePreview, MergeError> {
+    preview_ignoring(repo_root, source_commit, target_branch, &[])
+}
+
+/// [`preview`], never taking one of `ignored` (Fanout's own variant
+/// worktrees, whose HEAD an agent may have pointed at the target) for the
+/// target's checkout.
+pub fn preview_ignoring(
+    repo_root: &Path,
+    source_commit: &str,
+    target_branch: &str,
+    ignored: &[PathBuf],
+) -> Result<MergePreview, MergeError> {
     let repo = repo::open(repo_root)?;
     let plan = Plan::new(&repo, source_commit, target_branch)?;
-    let checkout = find_checkout(&repo, &plan.refname)?;
+    let checkout = find_checkout(&repo, &plan.refname, ignored)?;
     let blocked = match &checkout {
         Some(co) => in_the_way(co, &plan.files)?,
         None => Vec::new(),
@@ -216,6 +228,26 @@ pub fn apply(
     strategy: Strategy,
     message: &str,
 ) -> Result<MergeOutcome, MergeError> {
+    apply_ignoring(
+        repo_root,
+        source_commit,
+        target_branch,
+        strategy,
+        message,
+        &[],
+    )
+}
+
+/// [`apply`], never taking one of `ignored` for the target's checkout (see
+/// [`preview_ignoring`]).
+pub fn apply_ignoring(
+    repo_root: &Path,
+    source_commit: &str,
+    target_branch: &str,
+    strategy: Strategy,
+    message: &str,
+    ignored: &[PathBuf],
+) -> Result<MergeOutcome, MergeError> {
     if message.trim().is_empty() {
         return Err(MergeError::EmptyMessage);
     }
@@ -234,7 +266,7 @@ pub fn apply(
             })
         }
     };
-    let checkout = find_checkout(&repo, &plan.refname)?;
+    let checkout = find_checkout(&repo, &plan.refname, ignored)?;
     if let Some(co) = &checkout {
         ensure_clean(co, &plan.files, |files| MergeError::UncommittedChanges {
             files,
@@ -281,6 +313,16 @@ pub fn apply(
 /// still `outcome.commit` and, where it is checked out, the files the merge
 /// changed are still as the merge left them. Otherwise refuses and says why.
 pub fn undo(repo_root: &Path, outcome: &MergeOutcome) -> Result<(), MergeError> {
+    undo_ignoring(repo_root, outcome, &[])
+}
+
+/// [`undo`], never taking one of `ignored` for the target's checkout (see
+/// [`preview_ignoring`]).
+pub fn undo_ignoring(
+    repo_root: &Path,
+    outcome: &MergeOutcome,
+    ignored: &[PathBuf],
+) -> Result<(), MergeError> {
     let repo = repo::open(repo_root)?;
     let (refname, head) = find_target(&repo, &outcome.target)?;
     if head.id().to_string() != outcome.commit {
@@ -291,7 +333,7 @@ pub fn undo(repo_root: &Path, outcome: &MergeOutcome) -> Result<(), MergeError> 
     }
     let previous = recorded_parent(&head, outcome)?;
     let files = changed_paths(&repo, &head.tree_id(), &previous.tree_id())?;
-    let checkout = find_checkout(&repo, &refname)?;
+    let checkout = find_checkout(&repo, &refname, ignored)?;
     if let Some(co) = &checkout {
         ensure_clean(co, &files, |files| MergeError::UndoFilesChanged { files })?;
     }
@@ -492,10 +534,21 @@ impl Checkout {
     }
 }
 
-/// The working tree (main or linked) whose HEAD is the branch `refname`.
-/// The user's own checkout is looked at first.
-fn find_checkout(repo: &Repository, refname: &str) -> Result<Option<Checkout>, MergeError> {
+/// The working tree (main or linked, none of `ignored`) whose HEAD is the
+/// branch `refname`. The user's own checkout is looked at first.
+fn find_checkout(
+    repo: &Repository,
+    refname: &str,
+    ignored: &[PathBuf],
+) -> Result<Option<Checkout>, MergeError> {
+    let ignored: Vec<PathBuf> = ignored
+        .iter()
+        .map(|p| crate::worktree::comparable(p))
+        .collect();
     for candidate in working_trees(repo)? {
+        if ignored.contains(&crate::worktree::comparable(&candidate.root)) {
+            continue;
+        }
         let has_it = candidate
             .repo
             .find_reference("HEAD")
@@ -815,7 +868,7 @@ mod tests {
             .expect("checkout");
         std::fs::write(dir.path().join("keep.txt"), "user edit\n").expect("edit");
         let tree = |id: Oid| repo.find_commit(id).expect("commit").tree_id();
-        let checkout = find_checkout(&repo, "refs/heads/main")
+        let checkout = find_checkout(&repo, "refs/heads/main", &[])
             .expect("find checkout")
             .expect("main is checked out");
         let files = [PathBuf::from("a.txt")];

@@ -790,3 +790,57 @@ async fn a_codex_session_succeeds_or_fails_as_its_turn_did() {
         "the API's own message, not its JSON"
     );
 }
+
+/// The README's table of permission profiles, one assertion per cell the
+/// CLI backends decide by their command line (the built-in agent's cells are
+/// in api_agent.rs, Gemini's approval modes in gemini.rs).
+#[test]
+fn every_cli_backend_maps_every_profile_as_the_readme_says() {
+    use fanout_engine::agent::{ClaudeInteractive, Codex};
+    let line = |args: Vec<String>| args.join(" ");
+    for (profile, claude, codex) in [
+        (
+            PermissionProfile::Edits,
+            "--permission-mode acceptEdits",
+            "--sandbox workspace-write",
+        ),
+        (
+            PermissionProfile::EditsAndCommands,
+            "--permission-mode acceptEdits --allowedTools Bash",
+            "--sandbox workspace-write",
+        ),
+        (
+            PermissionProfile::Bypass,
+            "--permission-mode bypassPermissions",
+            "--dangerously-bypass-approvals-and-sandbox",
+        ),
+        (
+            PermissionProfile::Ask,
+            "--permission-mode acceptEdits",
+            "--sandbox workspace-write",
+        ),
+    ] {
+        let mut spec = SessionSpec::new("/w", "do it");
+        spec.permission = profile;
+        let claude_line = line(ClaudeCode::args(&spec));
+        assert!(claude_line.contains(claude), "{profile:?}: {claude_line}");
+        if profile != PermissionProfile::EditsAndCommands {
+            assert!(
+                !claude_line.contains("--allowedTools"),
+                "{profile:?}: no shell granted one-shot: {claude_line}"
+            );
+        }
+        let codex_line = line(Codex::args(&spec));
+        assert!(codex_line.contains(codex), "{profile:?}: {codex_line}");
+    }
+    // "ask" on Claude Code runs two-way: every tool use the rules leave open
+    // comes to Fanout, which asks the user.
+    let mut spec = SessionSpec::new("/w", "do it");
+    spec.permission = PermissionProfile::Ask;
+    let two_way = line(ClaudeInteractive::args(&spec, "s-1"));
+    assert!(
+        two_way.contains("--permission-prompt-tool stdio")
+            && !two_way.contains("--permission-mode"),
+        "{two_way}"
+    );
+}

@@ -2,8 +2,16 @@
 //! the variant changed, `merge::apply` (success, refusal or conflict) never
 //! loses an uncommitted change of the user or a committed change.
 //!
-//! Each case is a real repository built with git2 directly (the git CLI would
-//! be too slow for 256 cases on 2 cores).
+//! The adversaries: a variant that turns a folder into a file while the user
+//! has an untracked file in it; a repository whose files pass through a
+//! clean/smudge filter (what is stored differs from what is checked out); and
+//! an agent that rewrote its worktree's `.git` file or HEAD to name the
+//! user's branch. `PROPTEST_CASES` sets how many cases run: 256 in
+//! `make test`, 1,000 in `make test-long`.
+//!
+//! Each case is a real repository, built with git2 directly where git's
+//! filters do not matter (the git CLI would be too slow for every case on 2
+//! cores) and with the git CLI where they do.
 
 use std::path::Path;
 
@@ -81,6 +89,17 @@ fn user_change() -> impl Strategy<Value = UserChange> {
     ]
 }
 
+/// What an agent did to its worktree's git metadata before the merge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tamper {
+    None,
+    /// Its `.git` file names a repository of its own whose HEAD is main
+    /// and whose commondir is the user's.
+    DotGit,
+    /// Its registered HEAD names main.
+    Head,
+}
+
 #[derive(Clone, Debug)]
 struct Case {
     base: Vec<Option<Content>>,
@@ -91,6 +110,13 @@ struct Case {
     /// The user's checkout has HEAD detached at main's commit, so main is
     /// checked out nowhere and only its ref may move.
     detached: bool,
+    /// Files under `sub/` pass through a rot13 clean/smudge filter.
+    filtered: bool,
+    /// The variant turns the folder `lib` (holding `lib/one.txt`) into a file.
+    folder_to_file: bool,
+    /// The user has an untracked file in `lib`.
+    untracked_in_lib: bool,
+    tamper: Tamper,
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -102,15 +128,60 @@ fn case() -> impl Strategy<Value = Case> {
         prop::collection::vec(user_change(), n),
         prop_oneof![Just(MergeStrategy::Squash), Just(MergeStrategy::Merge)],
         prop::bool::weighted(0.2),
+        (
+            prop::bool::weighted(0.25),
+            prop::bool::weighted(0.3),
+            prop::bool::weighted(0.3),
+            prop_oneof![
+                6 => Just(Tamper::None),
+                1 => Just(Tamper::DotGit),
+                1 => Just(Tamper::Head),
+            ],
+        ),
     )
-        .prop_map(|(base, variant, moved, user, strategy, detached)| Case {
-            base,
-            variant,
-            moved,
-            user,
-            strategy,
-            detached,
+        .prop_map(
+            |(base, variant, moved, user, strategy, detached, adversaries)| {
+                let (filtered, folder_to_file, untracked_in_lib, tamper) = adversaries;
+                Case {
+                    base,
+                    variant,
+                    moved,
+                    user,
+                    strategy,
+                    detached,
+                    filtered,
+                    folder_to_file,
+                    untracked_in_lib,
+                    tamper,
+                }
+            },
+        )
+}
+
+const ATTRIBUTES: &str = "sub/** filter=rot13\n";
+const ROT13: &str = "tr A-Za-z N-ZA-Mn-za-m";
+
+fn rot13(bytes: &[u8]) -> Vec<u8> {
+    bytes
+        .iter()
+        .map(|b| match b {
+            b'a'..=b'z' => (b - b'a' + 13) % 26 + b'a',
+            b'A'..=b'Z' => (b - b'A' + 13) % 26 + b'A',
+            other => *other,
         })
+        .collect()
+}
+
+/// The bytes a checkout holds for `path` whose stored content is `stored`.
+fn smudged(case: &Case, path: &str, stored: &Option<Vec<u8>>) -> Option<Vec<u8>> {
+    let filtered = case.filtered && path.starts_with("sub/");
+    stored.as_ref().map(|bytes| {
+        if filtered {
+            rot13(bytes)
+        } else {
+            bytes.clone()
+        }
+    })
 }
 
 type State = Vec<Option<Vec<u8>>>;
@@ -127,7 +198,14 @@ fn changed(state: &State, changes: &[Change]) -> State {
         .collect()
 }
 
-fn tree_of(repo: &Repository, state: &State) -> Result<Oid, git2::Error> {
+/// The tree of `state`, with the attributes file when the case filters and
+/// `lib` as a folder, or as a file when `lib_is_file`.
+fn tree_of(
+    repo: &Repository,
+    case: &Case,
+    state: &State,
+    lib_is_file: bool,
+) -> Result<Oid, git2::Error> {
     let empty = repo.find_tree(repo.treebuilder(None)?.write()?)?;
     let mut update = TreeUpdateBuilder::new();
     for (path, file) in PATHS.iter().zip(state) {
@@ -135,16 +213,34 @@ fn tree_of(repo: &Repository, state: &State) -> Result<Oid, git2::Error> {
             update.upsert(*path, repo.blob(bytes)?, FileMode::Blob);
         }
     }
+    if case.filtered {
+        update.upsert(
+            ".gitattributes",
+            repo.blob(ATTRIBUTES.as_bytes())?,
+            FileMode::Blob,
+        );
+    }
+    if lib_is_file {
+        update.upsert("lib", repo.blob(b"lib is a file now\n")?, FileMode::Blob);
+    } else {
+        update.upsert("lib/one.txt", repo.blob(b"one\n")?, FileMode::Blob);
+    }
     update.create_updated(repo, &empty)
 }
 
-fn commit(repo: &Repository, state: &State, parent: Option<Oid>) -> Result<Oid, git2::Error> {
+fn commit(
+    repo: &Repository,
+    case: &Case,
+    state: &State,
+    lib_is_file: bool,
+    parent: Option<Oid>,
+) -> Result<Oid, git2::Error> {
     let sig = Signature::new(
         "Prop Author",
         "prop@example.com",
         &git2::Time::new(1_767_225_600, 0),
     )?;
-    let tree = repo.find_tree(tree_of(repo, state)?)?;
+    let tree = repo.find_tree(tree_of(repo, case, state, lib_is_file)?)?;
     let parents = match parent {
         Some(id) => vec![repo.find_commit(id)?],
         None => vec![],
@@ -158,6 +254,8 @@ fn commit(repo: &Repository, state: &State, parent: Option<Oid>) -> Result<Oid, 
 struct Built {
     _dir: tempfile::TempDir,
     root: std::path::PathBuf,
+    /// The variant's worktree, when the case has an agent tamper with one.
+    variant_worktree: Option<std::path::PathBuf>,
     base: State,
     variant: State,
     head: State,
@@ -167,35 +265,60 @@ struct Built {
 }
 
 fn build(case: &Case) -> Result<Built, git2::Error> {
-    let dir = tempfile::tempdir().map_err(|e| git2::Error::from_str(&e.to_string()))?;
+    let fail = |e: String| git2::Error::from_str(&e);
+    let dir = tempfile::tempdir().map_err(|e| fail(e.to_string()))?;
     let root = dir.path().join("repo");
     let repo = Repository::init(&root)?;
+    if case.filtered {
+        let mut config = repo.config()?;
+        config.set_str("filter.rot13.clean", ROT13)?;
+        config.set_str("filter.rot13.smudge", ROT13)?;
+        config.set_bool("filter.rot13.required", true)?;
+    }
     let base: State = case.base.iter().map(|c| c.as_ref().map(render)).collect();
-    let base_commit = commit(&repo, &base, None)?;
+    let base_commit = commit(&repo, case, &base, false, None)?;
     let variant = changed(&base, &case.variant);
-    let variant_commit = commit(&repo, &variant, Some(base_commit))?;
+    let variant_commit = commit(
+        &repo,
+        case,
+        &variant,
+        case.folder_to_file,
+        Some(base_commit),
+    )?;
     repo.reference("refs/heads/fanout/v", variant_commit, true, "variant")?;
     let (head, head_commit) = match &case.moved {
         Some(changes) => {
             let moved = changed(&base, changes);
-            let id = commit(&repo, &moved, Some(base_commit))?;
+            let id = commit(&repo, case, &moved, false, Some(base_commit))?;
             (moved, id)
         }
         None => (base.clone(), base_commit),
     };
     repo.reference("refs/heads/main", head_commit, true, "main")?;
     repo.set_head("refs/heads/main")?;
-    repo.checkout_head(Some(CheckoutBuilder::new().force()))?;
+    if case.filtered {
+        // Only git runs the filter's smudge command.
+        cli(&root, &["read-tree", "--reset", "-u", "HEAD"]).map_err(fail)?;
+    } else {
+        repo.checkout_head(Some(CheckoutBuilder::new().force()))?;
+    }
     if case.detached {
         repo.set_head_detached(head_commit)?;
     }
-    apply_user_changes(&repo, &root, &head, &case.user)?;
-    let root = root
-        .canonicalize()
-        .map_err(|e| git2::Error::from_str(&e.to_string()))?;
+    apply_user_changes(case, &repo, &root, &head)?;
+    if case.untracked_in_lib {
+        std::fs::write(root.join("lib/mine.txt"), "the user's\n")
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    let variant_worktree = match case.tamper {
+        Tamper::None => None,
+        tamper => Some(tampered_worktree(&root, dir.path(), tamper).map_err(fail)?),
+    };
+    let root = root.canonicalize().map_err(|e| fail(e.to_string()))?;
     Ok(Built {
         _dir: dir,
         root,
+        variant_worktree,
         base,
         variant,
         head,
@@ -205,15 +328,79 @@ fn build(case: &Case) -> Result<Built, git2::Error> {
     })
 }
 
+/// git, quietly, in `dir`; its stderr as the error.
+fn cli(dir: &Path, args: &[&str]) -> Result<(), String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// The variant's worktree on `fanout/v`, its metadata then rewritten by
+/// "the agent" to name the user's branch.
+fn tampered_worktree(
+    root: &Path,
+    dir: &Path,
+    tamper: Tamper,
+) -> Result<std::path::PathBuf, String> {
+    let wt = dir.join("variant");
+    let shown = wt.to_str().ok_or("utf-8 path")?;
+    cli(root, &["worktree", "add", "-q", shown, "fanout/v"])?;
+    let io = |e: std::io::Error| e.to_string();
+    match tamper {
+        Tamper::DotGit => {
+            let evil = wt.join("evil");
+            std::fs::create_dir_all(&evil).map_err(io)?;
+            std::fs::write(evil.join("HEAD"), "ref: refs/heads/main\n").map_err(io)?;
+            std::fs::write(
+                evil.join("commondir"),
+                format!("{}\n", root.join(".git").display()),
+            )
+            .map_err(io)?;
+            std::fs::write(
+                evil.join("gitdir"),
+                format!("{}\n", root.join(".git").display()),
+            )
+            .map_err(io)?;
+            std::fs::write(wt.join(".git"), "gitdir: evil\n").map_err(io)?;
+        }
+        _ => {
+            let head = root.join(".git/worktrees/variant/HEAD");
+            std::fs::write(head, "ref: refs/heads/main\n").map_err(io)?;
+        }
+    }
+    Ok(wt)
+}
+
 fn apply_user_changes(
+    case: &Case,
     repo: &Repository,
     root: &Path,
     head: &State,
-    user: &[UserChange],
 ) -> Result<(), git2::Error> {
     let io = |e: std::io::Error| git2::Error::from_str(&e.to_string());
     let mut index = repo.index()?;
-    for ((path, change), committed) in PATHS.iter().zip(user).zip(head) {
+    // With a filter, staging must go through git (it stores the cleaned
+    // content); without one, git2's index is the same and much faster.
+    let mut stage = |path: &str, remove: bool| -> Result<(), git2::Error> {
+        match (case.filtered, remove) {
+            (true, false) => cli(root, &["add", "--", path]).map_err(|e| git2::Error::from_str(&e)),
+            (true, true) => cli(root, &["rm", "-q", "--cached", "--", path])
+                .map_err(|e| git2::Error::from_str(&e)),
+            (false, false) => index.add_path(Path::new(path)),
+            (false, true) => index.remove_path(Path::new(path)),
+        }
+    };
+    for ((path, change), committed) in PATHS.iter().zip(&case.user).zip(head) {
         let full = root.join(path);
         let write = |c: &Content| -> Result<(), git2::Error> {
             std::fs::create_dir_all(full.parent().expect("paths have a parent")).map_err(io)?;
@@ -224,11 +411,11 @@ fn apply_user_changes(
             UserChange::Unstaged(c) => write(c)?,
             UserChange::Staged(c) => {
                 write(c)?;
-                index.add_path(Path::new(path))?;
+                stage(path, false)?;
             }
             UserChange::StagedThenEdited(a, b) => {
                 write(a)?;
-                index.add_path(Path::new(path))?;
+                stage(path, false)?;
                 write(b)?;
             }
             UserChange::Deleted if committed.is_some() => {
@@ -236,12 +423,16 @@ fn apply_user_changes(
             }
             UserChange::DeletedStaged if committed.is_some() => {
                 std::fs::remove_file(&full).map_err(io)?;
-                index.remove_path(Path::new(path))?;
+                stage(path, true)?;
             }
             UserChange::Deleted | UserChange::DeletedStaged => {}
         }
     }
-    index.write()
+    if case.filtered {
+        Ok(())
+    } else {
+        index.write()
+    }
 }
 
 /// What the user has for one path: the working-tree bytes and the index's
@@ -258,6 +449,7 @@ fn observe(root: &Path) -> Result<(Oid, Vec<PathState>), git2::Error> {
     let head = repo.refname_to_id("refs/heads/main")?;
     let states = PATHS
         .iter()
+        .chain(&LIB_PATHS)
         .map(|path| PathState {
             file: std::fs::read(root.join(path)).ok(),
             staged: index.get_path(Path::new(path), 0).map(|e| e.id),
@@ -265,6 +457,29 @@ fn observe(root: &Path) -> Result<(Oid, Vec<PathState>), git2::Error> {
         .collect();
     Ok((head, states))
 }
+
+/// Every file under `dir` but `.git`, with its bytes.
+fn files_in(dir: &Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.file_name().is_some_and(|n| n == ".git") {
+                continue;
+            }
+            if path.is_dir() {
+                pending.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                files.insert(path, bytes);
+            }
+        }
+    }
+    files
+}
+
+/// The folder that may become a file, as the checkout holds it.
+const LIB_PATHS: [&str; 3] = ["lib", "lib/one.txt", "lib/mine.txt"];
 
 fn blob_id(bytes: &Option<Vec<u8>>) -> Option<Oid> {
     bytes
@@ -282,26 +497,51 @@ struct Tally {
     /// Merged cases in which a side renamed a file, so git carried the other
     /// side's edit to the new path.
     renamed: usize,
+    /// Merged cases with each adversary, so each is known to be exercised.
+    merged_filtered: usize,
+    merged_folder_to_file: usize,
+    tampered: usize,
 }
 
 fn check(case: &Case, tally: &mut Tally) -> Result<(), TestCaseError> {
     let built = build(case).map_err(|e| TestCaseError::fail(format!("building: {e}")))?;
     let (_, before) = observe(&built.root).map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let users: Vec<bool> = before
+    let users: Vec<bool> = PATHS
         .iter()
+        .zip(&before)
         .zip(&built.head)
-        .map(|(s, committed)| s.file != *committed || s.staged != blob_id(committed))
+        .map(|((path, s), committed)| {
+            s.file != smudged(case, path, committed) || s.staged != blob_id(committed)
+        })
         .collect();
 
-    let result = merge::apply(
+    // As the engine does: Fanout's own variant worktrees are never taken
+    // for the target's checkout, whatever their HEAD says.
+    let own: Vec<std::path::PathBuf> = built.variant_worktree.iter().cloned().collect();
+    let variant_files = built.variant_worktree.as_deref().map(files_in);
+    let result = merge::apply_ignoring(
         &built.root,
         &built.variant_commit.to_string(),
         "main",
         case.strategy,
         "merge",
+        &own,
+    );
+    prop_assert_eq!(
+        built.variant_worktree.as_deref().map(files_in),
+        variant_files,
+        "the tampered variant worktree is not written ({:?})",
+        result
     );
 
     let (head, after) = observe(&built.root).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let mine = PATHS.len() + 2;
+    prop_assert_eq!(
+        &after[mine],
+        &before[mine],
+        "the user's untracked file in lib survives ({:?})",
+        result
+    );
     for (i, path) in PATHS.iter().enumerate() {
         if users[i] {
             prop_assert_eq!(
@@ -316,6 +556,9 @@ fn check(case: &Case, tally: &mut Tally) -> Result<(), TestCaseError> {
     match result {
         Ok(outcome) => {
             tally.merged += 1;
+            tally.merged_filtered += usize::from(case.filtered);
+            tally.merged_folder_to_file += usize::from(case.folder_to_file && !case.detached);
+            tally.tampered += usize::from(case.tamper != Tamper::None);
             check_merged(&built, case, &outcome, head, &before, &after, tally)?;
         }
         Err(err) => {
@@ -324,8 +567,9 @@ fn check(case: &Case, tally: &mut Tally) -> Result<(), TestCaseError> {
                     tally.refused += 1;
                     for file in files {
                         let i = PATHS.iter().position(|p| p == file);
+                        let lib = file == "lib" && case.untracked_in_lib;
                         prop_assert!(
-                            i.is_some_and(|i| users[i]),
+                            lib || i.is_some_and(|i| users[i]),
                             "only the user's changed files are named, not {}",
                             file
                         );
@@ -408,8 +652,8 @@ fn check_merged(
         if touched {
             prop_assert_eq!(
                 &after[i].file,
-                &merged,
-                "the checkout shows the merged {}",
+                &smudged(case, path, &merged),
+                "the checkout shows the merged {} (smudged where filtered)",
                 path
             );
             prop_assert_eq!(
@@ -426,6 +670,17 @@ fn check_merged(
                 path
             );
         }
+    }
+    if case.folder_to_file && !case.detached {
+        prop_assert!(
+            !case.untracked_in_lib,
+            "lib could only be replaced without the user's file in it"
+        );
+        prop_assert_eq!(
+            after[PATHS.len()].file.as_deref(),
+            Some(&b"lib is a file now\n"[..]),
+            "the folder became the variant's file"
+        );
     }
     Ok(())
 }
@@ -474,6 +729,18 @@ fn no_uncommitted_or_committed_change_is_ever_lost() {
     assert!(tally.merged > 0, "no case merged: {tally:?}");
     assert!(tally.refused > 0, "no case was refused: {tally:?}");
     assert!(tally.conflicted > 0, "no case conflicted: {tally:?}");
+    assert!(
+        tally.merged_filtered > 0,
+        "no filtered case merged: {tally:?}"
+    );
+    assert!(
+        tally.merged_folder_to_file > 0,
+        "no folder became a file: {tally:?}"
+    );
+    assert!(
+        tally.tampered > 0,
+        "no case merged past a tampered worktree: {tally:?}"
+    );
 }
 
 /// The case CI's random search found before the oracle knew about renames:
@@ -515,6 +782,10 @@ fn an_edit_across_a_rename_is_checked_as_a_three_way_merge() {
         user: vec![UserChange::Keep; PATHS.len()],
         strategy: MergeStrategy::Squash,
         detached: false,
+        filtered: false,
+        folder_to_file: false,
+        untracked_in_lib: false,
+        tamper: Tamper::None,
     };
     let mut tally = Tally::default();
     if let Err(e) = check(&case, &mut tally) {

@@ -63,6 +63,21 @@ async fn real_claude_code_writes_a_file_through_the_mock() {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
+    // Sandboxed, as every agent Fanout runs: only the worktree and the
+    // CLI's own state are writable; the repository's git folder is not.
+    let bwrap = fanout_engine::sandbox::availability()
+        .bwrap
+        .clone()
+        .filter(|_| fanout_engine::sandbox::availability().available)
+        .expect("bubblewrap works here (make test installs it)");
+    spec.sandbox = Some(fanout_engine::sandbox::Sandbox {
+        bwrap,
+        writable: vec![root.clone(), home.path().to_path_buf()],
+        readable: Vec::new(),
+        pinned: vec![root.join(".git")],
+        hidden: Vec::new(),
+        network: true,
+    });
 
     let (tx, mut rx) = mpsc::channel(256);
     let session = ClaudeCode::new(&binary)

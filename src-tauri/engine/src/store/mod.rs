@@ -585,6 +585,14 @@ impl Store {
     }
 
     /// Deletes the experiment with its variants, events and merges.
+    /// Every variant's worktree folder, of every experiment: the folders that
+    /// are Fanout's, not the user's.
+    pub fn worktree_paths(&self) -> Result<Vec<PathBuf>, StoreError> {
+        let mut statement = self.conn.prepare_cached("SELECT worktree FROM variants")?;
+        let rows = statement.query_map([], |row| path_from_row(row, 0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn delete_experiment(&mut self, id: &str) -> Result<(), StoreError> {
         let tx = self.write()?;
         let changed = tx
