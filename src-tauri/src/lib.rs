@@ -101,10 +101,23 @@ pub fn run() {
             settings_cmds::open_folder,
             settings_cmds::open_in_editor,
         ])
-        .run(tauri::generate_context!());
+        .build(tauri::generate_context!())
+        .map(|app| app.run(quit_cleanly));
     if let Err(err) = result {
         eprintln!("Fanout could not start its window: {err}. Check that a display is available (DISPLAY or WAYLAND_DISPLAY) and that WebKitGTK 4.1 is installed.");
         std::process::exit(1);
+    }
+}
+
+/// Quitting the app cancels its runs and waits for their sessions to end:
+/// the variants are recorded as cancelled, not left "running" for the next
+/// start to find, and no agent keeps working after the window is gone.
+fn quit_cleanly(app: &tauri::AppHandle, event: tauri::RunEvent) {
+    if let tauri::RunEvent::Exit = event {
+        if let Some(runs) = app.try_state::<runs::Runs>() {
+            let runs = runs.inner().clone();
+            tauri::async_runtime::block_on(runs.shutdown(std::time::Duration::from_secs(10)));
+        }
     }
 }
 

@@ -93,6 +93,8 @@ struct Shared {
     tasks: Mutex<HashMap<String, AbortHandle>>,
     next: AtomicU64,
     notifier: OnceLock<Notifier>,
+    /// Woken each time a launch's sessions have all ended.
+    ended: tokio::sync::Notify,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -114,6 +116,7 @@ impl Runs {
                 tasks: Mutex::new(HashMap::new()),
                 next: AtomicU64::new(1),
                 notifier: OnceLock::new(),
+                ended: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -273,6 +276,7 @@ impl Runs {
             if let Some(live) = lock(&runs.shared.live).get_mut(&id) {
                 live.running.retain(|(n, _)| *n != number);
             }
+            runs.shared.ended.notify_waiters();
             runs.report(&id, result).await;
         });
         Ok(())
@@ -300,6 +304,32 @@ impl Runs {
         match self.shared.notifier.get() {
             Some(notify) => notify(title, body),
             None => tracing::info!(%title, %body, "notice"),
+        }
+    }
+
+    /// For the app's exit: cancels every session this window runs and waits
+    /// (at most `limit`) until they have ended, so their variants are
+    /// recorded as cancelled and nothing they started is left running.
+    pub async fn shutdown(&self, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let ended = self.shared.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            let running: Vec<Orchestrator> = lock(&self.shared.live)
+                .values()
+                .flat_map(|l| l.running.iter().map(|(_, o)| o.clone()))
+                .collect();
+            if running.is_empty() {
+                return;
+            }
+            running.iter().for_each(|o| {
+                o.cancel_all();
+            });
+            if tokio::time::timeout_at(deadline, ended).await.is_err() {
+                tracing::warn!("sessions were still ending when the app quit");
+                return;
+            }
         }
     }
 

@@ -71,6 +71,8 @@ pub struct AgentsReport {
     agents: Vec<AgentStatus>,
     /// Why the login shell's PATH was not used, when it was not.
     path_note: Option<String>,
+    /// Whether agents can be sandboxed here, and if not why.
+    sandbox: fanout_engine::sandbox::Availability,
 }
 
 #[tauri::command]
@@ -78,9 +80,14 @@ pub async fn agents_detect(state: State<'_, AppState>) -> CommandResult<AgentsRe
     let settings = load_settings(&state)?;
     let path = detect::agent_path().await;
     let agents = detect::detect_agents(&settings, &path.value, detect::VERSION_TIMEOUT).await;
+    let sandbox =
+        tauri::async_runtime::spawn_blocking(|| fanout_engine::sandbox::availability().clone())
+            .await
+            .map_err(|_| CommandError::internal("checking the sandbox"))?;
     Ok(AgentsReport {
         agents,
         path_note: path.note.clone(),
+        sandbox,
     })
 }
 

@@ -159,6 +159,8 @@ export interface MergeOutcome {
   target: string;
   commit: string;
   previous: string;
+  /** The variant's commit that was merged. */
+  source: string;
   strategy: MergeStrategy;
   files: string[];
 }
@@ -169,6 +171,7 @@ export interface MergeRecord {
   target: string;
   commit: string;
   previous: string;
+  source: string | null;
   strategy: MergeStrategy;
   created_at: string;
   undone: boolean;
@@ -307,6 +310,8 @@ export interface RepoSettings {
   copy: string[];
   setup_command: string | null;
   setup_timeout_secs: number;
+  /** Checks may reach the network; off, they run with loopback only (in the sandbox). */
+  check_network: boolean;
 }
 
 export interface RepoSettingsView {
@@ -441,6 +446,10 @@ export interface Settings {
   theme: Theme;
   approvals: ApprovalSettings;
   editor_command: string | null;
+  /** Agents, setup commands and checks run in the bubblewrap sandbox where it works. */
+  sandbox: boolean;
+  /** Secret variables the custom command agent may inherit. */
+  agent_command_env: string[];
 }
 
 export interface AgentStatus {
@@ -453,9 +462,17 @@ export interface AgentStatus {
   install: string;
 }
 
+export interface SandboxAvailability {
+  available: boolean;
+  bwrap: string | null;
+  /** Why the sandbox cannot be used here, and what to do. */
+  reason: string | null;
+}
+
 export interface AgentsReport {
   agents: AgentStatus[];
   path_note: string | null;
+  sandbox: SandboxAvailability;
 }
 
 export interface KeyStatus {

@@ -40,6 +40,8 @@ const defaults: Settings = {
     repositories: {},
   },
   editor_command: null,
+  sandbox: true,
+  agent_command_env: [],
 };
 
 describe("settings form", () => {
@@ -55,6 +57,8 @@ describe("settings form", () => {
       worktree_root: "/trees",
       editor_command: "code {path}",
       theme: "dark",
+      sandbox: false,
+      agent_command_env: ["MY_AGENT_TOKEN"],
     };
     expect(fromForm(toForm(full))).toEqual(full);
     expect(fromForm(toForm(defaults))).toEqual(defaults);
@@ -186,19 +190,19 @@ describe("theme", () => {
 
 describe("repository setup form", () => {
   it("round-trips the engine's settings", () => {
-    const s = { copy: [".env", ".env.*"], setup_command: "npm ci", setup_timeout_secs: 600 };
+    const s = { copy: [".env", ".env.*"], setup_command: "npm ci", setup_timeout_secs: 600, check_network: false };
     expect(fromRepoSetupForm(toRepoSetupForm(s))).toEqual({ settings: s });
   });
   it("drops blank rows, trims, and sends an empty command as none", () => {
-    const out = fromRepoSetupForm({ copy: [" .env ", "", "  "], setupCommand: "   ", timeoutSecs: " 30 " });
-    expect(out).toEqual({ settings: { copy: [".env"], setup_command: null, setup_timeout_secs: 30 } });
+    const out = fromRepoSetupForm({ copy: [" .env ", "", "  "], setupCommand: "   ", timeoutSecs: " 30 ", checkNetwork: true });
+    expect(out).toEqual({ settings: { copy: [".env"], setup_command: null, setup_timeout_secs: 30, check_network: true } });
   });
   it("refuses a timeout that is no whole number, leaving range checks to the engine", () => {
-    expect(fromRepoSetupForm({ copy: [], setupCommand: "", timeoutSecs: "ten" })).toEqual({
+    expect(fromRepoSetupForm({ copy: [], setupCommand: "", timeoutSecs: "ten", checkNetwork: true })).toEqual({
       error: "The setup timeout must be a whole number of seconds, like 600 for ten minutes.",
     });
-    expect(fromRepoSetupForm({ copy: [], setupCommand: "", timeoutSecs: "0" })).toEqual({
-      settings: { copy: [], setup_command: null, setup_timeout_secs: 0 },
+    expect(fromRepoSetupForm({ copy: [], setupCommand: "", timeoutSecs: "0", checkNetwork: false })).toEqual({
+      settings: { copy: [], setup_command: null, setup_timeout_secs: 0, check_network: false },
     });
   });
 });

@@ -34,6 +34,9 @@ export interface SettingsForm {
   methodologyPath: string;
   editorCommand: string;
   theme: Theme;
+  sandbox: boolean;
+  /** Kept as saved: the settings file's list, not edited here. */
+  agentCommandEnv: string[];
   /** The saved approval settings; the rules below are written into them. */
   approvals: ApprovalSettings;
   /** The open repository's root, whose rules can differ; null edits the defaults only. */
@@ -117,6 +120,8 @@ export function toForm(s: Settings, repo: string | null = null): SettingsForm {
     methodologyPath: s.methodology_path ?? "",
     editorCommand: s.editor_command ?? "",
     theme: s.theme,
+    sandbox: s.sandbox,
+    agentCommandEnv: s.agent_command_env,
   };
 }
 
@@ -149,6 +154,8 @@ export function fromForm(f: SettingsForm): Settings {
     editor_command: optional(f.editorCommand),
     theme: f.theme,
     approvals: approvalsFromForm(f),
+    sandbox: f.sandbox,
+    agent_command_env: f.agentCommandEnv,
   };
 }
 
@@ -238,9 +245,9 @@ export const PERMISSIONS: { value: PermissionProfile; label: string; hint: strin
   {
     value: "ask",
     label: "Ask me",
-    hint: "Rules decide first (edits inside the worktree allowed, paths outside denied); commands and the rest wait for your approval on the variant's card. Claude Code only; other agents run as \"Edit files\".",
+    hint: "Rules decide first (edits inside the worktree allowed, paths outside denied); commands and the rest wait for your approval on the variant's card. Claude Code and the built-in agent; the others run as \"Edit files\".",
   },
-  { value: "edits", label: "Edit files", hint: "Agents may change files in their worktree, nothing else." },
+  { value: "edits", label: "Edit files", hint: "Agents may change files in their worktree; no shell commands (Codex keeps its shell, inside its own sandbox)." },
   { value: "edits_and_commands", label: "Edit files and run commands", hint: "Agents may also run shell commands (tests, builds)." },
   { value: "bypass", label: "Everything", hint: "No restriction. Claude Code refuses this when run as root." },
 ];
@@ -298,10 +305,16 @@ export interface RepoSetupForm {
   /** "" for no setup command. */
   setupCommand: string;
   timeoutSecs: string;
+  checkNetwork: boolean;
 }
 
 export function toRepoSetupForm(s: RepoSettings): RepoSetupForm {
-  return { copy: [...s.copy], setupCommand: s.setup_command ?? "", timeoutSecs: String(s.setup_timeout_secs) };
+  return {
+    copy: [...s.copy],
+    setupCommand: s.setup_command ?? "",
+    timeoutSecs: String(s.setup_timeout_secs),
+    checkNetwork: s.check_network,
+  };
 }
 
 /**
@@ -317,6 +330,7 @@ export function fromRepoSetupForm(f: RepoSetupForm): { settings: RepoSettings } 
       copy: f.copy.map((g) => g.trim()).filter((g) => g !== ""),
       setup_command: optional(f.setupCommand),
       setup_timeout_secs: timeout,
+      check_network: f.checkNetwork,
     },
   };
 }
