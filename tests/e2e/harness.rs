@@ -345,6 +345,32 @@ impl App {
         }
     }
 
+    /// Kills the app's main process with SIGKILL, as a crash would: not its
+    /// WebKit helpers and not the supervisors of its agents (the same binary,
+    /// started with `--fanout-supervise`), which must cope on their own.
+    #[allow(dead_code)] // only tests/e2e_crash.rs kills its app
+    pub fn kill_app(&self) {
+        let marker = self._sweep.marker.clone();
+        let app = pids_with_env(&marker).into_iter().find(|pid| {
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            exe.ends_with(Path::new(&self.binary).file_name().unwrap_or_default())
+                && !String::from_utf8_lossy(&cmdline).contains("--fanout-supervise")
+        });
+        let pid = app.expect("the app's process runs");
+        let pid = rustix::process::Pid::from_raw(pid).expect("a pid");
+        rustix::process::kill_process(pid, rustix::process::Signal::KILL).expect("SIGKILL sent");
+    }
+
+    /// A new WebDriver session, hence a new app with the same data folder,
+    /// after the last one died.
+    #[allow(dead_code)]
+    pub async fn reconnect(&mut self) {
+        // The old session died with its app; ending it only tidies the driver.
+        let _ = self.client.clone().close().await;
+        self.client = connect(self.port, &self.binary, &[]).await;
+    }
+
     /// Closes the app and starts it again with command-line `args`.
     pub async fn relaunch(&mut self, args: &[&str]) {
         if let Err(e) = self.client.clone().close().await {

@@ -155,6 +155,7 @@ fn variant_sandbox(dir: &Path) -> Sandbox {
         data_dir: paths.home(),
         worktrees_dir: variant.worktree.parent().and_then(Path::parent),
         agent_state: Vec::new(),
+        agent_config: Vec::new(),
         session_home: None,
         network: true,
     })

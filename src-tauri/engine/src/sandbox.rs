@@ -219,6 +219,8 @@ pub struct Layout<'a> {
     pub worktrees_dir: Option<&'a Path>,
     /// The agent CLI's own state folders and files, writable.
     pub agent_state: Vec<PathBuf>,
+    /// Configuration inside that state that stays read-only ([`agent_config`]).
+    pub agent_config: Vec<PathBuf>,
     /// The session's own home folder when its environment names another
     /// than Fanout's: its credential folders are hidden too.
     pub session_home: Option<PathBuf>,
@@ -246,12 +248,13 @@ pub fn for_worktree(layout: Layout<'_>) -> Sandbox {
     }
     hidden.push(layout.data_dir.to_path_buf());
     hidden.extend(layout.worktrees_dir.map(Path::to_path_buf));
-    let pinned = vec![
+    let mut pinned = vec![
         layout.worktree.join(".git"),
         layout.git_dir.join("HEAD"),
         layout.git_dir.join("commondir"),
         layout.git_dir.join("gitdir"),
     ];
+    pinned.extend(layout.agent_config);
     let mut writable = vec![layout.worktree.to_path_buf(), layout.git_dir.to_path_buf()];
     writable.extend(layout.agent_state);
     Sandbox {
@@ -303,6 +306,33 @@ pub fn agent_state(
         AgentKind::Command | AgentKind::Api => Vec::new(),
     };
     state.into_iter().flatten().collect()
+}
+
+/// The files in an agent CLI's state that name programs to run (hooks, MCP
+/// servers, notification commands): read-only in its sandbox, so an agent
+/// cannot plant a program that its CLI would run later, here or in the
+/// user's own sessions. (`~/.claude.json`, which Claude Code rewrites all
+/// the time, cannot be pinned; see SECURITY.md.)
+pub fn agent_config(
+    kind: crate::agent::AgentKind,
+    env: &[(String, String)],
+    data_dir: &Path,
+) -> Vec<PathBuf> {
+    use crate::agent::AgentKind;
+    let state = agent_state(kind, env, data_dir);
+    let Some(first) = state.first() else {
+        return Vec::new();
+    };
+    match kind {
+        AgentKind::ClaudeCode => ["settings.json", "settings.local.json", "hooks", "plugins"]
+            .iter()
+            .map(|name| first.join(name))
+            .collect(),
+        AgentKind::Codex => vec![first.join("config.toml")],
+        // Fanout writes the Gemini CLI's settings in its own folder before
+        // each session; the user's own Gemini settings are not involved.
+        AgentKind::Gemini | AgentKind::Command | AgentKind::Api => Vec::new(),
+    }
 }
 
 /// Creates the state folders (and the one state file, `~/.claude.json`)

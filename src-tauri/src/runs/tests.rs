@@ -55,6 +55,9 @@ fn fixture(claude: &Path, names: &[&str]) -> Fixture {
     let paths = Paths::at(dir.path().join("home"));
     let settings = Settings {
         claude_path: Some(claude.to_owned()),
+        // The fake agents read their scripts from /tmp, which the sandbox's
+        // private /tmp hides; the sandbox has tests of its own (engine: trust.rs).
+        sandbox: false,
         ..Settings::default()
     };
     settings.save(&paths.settings()).expect("save settings");

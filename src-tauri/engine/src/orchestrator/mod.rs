@@ -1248,34 +1248,37 @@ impl Sandboxes {
         data_dir: &Path,
         check_network: bool,
     ) -> Result<Sandboxes, Error> {
-        use crate::sandbox::{agent_state, for_worktree, prepare_state, Layout};
+        use crate::sandbox::{agent_config, agent_state, for_worktree, prepare_state, Layout};
         let linked = variant.linked(repo_root)?;
         let state = agent_state(kind, env, data_dir);
+        let config = agent_config(kind, env, data_dir);
         prepare_state(&state).map_err(|source| WorktreeError::Io {
             action: "create the agent's state folders for its sandbox in",
             path: data_dir.to_path_buf(),
             source,
         })?;
-        let layout = |agent_state: Vec<PathBuf>, network: bool| Layout {
-            bwrap,
-            repo_root: &linked.root,
-            common_dir: &linked.common_dir,
-            worktree: &linked.worktree,
-            git_dir: &linked.git_dir,
-            data_dir,
-            worktrees_dir: variant.worktree.parent().and_then(Path::parent),
-            agent_state,
-            session_home: env
-                .iter()
-                .rev()
-                .find(|(k, _)| k == "HOME")
-                .map(|(_, v)| PathBuf::from(v)),
-            network,
-        };
+        let layout =
+            |agent_state: Vec<PathBuf>, agent_config: Vec<PathBuf>, network: bool| Layout {
+                bwrap,
+                repo_root: &linked.root,
+                common_dir: &linked.common_dir,
+                worktree: &linked.worktree,
+                git_dir: &linked.git_dir,
+                data_dir,
+                worktrees_dir: variant.worktree.parent().and_then(Path::parent),
+                agent_state,
+                agent_config,
+                session_home: env
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == "HOME")
+                    .map(|(_, v)| PathBuf::from(v)),
+                network,
+            };
         Ok(Sandboxes {
-            agent: Some(for_worktree(layout(state, true))),
-            tools: Some(for_worktree(layout(Vec::new(), true))),
-            check: Some(for_worktree(layout(Vec::new(), check_network))),
+            agent: Some(for_worktree(layout(state, config, true))),
+            tools: Some(for_worktree(layout(Vec::new(), Vec::new(), true))),
+            check: Some(for_worktree(layout(Vec::new(), Vec::new(), check_network))),
             unavailable: None,
         })
     }
