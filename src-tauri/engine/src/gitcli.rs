@@ -240,12 +240,23 @@ pub struct ScratchIndex {
 impl ScratchIndex {
     /// A new index path in `git_dir`; with `seed`, a copy of that index (its
     /// stat data lets git skip hashing unchanged files).
+    ///
+    /// The copy keeps the seed's modification time: git trusts an entry's
+    /// stat data only when the file is older than the index itself ("racy
+    /// git"), so a copy stamped now would hide a same-size edit made in the
+    /// second before.
     pub fn new(git_dir: &Path, seed: Option<&Path>) -> std::io::Result<ScratchIndex> {
         let path = git_dir.join(format!("index.fanout-{}", uuid::Uuid::new_v4().simple()));
+        let scratch = ScratchIndex { path: Some(path) };
         if let Some(seed) = seed.filter(|s| s.is_file()) {
-            std::fs::copy(seed, &path)?;
+            std::fs::copy(seed, scratch.path())?;
+            let modified = std::fs::metadata(seed)?.modified()?;
+            std::fs::File::options()
+                .write(true)
+                .open(scratch.path())?
+                .set_modified(modified)?;
         }
-        Ok(ScratchIndex { path: Some(path) })
+        Ok(scratch)
     }
 
     pub fn path(&self) -> &Path {

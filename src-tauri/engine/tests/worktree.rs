@@ -711,3 +711,39 @@ fn a_folder_deleted_by_hand_but_still_registered_is_not_reused() {
     );
     assert_eq!(rev(&new.path, "HEAD"), fx.head());
 }
+
+/// An edit that keeps a file's size and lands in the same timestamp as the
+/// checkout's index is committed. git trusts an index entry's stat data only
+/// when the file is older than the index ("racy git"); the auto-commit stages
+/// in a copy of the worktree's index, which must keep that index's time, or
+/// the edit is taken for unchanged. The repository compares seconds and size
+/// only (`core.checkStat=minimal`, as on file systems with coarse clocks), so
+/// the timing is exact rather than a matter of luck.
+#[test]
+fn a_same_size_edit_in_the_index_timestamp_is_committed() {
+    let fx = fixture();
+    fx.git(&["config", "core.trustctime", "false"]);
+    fx.git(&["config", "core.checkStat", "minimal"]);
+    fx.write("lib.rs", "pub fn answer() -> u32 {\n    41\n}\n");
+    fx.commit_all("lib");
+    let wt = &create(&fx, "exp", &["alpha"])[0];
+    let linked = linked(&fx, wt);
+    let index_time = std::fs::metadata(linked.git_dir.join("index"))
+        .and_then(|m| m.modified())
+        .expect("the index's time");
+    let file = wt.path.join("lib.rs");
+    std::fs::write(&file, "pub fn answer() -> u32 {\n    42\n}\n").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .and_then(|f| f.set_modified(index_time))
+        .expect("stamp the file");
+    // Whatever is written from now on is a second newer than the index.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+
+    let id = worktree::auto_commit(&linked, "same size")
+        .expect("commit")
+        .expect("the edit is seen");
+    let changed = git(&wt.path, &["show", "--name-only", "--format=", &id]);
+    assert_eq!(changed, "lib.rs", "the same-size edit is in the commit");
+}
