@@ -359,7 +359,7 @@ pub fn spawn(spec: ProcessSpec) -> Result<RunningProcess, ProcessError> {
         .map_err(|e| spawn_failed(e.into()))?;
     let mut child = command(&spec, &supervisor, &program, &report_write)
         .spawn()
-        .map_err(|source| too_long(&spec, source).unwrap_or_else(|source| spawn_failed(source)))?;
+        .map_err(|source| too_long(&spec, source).unwrap_or_else(&spawn_failed))?;
     drop(report_write);
     let pid = child.id().ok_or_else(|| {
         spawn_failed(io::Error::other(

@@ -373,10 +373,7 @@ impl Signals {
 fn reap(main_pid: u32, life: &mut Life) {
     while let Ok(Some((pid, status))) = rustix::process::waitpid(None, WaitOptions::NOHANG) {
         if pid.as_raw_pid() as u32 == main_pid {
-            life.exit = Some((
-                status.exit_status().map(|c| c as i32),
-                status.terminating_signal().map(|s| s as i32),
-            ));
+            life.exit = Some((status.exit_status(), status.terminating_signal()));
         }
     }
 }
