@@ -80,8 +80,8 @@ async fn the_real_window_opens_compares_merges_and_refuses_to_clobber() {
         .await
         .expect("the mock model API starts");
     // Outside /tmp: the agents run in the sandbox, whose /tmp is their own.
-    let scripts =
-        tempfile::tempdir_in(harness::target_dir()).expect("a folder for the agents' script");
+    let scripts = tempfile::tempdir_in(harness::sandbox_visible_dir())
+        .expect("a folder for the agents' script");
     let script = scripts.path().join("agents.json");
     std::fs::write(&script, agent_script("slow").to_string()).expect("write the agents' script");
     let (claude, url, script_path) = (

@@ -66,8 +66,8 @@ async fn a_variant_waits_for_approval_and_is_allowed_denied_or_steered() {
         "ui/dist is not built, so the app would show nothing: run `cd ui && npm ci && npm run build`"
     );
     // Outside /tmp: the agents run in the sandbox, whose /tmp is their own.
-    let scripts =
-        tempfile::tempdir_in(harness::target_dir()).expect("a folder for the agents' script");
+    let scripts = tempfile::tempdir_in(harness::sandbox_visible_dir())
+        .expect("a folder for the agents' script");
     let script = scripts.path().join("agents.json");
     std::fs::write(&script, agent_script().to_string()).expect("write the agents' script");
     let claude = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/agents/fake-claude");

@@ -52,9 +52,15 @@ async fn after_kill_9_of_the_app_nothing_is_left_and_the_variants_are_interrupte
     );
     let marker = format!("7{}3", std::process::id());
     // Outside /tmp: the agents run in the sandbox, whose /tmp is their own.
-    let bin = tempfile::tempdir_in(harness::target_dir()).expect("a folder for the agent");
+    let bin = tempfile::tempdir_in(harness::sandbox_visible_dir()).expect("a folder for the agent");
     let agent = bin.path().join("claude");
-    let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/agents/fake-claude");
+    // Copied beside it: the checkout may be under /tmp too.
+    let fake = bin.path().join("fake-claude");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/agents/fake-claude"),
+        &fake,
+    )
+    .expect("copy the fake agent");
     std::fs::write(
         &agent,
         format!(

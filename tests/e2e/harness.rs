@@ -197,6 +197,19 @@ pub fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// A folder for what the sandboxed agents and setup commands must see (a
+/// script, a gate file): beside the build, unless the build is under /tmp (a
+/// clone there), which the sandbox replaces with a private /tmp of its own.
+pub fn sandbox_visible_dir() -> PathBuf {
+    let target = target_dir();
+    if !target.starts_with("/tmp") {
+        return target;
+    }
+    let outside = PathBuf::from("/var/tmp/fanout-e2e");
+    std::fs::create_dir_all(&outside).expect("create /var/tmp/fanout-e2e");
+    outside
+}
+
 /// The app started directly, without WebDriver, on its own display: for
 /// what WebDriver cannot drive (the default rendering mode, see
 /// [`App::start_with_env`]). Everything it started dies with it.
