@@ -6,7 +6,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 APP := target/release/fanout-app
 
-.PHONY: run test test-long bench bench-ui bench-startup deps ui app cli claude-code gemini-cli test-rust test-ui clean
+.PHONY: run test test-long bench bench-ui bench-startup deps ui app cli dist types claude-code gemini-cli test-rust test-ui test-dist clean
 
 deps: .cache/deps-ok ui/node_modules/.package-lock.json
 
@@ -18,7 +18,14 @@ deps: .cache/deps-ok ui/node_modules/.package-lock.json
 ui/node_modules/.package-lock.json: ui/package-lock.json
 	cd ui && npm ci --no-audit --no-fund
 
-ui: deps
+# Built again only when a source of the page changed: a second `make run`
+# with nothing changed rebuilds nothing (tauri's build script watches ui/dist,
+# so a rebuilt page would recompile the app too).
+UI_SOURCES := $(shell find ui/src -type f) ui/index.html ui/vite.config.ts ui/svelte.config.js ui/tsconfig.json
+
+ui: deps ui/dist/index.html
+
+ui/dist/index.html: $(UI_SOURCES) ui/node_modules/.package-lock.json
 	cd ui && npm run build
 
 # The release binary serves ui/dist (custom-protocol), as `tauri build` would.
@@ -30,6 +37,15 @@ cli: deps
 
 run: app
 	$(APP) $(ARGS)
+
+# The Debian package, in target/release/bundle/deb/: the app with its desktop
+# entry and icons, and the `fanout` command beside it. Needs no network.
+dist: ui cli
+	ui/node_modules/.bin/tauri build --bundles deb
+
+# The page's TypeScript types, generated from the engine's Rust types.
+types:
+	FANOUT_WRITE_TYPES=1 $(CARGO) test -p fanout-engine --test generated_types
 
 test: deps test-ui test-rust
 
@@ -59,8 +75,18 @@ e2e-deps: .cache/e2e-deps-ok
 	@scripts/install-e2e-deps.sh
 	@mkdir -p .cache && touch $@
 
+# The tests' fake agents and the agent CLIs they install live in this
+# checkout; the sandbox shows it read-only even when the checkout is under
+# /tmp, which the sandbox replaces with a private /tmp (SECURITY.md).
+test-rust test-long: export FANOUT_SANDBOX_READABLE := $(CURDIR)
+
 test-rust: ui claude-code gemini-cli e2e-deps
 	$(CARGO) test --workspace --locked --features fanout-app/custom-protocol
+
+# The package installed into this machine with dpkg, the installed app
+# started headless to its first screen, the installed `fanout` run.
+test-dist: dist e2e-deps
+	scripts/test-dist.sh
 
 # The property tests' long search: 1,000 cases each (make test runs 256).
 test-long: deps e2e-deps

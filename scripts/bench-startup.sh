@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cold start and idle memory of the release app (issue 4's benchmark).
+# Cold start and idle memory of the release app (BENCHMARKS.md, "Cold start and idle memory").
 #
 # For each run: a fresh FANOUT_HOME and WebKit cache, the app launched, the
 # time until the UI reports its first painted screen (the app writes the wall

@@ -7,6 +7,8 @@
 //! proof that the page rendered, ran its script and reached Rust.
 //!
 //! Run: `(cd ui && npm run build) && cargo test --features custom-protocol --test startup`.
+//! FANOUT_APP_BINARY names another binary to check, e.g. the installed
+//! `/usr/bin/fanout-app` (scripts/test-dist.sh).
 
 #[allow(dead_code)]
 #[path = "e2e/harness.rs"]
@@ -21,11 +23,9 @@ fn the_default_rendering_mode_paints_and_reaches_the_backend() {
     let home = tempfile::tempdir().expect("temp home");
     let mark = home.path().join("first-screen");
     let mark_var = mark.display().to_string();
-    let app = PlainApp::start(
-        env!("CARGO_BIN_EXE_fanout-app"),
-        home.path(),
-        &[("FANOUT_STARTUP_MARK", &mark_var)],
-    );
+    let binary = std::env::var("FANOUT_APP_BINARY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_fanout-app").to_owned());
+    let app = PlainApp::start(&binary, home.path(), &[("FANOUT_STARTUP_MARK", &mark_var)]);
 
     let deadline = Instant::now() + Duration::from_secs(60);
     while !mark.is_file() {

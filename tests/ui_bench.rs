@@ -1,7 +1,7 @@
 //! Benchmark in the real window: a 50,000-line file's diff. Measures, in the
 //! page with `performance.now()` and marks, (1) the time from clicking the
 //! file in the tree to its first painted rows and (2) the longest main-thread
-//! stall while scrolling it to the end. Targets (issue 5): first rows within
+//! stall while scrolling it to the end. Targets: first rows within
 //! 300 ms; no task over 50 ms.
 //!
 //! Not part of `make test` (`#[ignore]`): figures, not pass/fail, go to

@@ -1,12 +1,11 @@
 //! Fanout's desktop shell: the Tauri builder, managed state and thin commands
-//! over `fanout-engine`.
+//! over `fanout-engine`. `commands/<area>.rs` holds the commands of one area
+//! of the window; `state` what the app keeps; `live` notifications and the
+//! window's streams; `memory` the idle-memory trim.
 
 mod commands;
-mod error;
+mod live;
 mod memory;
-mod run_commands;
-mod runs;
-mod settings_cmds;
 mod state;
 
 use state::AppState;
@@ -24,7 +23,7 @@ pub fn run() {
     // `fanout-app /some/repo` opens that repository first.
     let launch_repo = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
 
-    let state = AppState::new(launch_repo);
+    let state = AppState::open(launch_repo);
     let window_state_file = state
         .paths()
         .map(|p| p.home().join("window-state.json"))
@@ -49,57 +48,53 @@ pub fn run() {
         .plugin(window_state.build())
         .plugin(tauri_plugin_notification::init())
         .manage(state)
-        .manage(commands::DiffPages::default())
+        .manage(commands::diff::DiffPages::default())
         .setup(|app| {
             // Works out the login shell's PATH now, so that detection and the
             // first run find it ready.
             tauri::async_runtime::spawn(fanout_engine::detect::agent_path());
-            start_runs(app.handle());
+            start_notices(app.handle());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
-            commands::app_info,
-            commands::ui_ready,
-            commands::repo_inspect,
-            commands::recent_repos,
-            commands::experiments_list,
-            commands::experiment_get,
-            commands::variant_commit,
-            commands::diff_files,
-            commands::diff_file,
-            commands::diff_file_lines,
-            commands::similarity,
-            commands::merge_preview,
-            commands::merge_apply,
-            commands::merge_undo,
-            commands::experiment_clean,
-            commands::experiment_disk,
-            run_commands::experiment_launch,
-            run_commands::run_watch,
-            run_commands::run_stop,
-            run_commands::run_cancel,
-            run_commands::approval_allow,
-            run_commands::approval_allow_always,
-            run_commands::approval_deny,
-            run_commands::steer_send,
-            run_commands::steer_interrupt,
-            run_commands::variant_retry,
-            run_commands::variant_follow_up,
-            run_commands::variant_events,
-            run_commands::approaches_generate,
-            settings_cmds::settings_get,
-            settings_cmds::settings_save,
-            settings_cmds::repo_settings_get,
-            settings_cmds::repo_settings_save,
-            settings_cmds::repo_settings_export,
-            settings_cmds::agents_detect,
-            settings_cmds::api_key_status,
-            settings_cmds::api_key_save,
-            settings_cmds::api_key_delete,
-            settings_cmds::pick_folder,
-            settings_cmds::report_export,
-            settings_cmds::open_folder,
-            settings_cmds::open_in_editor,
+            commands::app::app_info,
+            commands::app::ui_ready,
+            commands::app::repo_inspect,
+            commands::app::recent_repos,
+            commands::experiments::experiments_list,
+            commands::experiments::experiment_get,
+            commands::experiments::variant_commit,
+            commands::experiments::experiment_disk,
+            commands::experiments::experiment_clean,
+            commands::diff::diff_files,
+            commands::diff::diff_file,
+            commands::diff::diff_file_lines,
+            commands::diff::similarity,
+            commands::merge::merge_preview,
+            commands::merge::merge_apply,
+            commands::merge::merge_undo,
+            commands::runs::experiment_launch,
+            commands::runs::run_watch,
+            commands::runs::run_stop,
+            commands::runs::run_cancel,
+            commands::runs::variant_steer,
+            commands::runs::variant_retry,
+            commands::runs::variant_follow_up,
+            commands::runs::variant_events,
+            commands::runs::approaches_generate,
+            commands::settings::settings_get,
+            commands::settings::settings_save,
+            commands::settings::repo_settings_get,
+            commands::settings::repo_settings_save,
+            commands::settings::repo_settings_export,
+            commands::settings::agents_detect,
+            commands::keys::api_key_status,
+            commands::keys::api_key_save,
+            commands::keys::api_key_delete,
+            commands::desktop::pick_folder,
+            commands::desktop::report_export,
+            commands::desktop::open_folder,
+            commands::desktop::open_in_editor,
         ])
         .build(tauri::generate_context!())
         .map(|app| app.run(quit_cleanly));
@@ -114,24 +109,22 @@ pub fn run() {
 /// start to find, and no agent keeps working after the window is gone.
 fn quit_cleanly(app: &tauri::AppHandle, event: tauri::RunEvent) {
     if let tauri::RunEvent::Exit = event {
-        if let Some(runs) = app.try_state::<runs::Runs>() {
-            let runs = runs.inner().clone();
-            tauri::async_runtime::block_on(runs.shutdown(std::time::Duration::from_secs(10)));
+        if let Ok(fanout) = app.state::<AppState>().fanout() {
+            let dispatcher = fanout.dispatcher().clone();
+            tauri::async_runtime::block_on(dispatcher.shutdown(std::time::Duration::from_secs(10)));
         }
     }
 }
 
-/// Sets up the live runs once the engine opened: outcomes become desktop
-/// notifications (sent from here, so the UI needs no notification
-/// permission), and variants a crashed Fanout left running become interrupted.
-fn start_runs(app: &tauri::AppHandle) {
+/// Desktop notifications for the runs (sent from here, so the UI needs no
+/// notification permission): a tool use waits for the user, a run ended.
+fn start_notices(app: &tauri::AppHandle) {
     let state = app.state::<AppState>();
-    let (Ok(engine), Ok(paths)) = (state.engine(), state.paths()) else {
+    let Ok(live) = state.live() else {
         return;
     };
-    let runs = runs::Runs::new(engine, paths);
     let handle = app.clone();
-    runs.set_notifier(Box::new(move |title, body| {
+    live.set_notifier(Box::new(move |title, body| {
         use tauri_plugin_notification::NotificationExt;
         // No notification daemon (a bare X server, a CI box) is not the run's failure.
         if let Err(err) = handle
@@ -144,19 +137,7 @@ fn start_runs(app: &tauri::AppHandle) {
             tracing::warn!(%err, "the desktop notification could not be shown");
         }
     }));
-    app.manage(runs.clone());
-    tauri::async_runtime::spawn(async move {
-        match runs.recover().await {
-            Ok(marked) if !marked.is_empty() => {
-                tracing::info!(
-                    count = marked.len(),
-                    "marked variants of a stopped Fanout as interrupted"
-                )
-            }
-            Ok(_) => {}
-            Err(err) => tracing::warn!(message = %err.message, "crash recovery failed"),
-        }
-    });
+    tauri::async_runtime::spawn(live.clone().notify_requests());
 }
 
 /// One running Fanout per data directory: a second launch with the same

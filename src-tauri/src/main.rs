@@ -14,8 +14,8 @@ fn main() {
 /// second as on for "1" only.
 #[cfg(target_os = "linux")]
 const WEBKIT_SWITCHES: [&str; 2] = [
-    // Accelerated compositing doubles the web process's memory (333 MB idle
-    // in all against 236 MB without it; BENCHMARKS.md, "Cold start and idle
+    // Accelerated compositing adds about 100 MB of memory (333 MB idle
+    // in all against 232 MB without it; BENCHMARKS.md, "Cold start and idle
     // memory") and buys nothing for a page of text and lists.
     "WEBKIT_DISABLE_COMPOSITING_MODE",
     // The memory pressure handler has every web process read its whole

@@ -1,4 +1,4 @@
-//! Idle memory (issue 4: at most 200 MB PSS over the app and its WebKit
+//! Idle memory (target: at most 200 MB PSS over the app and its WebKit
 //! processes; BENCHMARKS.md, "Cold start and idle memory").
 
 /// Hands the heap that startup allocated and freed back to the system, which

@@ -1,46 +1,66 @@
-//! What the shell keeps for the app's lifetime: the engine, or why it could
-//! not be opened (the window still opens and says so).
+//! What the shell keeps for the app's lifetime: Fanout (the engine and its
+//! run dispatcher), or why it could not be opened (the window still opens
+//! and says so), and the app's live glue ([`Live`]).
 
-use std::sync::{Arc, Mutex};
-
-use fanout_engine::experiment::Engine;
+use fanout_engine::api::Fanout;
+use fanout_engine::contract::Failure;
 use fanout_engine::paths::Paths;
+use fanout_engine::settings::Settings;
 
-use crate::error::{CommandError, CommandResult};
+use crate::live::Live;
+
+/// What every command returns: the engine's answer, or `{ code, message }`.
+pub type CommandResult<T> = Result<T, Failure>;
 
 pub struct AppState {
-    engine: Result<Arc<Mutex<Engine>>, CommandError>,
-    paths: Option<Paths>,
+    opened: Result<Opened, Failure>,
     /// A repository path given on the command line (`fanout-app /some/repo`).
     pub launch_repo: Option<String>,
 }
 
+struct Opened {
+    fanout: Fanout,
+    live: Live,
+}
+
 impl AppState {
-    pub fn new(launch_repo: Option<String>) -> AppState {
-        let paths = Paths::from_env().ok();
-        let engine = Paths::from_env()
-            .map_err(fanout_engine::Error::from)
-            .and_then(Engine::open)
-            .map(|e| Arc::new(Mutex::new(e)))
-            .map_err(|err| {
-                tracing::error!(%err, "the engine could not be opened");
-                CommandError::from(err)
-            });
+    /// Opens Fanout with this machine's settings.
+    pub fn open(launch_repo: Option<String>) -> AppState {
+        let opened = open().map_err(|err| {
+            tracing::error!(%err, "Fanout could not be opened");
+            Failure::from(err)
+        });
         AppState {
-            engine,
-            paths,
+            opened,
             launch_repo,
         }
     }
 
-    pub fn engine(&self) -> CommandResult<Arc<Mutex<Engine>>> {
-        self.engine.clone()
+    pub fn fanout(&self) -> CommandResult<&Fanout> {
+        self.opened
+            .as_ref()
+            .map(|o| &o.fanout)
+            .map_err(Clone::clone)
     }
 
-    pub fn paths(&self) -> CommandResult<Paths> {
-        self.paths.clone().ok_or_else(|| CommandError {
-            code: "paths.no_home",
-            message: "Fanout cannot tell where to keep its data: neither FANOUT_HOME nor HOME is set. Set FANOUT_HOME to a writable folder and restart Fanout.".into(),
-        })
+    pub fn live(&self) -> CommandResult<&Live> {
+        self.opened.as_ref().map(|o| &o.live).map_err(Clone::clone)
     }
+
+    pub fn paths(&self) -> CommandResult<&Paths> {
+        Ok(self.fanout()?.paths())
+    }
+}
+
+fn open() -> Result<Opened, fanout_engine::Error> {
+    let paths = Paths::from_env()?;
+    // A settings file that does not parse is the settings screen's to show;
+    // the defaults run meanwhile.
+    let settings = Settings::load(&paths.settings()).unwrap_or_else(|err| {
+        tracing::warn!(%err, "the settings could not be read; using the defaults");
+        Settings::default()
+    });
+    let fanout = Fanout::open(paths, settings.environment(), settings.run_config(None))?;
+    let live = Live::new(fanout.clone());
+    Ok(Opened { fanout, live })
 }

@@ -6,8 +6,10 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use fanout_engine::agent::{ApprovalRequest, ApprovalUpdate, InteractiveHandle};
-use fanout_engine::orchestrator::{Orchestrator, Update, UpdateKind};
+use fanout_engine::agent::{ApprovalRequest, ApprovalUpdate};
+use fanout_engine::api::Fanout;
+use fanout_engine::ids::{ExperimentId, VariantIndex};
+use fanout_engine::orchestrator::{Steer, Update, UpdateKind};
 use indicatif::MultiProgress;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
@@ -21,10 +23,10 @@ enum Answer {
     Deny(String),
 }
 
-/// Answers the orchestrator's approval requests until aborted.
-pub fn spawn(orch: &Orchestrator, multi: MultiProgress) -> JoinHandle<()> {
-    let mut updates = orch.subscribe();
-    let orch = orch.clone();
+/// Answers the running variants' approval requests until aborted.
+pub fn spawn(fanout: &Fanout, multi: MultiProgress) -> JoinHandle<()> {
+    let mut updates = fanout.subscribe();
+    let fanout = fanout.clone();
     let terminal = std::io::stdin().is_terminal();
     tokio::spawn(async move {
         loop {
@@ -44,9 +46,6 @@ pub fn spawn(orch: &Orchestrator, multi: MultiProgress) -> JoinHandle<()> {
             else {
                 continue;
             };
-            let Some(handle) = orch.interactive(&experiment_id, variant) else {
-                continue;
-            };
             let answer = if terminal {
                 let multi = multi.clone();
                 let asked = request.clone();
@@ -61,20 +60,25 @@ pub fn spawn(orch: &Orchestrator, multi: MultiProgress) -> JoinHandle<()> {
                 );
                 Answer::Deny(NO_TERMINAL.to_owned())
             };
-            apply(&handle, &request, answer, variant);
+            let steer = match answer {
+                Answer::Allow => Steer::Allow {
+                    request: request.id,
+                },
+                Answer::AllowAlways => Steer::AllowAlways { tool: request.tool },
+                Answer::Deny(message) => Steer::Deny {
+                    request: request.id,
+                    message,
+                },
+            };
+            let experiment = ExperimentId::new(experiment_id.to_string());
+            if let Err(error) = fanout
+                .steer(&experiment, VariantIndex(variant), steer)
+                .await
+            {
+                eprintln!("variant {variant}: {error}");
+            }
         }
     })
-}
-
-fn apply(handle: &InteractiveHandle, request: &ApprovalRequest, answer: Answer, variant: u32) {
-    let done = match answer {
-        Answer::Allow => handle.allow(&request.id),
-        Answer::AllowAlways => handle.allow_always(&request.tool),
-        Answer::Deny(message) => handle.deny(&request.id, &message),
-    };
-    if let Err(error) = done {
-        eprintln!("variant {variant}: {error}");
-    }
 }
 
 fn first_line(request: &ApprovalRequest) -> String {

@@ -13,8 +13,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use fanout_engine::diff::DiffOptions;
-use fanout_engine::experiment::{ApproachSpec, CleanOptions, Engine, NewExperiment};
+use fanout_engine::experiment::{
+    select_variant, ApproachSpec, CleanOptions, Engine, ExperimentView, NewExperiment,
+};
+use fanout_engine::ids::{ExperimentId, VariantIndex};
 use fanout_engine::merge::Strategy;
+use fanout_engine::orchestrator::RunConfig;
 use fanout_engine::paths::Paths;
 use fanout_engine::repo_settings::RepoSettings;
 use fanout_engine::{repo, Error};
@@ -294,6 +298,26 @@ impl From<Error> for Failure {
     }
 }
 
+impl Failure {
+    /// What to type next, for the engine's refusals whose way out is a
+    /// command: the engine's sentence is true in any face, the command is ours.
+    fn hint(&self) -> Option<String> {
+        use fanout_engine::experiment::ExperimentError;
+        let Failure::Engine(Error::Experiment(error)) = self else {
+            return None;
+        };
+        match error {
+            ExperimentError::VariantDirty {
+                experiment, index, ..
+            } => Some(format!("`fanout commit {experiment} {index}` commits them.")),
+            ExperimentError::Unmerged { experiment, .. } => Some(format!(
+                "keep its branch (`fanout clean {experiment} --keep N`), keep it as a tag (`--archive N`), or let its work go (`--force`)."
+            )),
+            _ => None,
+        }
+    }
+}
+
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -371,6 +395,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");
+            if let Some(hint) = err.hint() {
+                eprintln!("hint: {hint}");
+            }
             ExitCode::from(1)
         }
     }
@@ -385,8 +412,30 @@ fn parse_switch(text: &str) -> Result<bool, String> {
     }
 }
 
+/// The engine, for a command that runs no agent.
 fn engine() -> Result<Engine, Error> {
     Engine::open(Paths::from_env()?)
+}
+
+/// The experiment and the variant the command line names: an id prefix,
+/// and a number or an approach slug.
+fn variant(
+    engine: &Engine,
+    experiment: &str,
+    selector: &str,
+) -> Result<(ExperimentId, VariantIndex), Error> {
+    let id = engine.resolve(experiment)?;
+    let view = engine.experiment(&id)?;
+    let index = VariantIndex(select_variant(&view, selector)?.index);
+    Ok((id, index))
+}
+
+/// Each of `selectors` as a variant of `view`.
+fn variants(view: &ExperimentView, selectors: &[String]) -> Result<Vec<VariantIndex>, Error> {
+    selectors
+        .iter()
+        .map(|s| select_variant(view, s).map(|v| VariantIndex(v.index)))
+        .collect()
 }
 
 fn run(command: Command, out: &Out) -> Result<(), Error> {
@@ -406,15 +455,30 @@ fn run(command: Command, out: &Out) -> Result<(), Error> {
                 include_uncommitted,
                 worktree_root,
                 default_agent: "claude-code".to_string(),
+                run: RunConfig::default(),
             })?;
             out.created(&view)
         }
         Command::List => out.list(&engine()?.experiments()?),
-        Command::Show { experiment } => out.show(&engine()?.experiment(&experiment)?),
+        Command::Show { experiment } => {
+            let engine = engine()?;
+            out.show(&engine.experiment(&engine.resolve(&experiment)?)?)
+        }
         Command::Commit {
             experiment,
-            variant,
-        } => out.commits(&engine()?.commit(&experiment, variant.as_deref())?),
+            variant: None,
+        } => {
+            let engine = engine()?;
+            out.commits(&engine.commit(&engine.resolve(&experiment)?, None)?)
+        }
+        Command::Commit {
+            experiment,
+            variant: Some(selector),
+        } => {
+            let engine = engine()?;
+            let (id, index) = variant(&engine, &experiment, &selector)?;
+            out.commits(&engine.commit(&id, Some(index))?)
+        }
         Command::Diff {
             experiment,
             variant,
@@ -424,24 +488,28 @@ fn run(command: Command, out: &Out) -> Result<(), Error> {
             context,
         } => {
             let engine = engine()?;
-            let against = against.as_deref();
+            let (id, index) = self::variant(&engine, &experiment, &variant)?;
+            let against = match against {
+                Some(selector) => Some(self::variant(&engine, &experiment, &selector)?.1),
+                None => None,
+            };
             let opts = DiffOptions {
                 context,
                 ..DiffOptions::default()
             };
             if let Some(path) = file {
-                let diff = engine.file_diff(&experiment, &variant, against, &path, &opts)?;
+                let diff = engine.file_diff(&id, index, against, &path, &opts)?;
                 return out.file_diff(&path, &diff);
             }
             if stat {
-                return out.stat(&engine.changed_files(&experiment, &variant, against)?);
+                return out.stat(&engine.changed_files(&id, index, against)?);
             }
-            out.full_diff(&engine.render_all(&experiment, &variant, against, &opts)?)
+            out.full_diff(&engine.render_all(&id, index, against, &opts)?)
         }
         Command::Similarity { experiment } => {
             let engine = engine()?;
-            let view = engine.experiment(&experiment)?;
-            out.similarity(&view, &engine.similarity(&experiment)?)
+            let id = engine.resolve(&experiment)?;
+            out.similarity(&engine.experiment(&id)?, &engine.similarity(&id)?)
         }
         Command::Merge {
             experiment,
@@ -451,26 +519,28 @@ fn run(command: Command, out: &Out) -> Result<(), Error> {
             target,
             dry_run,
         } => {
-            let mut engine = engine()?;
+            let engine = engine()?;
+            let (id, index) = self::variant(&engine, &experiment, &variant)?;
             if dry_run {
-                let preview = engine.merge_preview(&experiment, &variant, target.as_deref())?;
+                let preview = engine.merge_preview(&id, index, target.as_deref())?;
                 return out.merge_preview(&preview);
             }
-            let outcome = engine.merge(
-                &experiment,
-                &variant,
-                target.as_deref(),
-                strategy,
-                message.as_deref(),
-            )?;
+            let outcome =
+                engine.merge(&id, index, target.as_deref(), strategy, message.as_deref())?;
             out.merged(&outcome)
         }
-        Command::UndoMerge { experiment } => out.undone(&engine()?.undo_merge(&experiment)?),
+        Command::UndoMerge { experiment } => {
+            let engine = engine()?;
+            out.undone(&engine.undo_merge(&engine.resolve(&experiment)?)?)
+        }
         Command::Clean {
             experiment,
             dry_run: true,
             ..
-        } => out.disk(&engine()?.disk_usage(&experiment)?),
+        } => {
+            let engine = engine()?;
+            out.disk(&engine.disk_usage(&engine.resolve(&experiment)?)?)
+        }
         Command::Clean {
             experiment,
             keep,
@@ -478,14 +548,17 @@ fn run(command: Command, out: &Out) -> Result<(), Error> {
             archive,
             dry_run: false,
         } => {
+            let engine = engine()?;
+            let id = engine.resolve(&experiment)?;
+            let view = engine.experiment(&id)?;
             let opts = CleanOptions {
-                keep,
+                keep: variants(&view, keep.as_slice())?.pop(),
                 force,
                 confirmed: force,
-                archive,
+                archive: variants(&view, &archive)?,
                 ..CleanOptions::default()
             };
-            out.cleaned(&engine()?.clean(&experiment, &opts)?)
+            out.cleaned(&engine.clean(&id, &opts)?)
         }
         Command::RepoSettings {
             repo,
@@ -498,7 +571,7 @@ fn run(command: Command, out: &Out) -> Result<(), Error> {
             reset,
             export,
         } => {
-            let mut engine = engine()?;
+            let engine = engine()?;
             let change = SettingsChange {
                 copy,
                 no_copy,

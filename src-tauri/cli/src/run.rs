@@ -7,19 +7,25 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use fanout_engine::agent::{AgentKind, PermissionProfile};
+use fanout_engine::api::Fanout;
 use fanout_engine::approaches::{self, PlanRequest, Planner};
-use fanout_engine::experiment::{
-    select_variant, short_id, ApproachSpec, Engine, ExperimentView, NewExperiment,
-};
+use fanout_engine::experiment::{ApproachSpec, ExperimentView, NewExperiment};
 use fanout_engine::orchestrator::{
-    self, coalesce, Config, Executables, Orchestrator, Progress, VariantResult,
+    self, coalesce, Environment, Executables, Job, Progress, RunConfig, Ticket, Update,
+    VariantResult,
 };
+use fanout_engine::paths::Paths;
 use fanout_engine::report::format_duration;
 use fanout_engine::store::VariantStatus;
+use fanout_engine::Error;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::json;
+use tokio::sync::broadcast;
 
 use crate::Failure;
+
+/// How long Ctrl-C waits for every session to end.
+const CANCEL_LIMIT: Duration = Duration::from_secs(60);
 
 /// How often the live display redraws.
 const DISPLAY_INTERVAL: Duration = Duration::from_millis(100);
@@ -50,11 +56,8 @@ struct ApproachFile {
 }
 
 pub fn run(args: RunArgs, json_out: bool) -> Result<(), Failure> {
-    let kind: AgentKind = args.agent.parse().map_err(fanout_engine::Error::from)?;
-    let permission: PermissionProfile = args
-        .permission
-        .parse()
-        .map_err(fanout_engine::Error::from)?;
+    let kind: AgentKind = args.agent.parse().map_err(Error::from)?;
+    let permission: PermissionProfile = args.permission.parse().map_err(Error::from)?;
     let mut approaches = match &args.approaches {
         Some(file) => read_approaches(file)?,
         None => generate(&args.repo, &args.task, args.n.unwrap_or(3), Vec::new())?,
@@ -72,85 +75,83 @@ pub fn run(args: RunArgs, json_out: bool) -> Result<(), Failure> {
     for approach in &mut approaches {
         approach.model = approach.model.take().or_else(|| args.model.clone());
     }
-    let config = Config {
-        max_parallel: args.max_parallel,
-        timeout: Duration::from_secs(args.timeout.max(1)),
-        check: args.check.filter(|c| !c.trim().is_empty()),
-        permission,
-        agent_command: args.agent_command,
-        executables: Executables::from_env(),
-        sandbox: args.sandbox,
-        agent_command_secrets: args.agent_env,
-        ..Config::default()
-    };
-    let agents = approaches
-        .iter()
-        .map(|a| a.agent.as_deref().map_or(Ok(kind), str::parse))
-        .collect::<Result<Vec<AgentKind>, _>>()
-        .map_err(fanout_engine::Error::from)?;
-    // Nothing is created for a run that cannot start.
-    orchestrator::preflight(&config, &agents)?;
-    let mut engine = crate::engine()?;
-    let view = engine.create_experiment(NewExperiment {
+    let request = NewExperiment {
         repo: args.repo,
         task: args.task,
         approaches,
         include_uncommitted: args.include_uncommitted,
         worktree_root: args.worktree_root,
         default_agent: kind.as_str().to_owned(),
-    })?;
-    let id = view.experiment.id.clone();
-    if !json_out {
-        println!(
-            "Experiment {} ({} variants) on base {}",
-            short_id(&id),
-            view.variants.len(),
-            &view.experiment.base_commit[..8]
-        );
-    }
-    drive(&engine, config, &view, json_out, |orch| {
-        let id = id.clone();
-        async move { orch.run(&id).await.map(|_| ()) }
-    })?;
-    finish(&engine, &id, json_out)
+        run: RunConfig {
+            max_parallel: args.max_parallel,
+            timeout_secs: args.timeout.max(1),
+            check: args.check,
+            permission,
+            agent_command: args.agent_command,
+            sandbox: args.sandbox,
+            agent_command_secrets: args.agent_env,
+            ..RunConfig::default()
+        },
+    };
+    drive(json_out, |fanout| async move {
+        // Nothing is created for a run that cannot start.
+        let (view, ticket) = fanout.launch(request).await?;
+        if !json_out {
+            println!(
+                "Experiment {} ({} variants) on base {}",
+                view.id().short(),
+                view.variants.len(),
+                &view.experiment.base_commit[..8]
+            );
+        }
+        Ok((view, ticket))
+    })
 }
 
+/// Resumes a finished variant's session with `text`, as its experiment was
+/// configured when it was created.
 pub fn follow_up(
     experiment: &str,
     variant: &str,
     text: &str,
     json_out: bool,
 ) -> Result<(), Failure> {
-    let engine = crate::engine()?;
-    let view = engine.experiment(experiment)?;
-    let index = select_variant(&view, variant)?.index;
-    let config = Config {
-        executables: Executables::from_env(),
-        ..Config::default()
-    };
-    let text = text.to_owned();
-    let id = view.experiment.id.clone();
-    drive(&engine, config, &view, json_out, |orch| {
-        let id = id.clone();
-        async move { orch.follow_up(&id, index, &text).await.map(|_| ()) }
-    })?;
-    finish(&engine, &id, json_out)
+    let (experiment, variant, text) = (experiment.to_owned(), variant.to_owned(), text.to_owned());
+    drive(json_out, |fanout| async move {
+        let (id, index) = fanout
+            .blocking(move |engine| crate::variant(engine, &experiment, &variant))
+            .await?;
+        let ticket = fanout
+            .submit(Job::FollowUp {
+                experiment: id.clone(),
+                variant: index,
+                text,
+            })
+            .await?;
+        let view = fanout
+            .blocking(move |engine| engine.experiment(&id))
+            .await?;
+        Ok((view, ticket))
+    })
 }
 
 pub fn cancel(experiment: &str, variant: Option<&str>, json_out: bool) -> Result<(), Failure> {
-    let mut engine = crate::engine()?;
-    let view = engine.experiment(experiment)?;
-    let index = variant
-        .map(|v| select_variant(&view, v).map(|v| v.index))
-        .transpose()?;
-    let grace = Config::default().grace;
-    let done = orchestrator::cancel_elsewhere(engine.store(), &view.experiment.id, index, grace)?;
+    let engine = crate::engine()?;
+    let (id, index) = match variant {
+        Some(v) => {
+            let (id, index) = crate::variant(&engine, experiment, v)?;
+            (id, Some(index))
+        }
+        None => (engine.resolve(experiment)?, None),
+    };
+    let grace = Environment::default().grace;
+    let done = engine.cancel_elsewhere(&id, index, grace)?;
     if json_out {
         let cancelled: Vec<u32> = done.stopped.iter().chain(&done.dequeued).copied().collect();
         println!(
             "{}",
             json!({
-                "experiment": view.experiment.id,
+                "experiment": id,
                 "cancelled": cancelled,
                 "stopped": done.stopped,
                 "dequeued": done.dequeued,
@@ -159,7 +160,7 @@ pub fn cancel(experiment: &str, variant: Option<&str>, json_out: bool) -> Result
         );
         return Ok(());
     }
-    let short = short_id(&view.experiment.id);
+    let short = id.short();
     let list = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
     if !done.stopped.is_empty() {
         println!(
@@ -183,7 +184,8 @@ pub fn cancel(experiment: &str, variant: Option<&str>, json_out: bool) -> Result
 }
 
 pub fn report(experiment: &str, output: Option<&Path>, json_out: bool) -> Result<(), Failure> {
-    let markdown = crate::engine()?.report(experiment)?;
+    let engine = crate::engine()?;
+    let markdown = engine.report(&engine.resolve(experiment)?)?;
     match output {
         Some(path) => {
             std::fs::write(path, &markdown).map_err(|e| {
@@ -246,18 +248,14 @@ fn read_approaches(file: &Path) -> Result<Vec<ApproachSpec>, Failure> {
     Ok(parsed.approaches)
 }
 
-/// Runs `work` on a fresh orchestrator with the live display; Ctrl-C cancels
-/// every session and waits until they are gone.
-fn drive<F, Fut>(
-    engine: &Engine,
-    config: Config,
-    view: &ExperimentView,
-    json_out: bool,
-    work: F,
-) -> Result<(), Failure>
+/// Opens Fanout (its dispatcher, the one store writer), starts a job with
+/// `start` and shows it live until its variants have ended, answering
+/// approval requests on the terminal; Ctrl-C cancels every session and waits
+/// until they are gone. Then prints the results.
+fn drive<F, Fut>(json_out: bool, start: F) -> Result<(), Failure>
 where
-    F: FnOnce(Orchestrator) -> Fut,
-    Fut: std::future::Future<Output = Result<(), fanout_engine::Error>>,
+    F: FnOnce(Fanout) -> Fut,
+    Fut: std::future::Future<Output = Result<(ExperimentView, Ticket), Error>>,
 {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -265,35 +263,47 @@ where
         .map_err(|e| {
             Failure::Message(format!("Could not start Fanout's runtime: {e}. Try again."))
         })?;
-    let database = engine.paths().database();
     let result = runtime.block_on(async {
-        let asks = config.permission == PermissionProfile::Ask;
-        let orch = Orchestrator::open(&database, config).await?;
-        orch.recover().await?;
-        let multi = MultiProgress::new();
-        let display = Display::start(view, &orch, json_out, multi.clone());
-        let ask = asks.then(|| crate::ask::spawn(&orch, multi));
-        let work = work(orch.clone());
-        tokio::pin!(work);
-        let result = tokio::select! {
-            result = &mut work => result,
-            signal = stop_signal() => {
-                eprintln!("{signal}: cancelling, stopping every agent…");
-                orch.cancel_all();
-                work.await
-            }
+        let environment = Environment {
+            executables: Executables::from_env(),
+            ..Environment::default()
         };
-        if let Some(ask) = ask {
-            ask.abort();
+        let fanout = Fanout::open(Paths::from_env()?, environment, RunConfig::default())?;
+        let multi = MultiProgress::new();
+        // Subscribed before the job starts, so the display misses nothing.
+        let updates = fanout.subscribe();
+        let ask = crate::ask::spawn(&fanout, multi.clone());
+        let started = start(fanout.clone()).await;
+        let display = started
+            .as_ref()
+            .ok()
+            .map(|(view, _)| Display::start(view, updates, json_out, multi));
+        let ended = match started {
+            Ok((view, ticket)) => {
+                tokio::select! {
+                    () = ticket.finished() => {}
+                    signal = stop_signal() => {
+                        eprintln!("{signal}: cancelling, stopping every agent…");
+                        fanout.dispatcher().shutdown(CANCEL_LIMIT).await;
+                    }
+                }
+                let id = view.id();
+                fanout.blocking(move |engine| engine.experiment(&id)).await
+            }
+            Err(error) => Err(error),
+        };
+        ask.abort();
+        let _ = ask.await;
+        // The last handle gone, the updates end and so does the display.
+        drop(fanout);
+        if let Some(display) = display {
+            let _ = display.await;
         }
-        drop(orch);
-        let _ = display.await;
-        result
+        ended
     });
     // A prompt still reading the terminal must not keep the command alive.
     runtime.shutdown_background();
-    result?;
-    Ok(())
+    finish(&result?, json_out)
 }
 
 /// Ctrl-C, SIGTERM (a `kill`, a service manager) and SIGHUP (the terminal
@@ -321,11 +331,11 @@ struct Display;
 impl Display {
     fn start(
         view: &ExperimentView,
-        orch: &Orchestrator,
+        updates: broadcast::Receiver<Update>,
         json_out: bool,
         multi: MultiProgress,
     ) -> tokio::task::JoinHandle<()> {
-        let mut ticks = coalesce(orch.subscribe(), DISPLAY_INTERVAL);
+        let mut ticks = coalesce(updates, DISPLAY_INTERVAL);
         let names: HashMap<u32, String> = view
             .variants
             .iter()
@@ -420,9 +430,8 @@ fn truncate(text: &str, max: usize) -> String {
 
 /// Prints the results (a table, or the experiment with variants and results
 /// as one JSON document); fails when no variant succeeded.
-fn finish(engine: &Engine, id: &str, json_out: bool) -> Result<(), Failure> {
-    let view = engine.experiment(id)?;
-    let results = orchestrator::results(&view);
+fn finish(view: &ExperimentView, json_out: bool) -> Result<(), Failure> {
+    let results = orchestrator::results(view);
     if json_out {
         let mut doc = json!(view.experiment);
         doc["variants"] = json!(view.variants);
@@ -439,7 +448,7 @@ fn finish(engine: &Engine, id: &str, json_out: bool) -> Result<(), Failure> {
     } else {
         Err(Failure::Message(format!(
             "No variant of experiment {} succeeded. See each variant's error above, then retry or follow up.",
-            short_id(id)
+            view.id().short()
         )))
     }
 }

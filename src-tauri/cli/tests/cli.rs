@@ -754,6 +754,14 @@ fn clean_dry_run_shows_sizes_and_force_deletes_unmerged_work() {
         err.contains("1 (constant") && err.contains("2 (computed"),
         "{err}"
     );
+    assert!(
+        err.contains(&format!(
+            "hint: keep its branch (`fanout clean {}",
+            &id[..8]
+        )) && err.contains("--archive N")
+            && err.contains("--force"),
+        "the command line adds the commands that answer the refusal: {err}"
+    );
     let report = cli.json(&["clean", &id, "--force"]);
     assert_eq!(report["branches_deleted"].as_array().unwrap().len(), 2);
     assert!(report["freed_bytes"].as_u64().unwrap() > 0);

@@ -14,8 +14,8 @@ mod support;
 use std::time::Instant;
 
 use fanout_engine::events::{SessionEvent, Stream};
-use fanout_engine::orchestrator::StoreWriter;
 use fanout_engine::store::Store;
+use fanout_engine::store::StoreWriter;
 
 const SESSIONS: u32 = 16;
 const ROUNDS: usize = 3;

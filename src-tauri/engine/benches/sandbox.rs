@@ -14,6 +14,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fanout_engine::experiment::{ApproachSpec, Engine, NewExperiment};
+use fanout_engine::orchestrator::RunConfig;
 use fanout_engine::paths::Paths;
 use fanout_engine::process::{self, ProcessSpec};
 use fanout_engine::sandbox::{self, Layout, Sandbox};
@@ -124,7 +125,7 @@ fn variant_sandbox(dir: &Path) -> Sandbox {
         "init",
     ]);
     let paths = Paths::at(dir.join("home"));
-    let mut engine = Engine::open(paths.clone()).expect("engine");
+    let engine = Engine::open(paths.clone()).expect("engine");
     let view = engine
         .create_experiment(NewExperiment {
             repo: repo.clone(),
@@ -136,6 +137,7 @@ fn variant_sandbox(dir: &Path) -> Sandbox {
             include_uncommitted: false,
             worktree_root: None,
             default_agent: "command".into(),
+            run: RunConfig::default(),
         })
         .expect("experiment");
     let variant = &view.variants[0];

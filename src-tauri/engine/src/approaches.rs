@@ -29,6 +29,12 @@ pub enum ApproachError {
     Llm(#[from] LlmError),
     #[error("Could not run Claude Code to plan approaches: {detail}")]
     Claude { detail: String },
+    #[error("Describe the task first: the approaches are ways to carry it out.")]
+    NoTask,
+    #[error(
+        "Generating approaches was cancelled. Generate again, or write the approaches yourself."
+    )]
+    Cancelled,
 }
 
 impl ApproachError {
@@ -38,12 +44,14 @@ impl ApproachError {
             ApproachError::Count { .. } => "approaches.count",
             ApproachError::Llm(e) => e.code(),
             ApproachError::Claude { .. } => "approaches.claude",
+            ApproachError::NoTask => "approaches.no_task",
+            ApproachError::Cancelled => "approaches.cancelled",
         }
     }
 }
 
 /// What to plan.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Deserialize, ts_rs::TS)]
 pub struct PlanRequest {
     pub task: String,
     pub n: usize,
@@ -82,12 +90,55 @@ impl Planner {
             },
         }
     }
+
+    /// Who is asked, as a sentence for a progress line.
+    pub fn stage(&self) -> &'static str {
+        match self {
+            Planner::Api(_) => "Asking the model API for approaches…",
+            Planner::ClaudeCli { .. } => "Asking Claude Code (claude -p) for approaches…",
+        }
+    }
+}
+
+/// What a generation reports while it works.
+#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
+pub struct GenerationProgress {
+    /// Who was asked, as a sentence.
+    pub stage: String,
+    pub elapsed_ms: u64,
+}
+
+/// How often a generation reports that it is still working.
+const GENERATION_BEAT: Duration = Duration::from_millis(250);
+
+/// [`generate`], telling `progress` every quarter second that it still works.
+pub async fn generate_reporting(
+    planner: &Planner,
+    request: &PlanRequest,
+    mut progress: impl FnMut(GenerationProgress),
+) -> Result<Vec<ApproachSpec>, ApproachError> {
+    let started = std::time::Instant::now();
+    let work = generate(planner, request);
+    tokio::pin!(work);
+    let mut beat = tokio::time::interval(GENERATION_BEAT);
+    loop {
+        tokio::select! {
+            result = &mut work => return result,
+            _ = beat.tick() => progress(GenerationProgress {
+                stage: planner.stage().to_owned(),
+                elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            }),
+        }
+    }
 }
 
 pub async fn generate(
     planner: &Planner,
     request: &PlanRequest,
 ) -> Result<Vec<ApproachSpec>, ApproachError> {
+    if request.task.trim().is_empty() {
+        return Err(ApproachError::NoTask);
+    }
     let max = crate::experiment::MAX_VARIANTS;
     if request.n == 0 || request.n > max {
         return Err(ApproachError::Count { n: request.n, max });

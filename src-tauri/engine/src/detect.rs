@@ -117,7 +117,7 @@ pub fn merge_paths(first: &OsStr, second: &OsStr) -> OsString {
 }
 
 /// One agent CLI as the settings screen shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct AgentStatus {
     pub kind: AgentKind,
     /// `claude` or `codex`.
@@ -155,6 +155,37 @@ pub async fn detect_agents(
     );
     let (claude, codex) = tokio::join!(claude, codex);
     vec![claude, codex]
+}
+
+/// What the settings screen shows of this machine's agents.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct AgentsReport {
+    pub agents: Vec<AgentStatus>,
+    /// Why the login shell's PATH was not used, when it was not.
+    pub path_note: Option<String>,
+    /// Whether agents can be sandboxed here, and if not why.
+    pub sandbox: crate::sandbox::Availability,
+}
+
+/// The agents [`detect_agents`] finds on the login shell's PATH, and the
+/// sandbox's availability (tried once per process, off the async runtime).
+pub async fn report(settings: &Settings) -> AgentsReport {
+    let path = agent_path().await;
+    let agents = detect_agents(settings, &path.value, VERSION_TIMEOUT).await;
+    let sandbox = tokio::task::spawn_blocking(|| crate::sandbox::availability().clone())
+        .await
+        .unwrap_or_else(|e| crate::sandbox::Availability {
+            available: false,
+            bwrap: None,
+            reason: Some(format!(
+                "Checking for the sandbox failed ({e}). Restart Fanout."
+            )),
+        });
+    AgentsReport {
+        agents,
+        path_note: path.note.clone(),
+        sandbox,
+    }
 }
 
 fn program_and_install(kind: AgentKind) -> (&'static str, &'static str) {

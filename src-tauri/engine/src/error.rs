@@ -48,6 +48,8 @@ pub enum Error {
     RepoSettings(#[from] RepoSettingsError),
     #[error(transparent)]
     Lease(#[from] crate::lease::LeaseError),
+    #[error(transparent)]
+    Desktop(#[from] crate::desktop::DesktopError),
 }
 
 impl Error {
@@ -72,6 +74,7 @@ impl Error {
             Error::Orchestrator(e) => e.code(),
             Error::RepoSettings(e) => e.code(),
             Error::Lease(e) => e.code(),
+            Error::Desktop(e) => e.code(),
         }
     }
 }

@@ -16,7 +16,7 @@ pub const MAX_SUMMARY_BYTES: usize = 2 * 1024;
 pub const MAX_INPUT_STRING_BYTES: usize = 16 * 1024;
 
 /// Which output stream a plain line came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Stream {
     Stdout,
@@ -24,7 +24,7 @@ pub enum Stream {
 }
 
 /// One thing that happened in a session, in Fanout's own vocabulary.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum SessionEvent {
     /// The agent started: its session id (what a follow-up resumes) and setup.

@@ -10,19 +10,24 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::diff::{self, DiffOptions, FileChange, FileDiff};
+use crate::ids::{ExperimentId, VariantIndex};
 use crate::linked::Linked;
 use crate::merge::{self, MergeOutcome, MergePreview, Strategy};
 use crate::paths::Paths;
 use crate::repo::RepoError;
 use crate::repo_settings::{self, RepoSettings, RepoSettingsView};
 use crate::store::{
-    Experiment, ExperimentStatus, MergeRecord, NewEvent, Store, Variant, VariantStatus,
+    Experiment, ExperimentStatus, MergeRecord, NewEvent, Store, StoreError, StoreWriter, Variant,
+    VariantStatus,
 };
 use crate::worktree::{self, NewWorktree, RemoveReport, WorktreeError};
 use crate::{ignored_files, lease, repo, slug, Error};
 
 /// The most variants one experiment may have.
 pub const MAX_VARIANTS: usize = 8;
+
+/// The most transcript events one [`Engine::events`] call returns.
+pub const MAX_EVENTS_PAGE: usize = 2000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExperimentError {
@@ -41,7 +46,7 @@ pub enum ExperimentError {
         count: usize,
         slugs: String,
     },
-    #[error("Variant {index} ({name}) has uncommitted changes in {worktree}. Run `fanout commit {experiment} {index}` first so they are part of the merge, or discard them.")]
+    #[error("Variant {index} ({name}) has uncommitted changes in {worktree}. Commit them first so they are part of the merge, or discard them.")]
     VariantDirty {
         experiment: String,
         index: u32,
@@ -63,7 +68,7 @@ pub enum ExperimentError {
         status: VariantStatus,
         action: &'static str,
     },
-    #[error("Nothing was cleaned up: variant {variants} of experiment {experiment} has work that is merged nowhere (no other branch or tag holds it), and deleting its branch would lose it. Keep its branch, archive it as a tag (`fanout clean {experiment} --archive N`), or confirm the deletion (`--force`).")]
+    #[error("Nothing was cleaned up: variant {variants} of experiment {experiment} has work that is merged nowhere (no other branch or tag holds it), and deleting its branch would lose it. Keep its branch, keep it as a tag, or confirm that its work may go.")]
     Unmerged {
         experiment: String,
         variants: String,
@@ -90,7 +95,7 @@ impl ExperimentError {
 }
 
 /// One approach as the user wrote or accepted it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, Serialize, ts_rs::TS)]
 pub struct ApproachSpec {
     pub name: String,
     #[serde(default)]
@@ -115,37 +120,45 @@ pub struct NewExperiment {
     pub worktree_root: Option<PathBuf>,
     /// The agent used for approaches that name none.
     pub default_agent: String,
+    /// How its variants run, stored with it.
+    pub run: crate::orchestrator::RunConfig,
 }
 
 /// An experiment with its variants, as shown to the user.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct ExperimentView {
     #[serde(flatten)]
     pub experiment: Experiment,
     pub variants: Vec<Variant>,
 }
 
+impl ExperimentView {
+    pub fn id(&self) -> ExperimentId {
+        ExperimentId::new(self.experiment.id.clone())
+    }
+}
+
 /// How [`Engine::clean`] cleans up.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, Serialize, ts_rs::TS)]
 #[serde(default)]
 pub struct CleanOptions {
-    /// A variant (number or slug) whose branch stays; its worktree goes.
-    pub keep: Option<String>,
+    /// A variant whose branch stays; its worktree goes.
+    pub keep: Option<VariantIndex>,
     /// Also remove worktrees with uncommitted changes.
     pub force: bool,
     /// Also delete every branch holding work that is merged nowhere
     /// (`fanout clean --force`).
     pub confirmed: bool,
-    /// Variants (number or slug) whose work merged nowhere the user agreed to
-    /// delete, one by one (the GUI's tick boxes); any other is still refused.
-    pub confirmed_variants: Vec<String>,
-    /// Variants (number or slug) kept as a tag `fanout/archive/<experiment>/<n>-<slug>`
+    /// Variants whose work merged nowhere the user agreed to delete, one by
+    /// one (the GUI's tick boxes); any other is still refused.
+    pub confirmed_variants: Vec<VariantIndex>,
+    /// Variants kept as a tag `fanout/archive/<experiment>/<n>-<slug>`
     /// instead of their branch.
-    pub archive: Vec<String>,
+    pub archive: Vec<VariantIndex>,
 }
 
 /// What [`Engine::clean`] did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct CleanReport {
     #[serde(flatten)]
     pub removed: RemoveReport,
@@ -155,7 +168,7 @@ pub struct CleanReport {
 }
 
 /// A variant whose branch became an archive tag.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct ArchivedVariant {
     pub index: u32,
     pub tag: String,
@@ -163,7 +176,7 @@ pub struct ArchivedVariant {
 }
 
 /// One variant's footprint, see [`Engine::disk_usage`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct VariantDisk {
     pub index: u32,
     pub name: String,
@@ -178,7 +191,7 @@ pub struct VariantDisk {
 }
 
 /// Per-variant outcome of [`Engine::commit`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct CommitResult {
     pub index: u32,
     /// The new commit, or `None` when the worktree had nothing to commit.
@@ -208,29 +221,40 @@ pub fn validate_approaches(approaches: &[ApproachSpec]) -> Result<(), Experiment
     Ok(())
 }
 
-/// The engine's front door for experiments: Fanout's data directory and its
-/// store.
+/// Experiments as the user manages them, over Fanout's data directory. Every
+/// store access goes through the process's one [`StoreWriter`]; the methods
+/// block (git, the writer), so async code calls them on the blocking pool.
+/// Experiments are named by full id: prefixes are the command line's to
+/// resolve ([`Engine::resolve`]).
 pub struct Engine {
     paths: Paths,
-    store: Store,
+    writer: StoreWriter,
     recovered: crate::recovery::Recovered,
 }
 
 impl Engine {
-    /// Opens (creating if needed) Fanout's data directory and database, and
-    /// first of all recovers what a Fanout process that died left behind
-    /// (see [`crate::recovery`]): no command ever reports a dead run as running.
+    /// Opens (creating if needed) Fanout's data directory and database, with
+    /// a store writer of its own (a command that runs no agent).
     pub fn open(paths: Paths) -> Result<Engine, Error> {
         paths.ensure()?;
-        let mut store = Store::open(&paths.database())?;
+        let writer = StoreWriter::spawn(Store::open(&paths.database())?)?;
+        Engine::with_writer(paths, writer)
+    }
+
+    /// The engine over an existing store writer, which the run dispatcher
+    /// shares. First of all it recovers what a Fanout process that died left
+    /// behind (see [`crate::recovery`]): no command ever reports a dead run
+    /// as running.
+    pub fn with_writer(paths: Paths, writer: StoreWriter) -> Result<Engine, Error> {
         let me = crate::orchestrator::procfs::this_process();
-        let recovered = crate::recovery::recover(&mut store, me)?;
+        let recovered =
+            writer.call_blocking(move |store| crate::recovery::recover(store, me))??;
         if !recovered.interrupted.is_empty() {
             tracing::info!(?recovered, "a Fanout process had died mid-run");
         }
         Ok(Engine {
             paths,
-            store,
+            writer,
             recovered,
         })
     }
@@ -244,14 +268,50 @@ impl Engine {
         &self.paths
     }
 
-    pub fn store(&mut self) -> &mut Store {
-        &mut self.store
+    pub fn writer(&self) -> &StoreWriter {
+        &self.writer
+    }
+
+    /// Runs `f` on the store, through the writer.
+    fn store<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        Ok(self.writer.call_blocking(f)??)
+    }
+
+    /// Takes the experiment's lease for this process (see [`crate::lease`]).
+    fn lease(&self, id: &ExperimentId, doing: &'static str) -> Result<lease::Lease, Error> {
+        let (writer, id) = (self.writer.clone(), id.to_string());
+        self.writer
+            .call_blocking(move |store| lease::take(store, &writer, &id, doing))?
+    }
+
+    /// The full id of the experiment whose id starts with `prefix`.
+    pub fn resolve(&self, prefix: &str) -> Result<ExperimentId, Error> {
+        let prefix = prefix.to_owned();
+        self.store(move |s| s.find_experiment(&prefix))
+            .map(|e| ExperimentId::new(e.id))
+    }
+
+    /// A page of a variant's stored transcript: the events after `after_seq`.
+    pub fn events(
+        &self,
+        id: &ExperimentId,
+        index: VariantIndex,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::store::StoredEvent>, Error> {
+        let id = id.to_string();
+        let limit = limit.clamp(1, MAX_EVENTS_PAGE);
+        self.store(move |s| s.events(&id, index.0, after_seq, limit))
     }
 
     /// Creates an experiment: resolves the base, creates one worktree and
     /// branch per approach (in parallel), and records it all. Nothing is
     /// recorded when a worktree cannot be made.
-    pub fn create_experiment(&mut self, req: NewExperiment) -> Result<ExperimentView, Error> {
+    pub fn create_experiment(&self, req: NewExperiment) -> Result<ExperimentView, Error> {
         let task = req.task.trim();
         if task.is_empty() {
             return Err(ExperimentError::EmptyTask.into());
@@ -328,9 +388,15 @@ impl Engine {
                 head_commit: Some(base.commit.clone()),
             })
             .collect();
-        if let Err(err) = self.store.insert_experiment(&experiment, &variants) {
+        let (stored_experiment, stored_variants, run) =
+            (experiment.clone(), variants.clone(), req.run.clone());
+        let inserted = self.store(move |s| {
+            s.insert_experiment(&stored_experiment, &stored_variants)?;
+            s.set_run_config(&stored_experiment.id, &run)
+        });
+        if let Err(err) = inserted {
             remove_created(&info.root, &created);
-            return Err(err.into());
+            return Err(err);
         }
         self.record_copies(&id, &created, copied);
         Ok(ExperimentView {
@@ -342,7 +408,8 @@ impl Engine {
     /// The repository's settings for new worktrees (the defaults until saved).
     pub fn repo_settings(&self, repo: &Path) -> Result<RepoSettingsView, Error> {
         let root = repo::inspect(repo)?.root;
-        let stored = self.store.repo_settings(&root)?;
+        let key = root.clone();
+        let stored = self.store(move |s| s.repo_settings(&key))?;
         Ok(RepoSettingsView {
             stored: stored.is_some(),
             settings: stored.unwrap_or_default(),
@@ -350,15 +417,23 @@ impl Engine {
         })
     }
 
-    /// Validates and saves the repository's settings, in Fanout's database only.
+    /// Validates and saves the repository's settings, in Fanout's database
+    /// only. A blank setup command is none, and globs lose stray spaces: a
+    /// form means what the user sees.
     pub fn save_repo_settings(
-        &mut self,
+        &self,
         repo: &Path,
-        settings: RepoSettings,
+        mut settings: RepoSettings,
     ) -> Result<RepoSettingsView, Error> {
+        settings.setup_command = settings
+            .setup_command
+            .filter(|c| !c.trim().is_empty())
+            .map(|c| c.trim().to_owned());
+        settings.copy = settings.copy.iter().map(|g| g.trim().to_owned()).collect();
         settings.validate()?;
         let root = repo::inspect(repo)?.root;
-        self.store.set_repo_settings(&root, &settings)?;
+        let (key, value) = (root.clone(), settings.clone());
+        self.store(move |s| s.set_repo_settings(&key, &value))?;
         Ok(RepoSettingsView {
             repo_root: root,
             settings,
@@ -367,9 +442,10 @@ impl Engine {
     }
 
     /// Forgets the repository's settings; it uses the defaults again.
-    pub fn reset_repo_settings(&mut self, repo: &Path) -> Result<RepoSettingsView, Error> {
+    pub fn reset_repo_settings(&self, repo: &Path) -> Result<RepoSettingsView, Error> {
         let root = repo::inspect(repo)?.root;
-        self.store.delete_repo_settings(&root)?;
+        let key = root.clone();
+        self.store(move |s| s.delete_repo_settings(&key))?;
         self.repo_settings(&root)
     }
 
@@ -388,7 +464,10 @@ impl Engine {
         root: &Path,
         created: &[worktree::CreatedWorktree],
     ) -> Result<Vec<ignored_files::CopyReport>, Error> {
-        let settings = self.store.repo_settings(root)?.unwrap_or_default();
+        let key = root.to_path_buf();
+        let settings = self
+            .store(move |s| s.repo_settings(&key))?
+            .unwrap_or_default();
         let files = ignored_files::select(root, &settings.matcher()?)?;
         if files.is_empty() {
             return Ok(Vec::new());
@@ -404,7 +483,7 @@ impl Engine {
     /// the agent got. The experiment exists by now: a store that fails here
     /// costs the note, not the experiment.
     fn record_copies(
-        &mut self,
+        &self,
         id: &str,
         created: &[worktree::CreatedWorktree],
         copied: Vec<ignored_files::CopyReport>,
@@ -421,39 +500,42 @@ impl Engine {
                 payload: serde_json::to_value(report).unwrap_or_default(),
             })
             .collect();
-        if let Err(err) = self.store.append_events(&events) {
+        if let Err(err) = self.store(move |s| s.append_events(&events)) {
             tracing::warn!(%err, "the copied files could not be noted in the transcripts");
         }
     }
 
     /// Every experiment, newest first.
     pub fn experiments(&self) -> Result<Vec<Experiment>, Error> {
-        Ok(self.store.experiments()?)
+        self.store(|s| s.experiments())
     }
 
-    /// An experiment by id or unique id prefix, with its variants.
-    pub fn experiment(&self, id_or_prefix: &str) -> Result<ExperimentView, Error> {
-        let experiment = self.store.find_experiment(id_or_prefix)?;
-        let variants = self.store.variants(&experiment.id)?;
-        Ok(ExperimentView {
-            experiment,
-            variants,
+    /// An experiment with its variants.
+    pub fn experiment(&self, id: &ExperimentId) -> Result<ExperimentView, Error> {
+        let id = id.to_string();
+        self.store(move |s| {
+            let experiment = s.experiment(&id)?;
+            let variants = s.variants(&experiment.id)?;
+            Ok(ExperimentView {
+                experiment,
+                variants,
+            })
         })
     }
 
     /// Commits whatever changed in the worktrees of one variant, or of all.
     pub fn commit(
-        &mut self,
-        id_or_prefix: &str,
-        variant: Option<&str>,
+        &self,
+        id: &ExperimentId,
+        variant: Option<VariantIndex>,
     ) -> Result<Vec<CommitResult>, Error> {
-        let view = self.experiment(id_or_prefix)?;
+        let view = self.experiment(id)?;
         let targets: Vec<Variant> = match variant {
-            Some(sel) => vec![select_variant(&view, sel)?.clone()],
+            Some(index) => vec![variant_of(&view, index)?.clone()],
             None => view.variants.clone(),
         };
         experiment_repo(&view.experiment)?;
-        let _lease = lease::take(&mut self.store, &view.experiment.id, "committing")?;
+        let _lease = self.lease(id, "committing")?;
         for v in &targets {
             ensure_idle(v, "commit the work of")?;
         }
@@ -466,9 +548,10 @@ impl Engine {
                 Ok(commit) => commit,
                 Err(err) => return Err(self.fail_if_tampered(v, err)),
             };
-            if let Some(id) = &commit {
-                v.head_commit = Some(id.clone());
-                self.store.update_variant(&v)?;
+            if let Some(commit) = &commit {
+                v.head_commit = Some(commit.clone());
+                let saved = v.clone();
+                self.store(move |s| s.update_variant(&saved))?;
             }
             results.push(CommitResult {
                 index: v.index,
@@ -480,9 +563,9 @@ impl Engine {
 
     /// A variant whose agent tampered with its worktree's git metadata ends
     /// failed, with the sentence saying what it did; any other error passes.
-    fn fail_if_tampered(&mut self, mut v: Variant, err: WorktreeError) -> Error {
+    fn fail_if_tampered(&self, mut v: Variant, err: WorktreeError) -> Error {
         if mark_tampered(&mut v, &err) {
-            if let Err(e) = self.store.update_variant(&v) {
+            if let Err(e) = self.store(move |s| s.update_variant(&v)) {
                 tracing::warn!(error = %e, "recording the tampered variant failed");
             }
         }
@@ -492,11 +575,11 @@ impl Engine {
     /// Files a variant changed against the base, or against another variant.
     pub fn changed_files(
         &self,
-        id_or_prefix: &str,
-        variant: &str,
-        against: Option<&str>,
+        id: &ExperimentId,
+        variant: VariantIndex,
+        against: Option<VariantIndex>,
     ) -> Result<Vec<FileChange>, Error> {
-        let view = self.experiment(id_or_prefix)?;
+        let view = self.experiment(id)?;
         let (from, to) = diff_ends(&view, variant, against)?;
         let repo = experiment_repo(&view.experiment)?;
         Ok(diff::changed_files(&repo, &from, &to)?)
@@ -505,13 +588,13 @@ impl Engine {
     /// One file's rendered diff, between the same ends as [`Engine::changed_files`].
     pub fn file_diff(
         &self,
-        id_or_prefix: &str,
-        variant: &str,
-        against: Option<&str>,
+        id: &ExperimentId,
+        variant: VariantIndex,
+        against: Option<VariantIndex>,
         path: &str,
         opts: &DiffOptions,
     ) -> Result<FileDiff, Error> {
-        let view = self.experiment(id_or_prefix)?;
+        let view = self.experiment(id)?;
         let (from, to) = diff_ends(&view, variant, against)?;
         let repo = experiment_repo(&view.experiment)?;
         Ok(diff::file_diff(&repo, &from, &to, path, opts)?)
@@ -520,20 +603,20 @@ impl Engine {
     /// Every changed file with its rendered diff, for a whole-variant view.
     pub fn render_all(
         &self,
-        id_or_prefix: &str,
-        variant: &str,
-        against: Option<&str>,
+        id: &ExperimentId,
+        variant: VariantIndex,
+        against: Option<VariantIndex>,
         opts: &DiffOptions,
     ) -> Result<Vec<(FileChange, FileDiff)>, Error> {
-        let view = self.experiment(id_or_prefix)?;
+        let view = self.experiment(id)?;
         let (from, to) = diff_ends(&view, variant, against)?;
         let repo = experiment_repo(&view.experiment)?;
         Ok(diff::render_all(&repo, &from, &to, opts)?)
     }
 
     /// The N×N similarity of the variants' changes relative to the base.
-    pub fn similarity(&self, id_or_prefix: &str) -> Result<Vec<Vec<f64>>, Error> {
-        let view = self.experiment(id_or_prefix)?;
+    pub fn similarity(&self, id: &ExperimentId) -> Result<Vec<Vec<f64>>, Error> {
+        let view = self.experiment(id)?;
         let repo = experiment_repo(&view.experiment)?;
         let heads: Vec<String> = view.variants.iter().map(|v| v.branch_ref()).collect();
         Ok(diff::similarity_matrix(
@@ -546,36 +629,36 @@ impl Engine {
     /// What merging a variant would do. Writes nothing.
     pub fn merge_preview(
         &self,
-        id_or_prefix: &str,
-        variant: &str,
+        id: &ExperimentId,
+        variant: VariantIndex,
         target: Option<&str>,
     ) -> Result<MergePreview, Error> {
-        let view = self.experiment(id_or_prefix)?;
+        let view = self.experiment(id)?;
         experiment_repo(&view.experiment)?;
-        let v = select_variant(&view, variant)?;
+        let v = variant_of(&view, variant)?;
         let target = merge_target(&view, target)?;
         Ok(merge::preview_ignoring(
             &view.experiment.repo_root,
             &v.branch_ref(),
             &target,
-            &self.store.worktree_paths()?,
+            &self.own_worktrees()?,
         )?)
     }
 
     /// Merges a variant into the target branch (the branch the experiment
     /// started from, unless given) and records it so it can be undone.
     pub fn merge(
-        &mut self,
-        id_or_prefix: &str,
-        variant: &str,
+        &self,
+        id: &ExperimentId,
+        variant: VariantIndex,
         target: Option<&str>,
         strategy: Strategy,
         message: Option<&str>,
     ) -> Result<MergeOutcome, Error> {
-        let view = self.experiment(id_or_prefix)?;
-        let v = select_variant(&view, variant)?.clone();
+        let view = self.experiment(id)?;
+        let v = variant_of(&view, variant)?.clone();
         experiment_repo(&view.experiment)?;
-        let _lease = lease::take(&mut self.store, &view.experiment.id, "merging")?;
+        let _lease = self.lease(id, "merging")?;
         ensure_idle(&v, "merge")?;
         ensure_variant_committed(&view.experiment, &v)?;
         let target = merge_target(&view, target)?;
@@ -588,9 +671,9 @@ impl Engine {
             &target,
             strategy,
             &message,
-            &self.store.worktree_paths()?,
+            &self.own_worktrees()?,
         )?;
-        self.store.record_merge(&MergeRecord {
+        let record = MergeRecord {
             experiment_id: view.experiment.id.clone(),
             variant: v.index,
             target: outcome.target.clone(),
@@ -600,21 +683,24 @@ impl Engine {
             strategy: strategy_name(strategy).to_string(),
             created_at: now_rfc3339(),
             undone: false,
+        };
+        let exp_id = view.experiment.id.clone();
+        self.store(move |s| {
+            s.record_merge(&record)?;
+            s.set_experiment_status(&exp_id, ExperimentStatus::Merged)
         })?;
-        self.store
-            .set_experiment_status(&view.experiment.id, ExperimentStatus::Merged)?;
         Ok(outcome)
     }
 
     /// Undoes the experiment's last merge while that is still possible.
-    pub fn undo_merge(&mut self, id_or_prefix: &str) -> Result<MergeRecord, Error> {
-        let view = self.experiment(id_or_prefix)?;
+    pub fn undo_merge(&self, experiment: &ExperimentId) -> Result<MergeRecord, Error> {
+        let view = self.experiment(experiment)?;
         let id = view.experiment.id.clone();
         experiment_repo(&view.experiment)?;
-        let _lease = lease::take(&mut self.store, &id, "undoing a merge")?;
+        let _lease = self.lease(experiment, "undoing a merge")?;
+        let key = id.clone();
         let record = self
-            .store
-            .last_merge(&id)?
+            .store(move |s| s.last_merge(&key))?
             .filter(|m| !m.undone)
             .ok_or_else(|| ExperimentError::NothingToUndo {
                 experiment: id.clone(),
@@ -627,22 +713,20 @@ impl Engine {
             strategy: record.strategy.parse().unwrap_or_default(),
             files: Vec::new(),
         };
-        merge::undo_ignoring(
-            &view.experiment.repo_root,
-            &outcome,
-            &self.store.worktree_paths()?,
-        )?;
-        self.store.mark_merge_undone(&id, &record.commit)?;
-        self.store
-            .set_experiment_status(&id, ExperimentStatus::Finished)?;
+        merge::undo_ignoring(&view.experiment.repo_root, &outcome, &self.own_worktrees()?)?;
+        let (key, commit) = (id.clone(), record.commit.clone());
+        self.store(move |s| {
+            s.mark_merge_undone(&key, &commit)?;
+            s.set_experiment_status(&key, ExperimentStatus::Finished)
+        })?;
         Ok(record)
     }
 
     /// Each variant's worktree size and unmerged work: what cleanup would
     /// free and lose, for the experiment view and a confirmation dialog.
     /// Walks every worktree: call from blocking code.
-    pub fn disk_usage(&self, id_or_prefix: &str) -> Result<Vec<VariantDisk>, Error> {
-        let mut entries = self.disk_ledger(id_or_prefix)?;
+    pub fn disk_usage(&self, id: &ExperimentId) -> Result<Vec<VariantDisk>, Error> {
+        let mut entries = self.disk_ledger(id)?;
         measure_worktrees(&mut entries);
         Ok(entries)
     }
@@ -650,8 +734,8 @@ impl Engine {
     /// [`Engine::disk_usage`] without the sizes (`bytes` is `None`): quick, so
     /// a caller holding the engine behind a lock walks the folders with
     /// [`measure_worktrees`] after letting go of it.
-    pub fn disk_ledger(&self, id_or_prefix: &str) -> Result<Vec<VariantDisk>, Error> {
-        let view = self.experiment(id_or_prefix)?;
+    pub fn disk_ledger(&self, id: &ExperimentId) -> Result<Vec<VariantDisk>, Error> {
+        let view = self.experiment(id)?;
         let merged = self.merged_variants(&view)?;
         let all: Vec<String> = view.variants.iter().map(|v| v.branch.clone()).collect();
         view.variants
@@ -680,20 +764,20 @@ impl Engine {
     /// Refuses, before changing anything, when a branch to delete holds
     /// commits no other branch or tag has and no merge recorded, unless
     /// `confirmed`. Walks the worktrees: call from blocking code.
-    pub fn clean(&mut self, id_or_prefix: &str, opts: &CleanOptions) -> Result<CleanReport, Error> {
-        let view = self.experiment(id_or_prefix)?;
+    pub fn clean(&self, id: &ExperimentId, opts: &CleanOptions) -> Result<CleanReport, Error> {
+        let view = self.experiment(id)?;
         experiment_repo(&view.experiment)?;
-        let _lease = lease::take(&mut self.store, &view.experiment.id, "cleaning up")?;
+        let _lease = self.lease(id, "cleaning up")?;
         for v in &view.variants {
             ensure_idle(v, "remove the worktree of")?;
         }
         let exp = &view.experiment;
-        let keep_branch = match &opts.keep {
-            Some(sel) => Some(select_variant(&view, sel)?.branch.clone()),
+        let keep_branch = match opts.keep {
+            Some(index) => Some(variant_of(&view, index)?.branch.clone()),
             None => None,
         };
-        let archive = select_indices(&view, &opts.archive)?;
-        let confirmed = select_indices(&view, &opts.confirmed_variants)?;
+        let archive = indices_of(&view, &opts.archive)?;
+        let confirmed = indices_of(&view, &opts.confirmed_variants)?;
         let deleted: Vec<&Variant> = view
             .variants
             .iter()
@@ -749,7 +833,8 @@ impl Engine {
     /// took (nothing was committed in it since), and the merge commit is
     /// still in the target branch's history (nobody reset it away).
     fn merged_variants(&self, view: &ExperimentView) -> Result<Vec<u32>, Error> {
-        let records = self.store.merges(&view.experiment.id)?;
+        let key = view.experiment.id.clone();
+        let records = self.store(move |s| s.merges(&key))?;
         let repo = experiment_repo(&view.experiment)?;
         let commit_of = |name: &str| {
             repo.revparse_single(name)
@@ -810,6 +895,11 @@ impl Engine {
         .into())
     }
 
+    /// Every worktree folder Fanout made: never the target's checkout of a merge.
+    fn own_worktrees(&self) -> Result<Vec<PathBuf>, Error> {
+        self.store(|s| s.worktree_paths())
+    }
+
     /// The snapshot ref only keeps the base alive for the worktrees; once
     /// they are gone it would pin the commit forever.
     fn drop_base_ref(&self, exp: &Experiment) -> Result<(), Error> {
@@ -862,14 +952,28 @@ pub fn measure_worktrees(entries: &mut [VariantDisk]) {
     }
 }
 
-/// The variant numbers a list of selectors (numbers or slugs) names.
-fn select_indices(
-    view: &ExperimentView,
-    selectors: &[String],
-) -> Result<std::collections::HashSet<u32>, Error> {
-    selectors
+/// The experiment's variant at `index`.
+pub fn variant_of(view: &ExperimentView, index: VariantIndex) -> Result<&Variant, Error> {
+    view.variants
         .iter()
-        .map(|sel| select_variant(view, sel).map(|v| v.index))
+        .find(|v| v.index == index.0)
+        .ok_or_else(|| {
+            StoreError::VariantNotFound {
+                experiment_id: short_id(&view.experiment.id).to_owned(),
+                index: index.0,
+            }
+            .into()
+        })
+}
+
+/// The variant numbers of `indices`, each checked to exist.
+fn indices_of(
+    view: &ExperimentView,
+    indices: &[VariantIndex],
+) -> Result<std::collections::HashSet<u32>, Error> {
+    indices
+        .iter()
+        .map(|i| variant_of(view, *i).map(|v| v.index))
         .collect()
 }
 
@@ -1028,12 +1132,12 @@ fn ensure_variant_committed(exp: &Experiment, v: &Variant) -> Result<(), Error> 
 
 fn diff_ends(
     view: &ExperimentView,
-    variant: &str,
-    against: Option<&str>,
+    variant: VariantIndex,
+    against: Option<VariantIndex>,
 ) -> Result<(String, String), Error> {
-    let to = select_variant(view, variant)?.branch_ref();
+    let to = variant_of(view, variant)?.branch_ref();
     let from = match against {
-        Some(other) => select_variant(view, other)?.branch_ref(),
+        Some(other) => variant_of(view, other)?.branch_ref(),
         None => view.experiment.base_commit.clone(),
     };
     Ok((from, to))

@@ -16,7 +16,7 @@ use crate::repo_settings::CopyMatcher;
 use crate::worktree::WorktreeError;
 
 /// What one worktree received.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct CopyReport {
     /// Relative to the repository's root.
     pub copied: Vec<PathBuf>,

@@ -13,11 +13,10 @@
 //! them apart itself, by each variant's status.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use crate::orchestrator::procfs;
-use crate::store::{LeaseHolder, Store};
+use crate::store::{LeaseHolder, Store, StoreWriter};
 
 #[derive(Debug, thiserror::Error)]
 #[error("Experiment {experiment} is being changed by another Fanout process ({program}, pid {pid}, {doing} since {since}), so nothing was done. Wait until it is done, or cancel its run, then try again.")]
@@ -36,11 +35,18 @@ impl LeaseError {
 }
 
 /// Held while an experiment is being changed; gives the lease back when
-/// dropped (the last holder in this process does).
-#[derive(Debug)]
+/// dropped (the last holder in this process does), through the store writer.
 pub struct Lease {
     experiment: String,
-    database: Option<PathBuf>,
+    writer: StoreWriter,
+}
+
+impl std::fmt::Debug for Lease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lease")
+            .field("experiment", &self.experiment)
+            .finish()
+    }
 }
 
 /// How many holders this process has, per experiment.
@@ -53,15 +59,22 @@ fn holders() -> MutexGuard<'static, HashMap<String, usize>> {
 }
 
 /// Takes the lease of `experiment_id` (a full id) for this process, to do
-/// what `doing` says ("merging", "running variants").
-pub fn take(store: &mut Store, experiment_id: &str, doing: &str) -> Result<Lease, crate::Error> {
+/// what `doing` says ("merging", "running variants"). Runs on the writer's
+/// own store (`store`); `writer` gives the lease back later.
+pub fn take(
+    store: &mut Store,
+    writer: &StoreWriter,
+    experiment_id: &str,
+    doing: &str,
+) -> Result<Lease, crate::Error> {
     let mut held = holders();
+    let lease = || Lease {
+        experiment: experiment_id.to_owned(),
+        writer: writer.clone(),
+    };
     if let Some(count) = held.get_mut(experiment_id) {
         *count += 1;
-        return Ok(Lease {
-            experiment: experiment_id.to_owned(),
-            database: store.path().map(PathBuf::from),
-        });
+        return Ok(lease());
     }
     let me = LeaseHolder {
         process: procfs::this_process(),
@@ -69,7 +82,6 @@ pub fn take(store: &mut Store, experiment_id: &str, doing: &str) -> Result<Lease
         doing: doing.to_owned(),
         since: crate::experiment::now_rfc3339(),
     };
-    let database = store.path().map(PathBuf::from);
     if let Some(other) = store.take_lease(experiment_id, &me, procfs::is_alive)? {
         return Err(LeaseError {
             experiment: crate::experiment::short_id(experiment_id).to_owned(),
@@ -81,10 +93,7 @@ pub fn take(store: &mut Store, experiment_id: &str, doing: &str) -> Result<Lease
         .into());
     }
     held.insert(experiment_id.to_owned(), 1);
-    Ok(Lease {
-        experiment: experiment_id.to_owned(),
-        database,
-    })
+    Ok(lease())
 }
 
 impl Drop for Lease {
@@ -98,37 +107,15 @@ impl Drop for Lease {
             return;
         }
         held.remove(&self.experiment);
-        let Some(database) = &self.database else {
-            return;
-        };
-        let released = Store::open(database)
-            .and_then(|mut store| store.release_lease(&self.experiment, procfs::this_process()));
-        if let Err(error) = released {
-            // The row stays until this process exits; then it is taken over.
-            tracing::warn!(%error, experiment = %self.experiment, "giving back an experiment lease failed");
-        }
-    }
-}
-
-/// A [`Lease`] held by async code: giving it back opens the database, so
-/// that happens on a blocking thread, never on the async runtime.
-#[derive(Debug)]
-pub struct AsyncLease(Option<Lease>);
-
-impl From<Lease> for AsyncLease {
-    fn from(lease: Lease) -> AsyncLease {
-        AsyncLease(Some(lease))
-    }
-}
-
-impl Drop for AsyncLease {
-    fn drop(&mut self) {
-        let Some(lease) = self.0.take() else { return };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn_blocking(move || drop(lease));
+        let (experiment, me) = (self.experiment.clone(), procfs::this_process());
+        let queued = self.writer.call_later(move |store| {
+            if let Err(error) = store.release_lease(&experiment, me) {
+                tracing::warn!(%error, %experiment, "giving back an experiment lease failed");
             }
-            Err(_) => drop(lease),
+        });
+        if !queued {
+            // The row stays until this process exits; then it is taken over.
+            tracing::warn!(experiment = %self.experiment, "the lease could not be given back now");
         }
     }
 }

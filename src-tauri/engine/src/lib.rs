@@ -6,14 +6,19 @@
 //! every error becomes a stable `code` and a sentence saying what to do.
 
 pub mod agent;
+pub mod api;
 pub mod approaches;
+pub mod contract;
+pub mod desktop;
 pub mod detect;
 pub mod diff;
 pub mod error;
 pub mod events;
 pub mod experiment;
 pub mod gitcli;
+pub mod ids;
 pub mod ignored_files;
+pub mod ipc;
 pub mod lease;
 pub mod linked;
 pub mod llm;

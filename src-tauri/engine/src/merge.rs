@@ -111,7 +111,7 @@ fn git_err(action: &'static str) -> impl FnOnce(git2::Error) -> MergeError {
     move |source| MergeError::Git { action, source }
 }
 
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
     /// One commit on the target whose only parent is the target's head.
@@ -135,7 +135,7 @@ impl FromStr for Strategy {
     }
 }
 
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Clone, Debug, PartialEq, Eq, ts_rs::TS)]
 pub struct MergePreview {
     /// The target branch's short name.
     pub target: String,
@@ -161,7 +161,7 @@ pub struct MergePreview {
     pub already_merged: bool,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, ts_rs::TS)]
 pub struct MergeOutcome {
     pub target: String,
     /// The new commit on the target.

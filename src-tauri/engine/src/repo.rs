@@ -60,14 +60,14 @@ impl RepoError {
 }
 
 /// A commit, as shown to the user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct CommitInfo {
     pub id: String,
     pub summary: String,
 }
 
 /// What the user sees after opening a repository.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct RepoInfo {
     /// The top-level directory of the working tree.
     pub root: PathBuf,
@@ -79,7 +79,7 @@ pub struct RepoInfo {
 }
 
 /// The commit an experiment starts from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Base {
     pub commit: String,
     /// The ref keeping a snapshot commit alive, when the base is one.

@@ -51,7 +51,7 @@ impl RepoSettingsError {
 }
 
 /// How each new worktree of one repository is prepared.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct RepoSettings {
     /// Globs of files the checkout has but git does not track, copied into
@@ -79,7 +79,7 @@ impl Default for RepoSettings {
 }
 
 /// A repository's settings as a settings screen shows them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct RepoSettingsView {
     pub repo_root: PathBuf,
     pub settings: RepoSettings,

@@ -8,16 +8,17 @@
 use std::fmt::Write;
 
 use crate::experiment::{short_id, Engine, ExperimentView};
+use crate::ids::ExperimentId;
 use crate::orchestrator::{results, VariantResult};
 use crate::Error;
 
 impl Engine {
     /// The experiment's report as Markdown.
-    pub fn report(&self, id_or_prefix: &str) -> Result<String, Error> {
-        let view = self.experiment(id_or_prefix)?;
+    pub fn report(&self, id: &ExperimentId) -> Result<String, Error> {
+        let view = self.experiment(id)?;
         let rows = results(&view);
         // Branches removed by a clean-up leave no changes to compare.
-        let similarity = self.similarity(&view.experiment.id).ok();
+        let similarity = self.similarity(id).ok();
         Ok(render(&view, &rows, similarity.as_deref()))
     }
 }

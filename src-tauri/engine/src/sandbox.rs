@@ -44,6 +44,21 @@ const HIDDEN_IN_HOME: [&str; 17] = [
     ".cargo/credentials",
 ];
 
+/// Folders (separated by `:`) the sandbox shows read-only although /tmp, or
+/// nothing else, would show them.
+pub const READABLE_VAR: &str = "FANOUT_SANDBOX_READABLE";
+
+/// The folders [`READABLE_VAR`] names.
+fn shown_by_user() -> Vec<PathBuf> {
+    std::env::var_os(READABLE_VAR)
+        .map(|paths| {
+            std::env::split_paths(&paths)
+                .filter(|p| p.is_absolute())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Variables that lead to sockets or agents outside the sandbox.
 const UNSET: [&str; 4] = [
     "DBUS_SESSION_BUS_ADDRESS",
@@ -56,6 +71,11 @@ const UNSET: [&str; 4] = [
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sandbox {
     pub bwrap: PathBuf,
+    /// Shown read-only before anything is hidden, even under /tmp: the
+    /// folders the user names in [`READABLE_VAR`] (a toolchain under /tmp,
+    /// an agent CLI installed in a scratch folder). What is hidden inside
+    /// them stays hidden.
+    pub shown: Vec<PathBuf>,
     /// Writable folders and files (created by Fanout beforehand when needed).
     pub writable: Vec<PathBuf>,
     /// Visible read-only although inside something hidden (the repository's
@@ -69,7 +89,7 @@ pub struct Sandbox {
 }
 
 /// Whether this machine can sandbox, and if not why, for the settings screen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Availability {
     pub available: bool,
     pub bwrap: Option<PathBuf>,
@@ -163,6 +183,9 @@ impl Sandbox {
         ]);
         if !self.network {
             add(&["--unshare-net".as_ref()]);
+        }
+        for path in &self.shown {
+            add(&["--ro-bind-try".as_ref(), path.as_os_str(), path.as_os_str()]);
         }
         for path in &self.hidden {
             match path.symlink_metadata() {
@@ -259,6 +282,7 @@ pub fn for_worktree(layout: Layout<'_>) -> Sandbox {
     writable.extend(layout.agent_state);
     Sandbox {
         bwrap: layout.bwrap.to_path_buf(),
+        shown: shown_by_user(),
         writable,
         readable: vec![layout.common_dir.to_path_buf()],
         pinned,

@@ -7,14 +7,13 @@
 //! the line, never silently replaced (the user may have edited it by hand).
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::agent::{AgentKind, ApprovalSettings, PermissionProfile};
-use crate::experiment::MAX_VARIANTS;
+use crate::experiment::{ApproachSpec, NewExperiment, MAX_VARIANTS};
 use crate::llm::ApiEndpoint;
-use crate::orchestrator::{Config, Executables};
+use crate::orchestrator::{Environment, Executables, RunConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -48,7 +47,7 @@ impl SettingsError {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Theme {
     #[default]
@@ -58,7 +57,7 @@ pub enum Theme {
 }
 
 /// What the settings screen edits.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct Settings {
     /// The `claude` program; `None` finds it on the PATH.
@@ -211,21 +210,59 @@ impl Settings {
 
     /// How the orchestrator runs an experiment's sessions; `check` is the
     /// experiment's own check command.
-    pub fn orchestrator_config(&self, check: Option<String>) -> Config {
-        Config {
-            max_parallel: self.max_parallel,
-            timeout: Duration::from_secs(self.timeout_minutes.max(1) * 60),
-            check: check.filter(|c| !c.trim().is_empty()),
-            methodology_path: self.methodology_path.clone(),
+    /// How a new experiment's variants run, from these settings and the
+    /// launch's check command; stored with the experiment.
+    pub fn run_config(&self, check: Option<String>) -> RunConfig {
+        RunConfig {
             permission: self.permission,
+            check: check.filter(|c| !c.trim().is_empty()),
+            timeout_secs: self.timeout_minutes.max(1) * 60,
+            max_parallel: self.max_parallel,
             agent_command: self.agent_command.clone(),
-            executables: self.executables(),
-            api: self.api.clone(),
-            approvals: self.approvals.clone(),
-            env: agent_env(),
-            sandbox: self.sandbox,
             agent_command_secrets: self.agent_command_env.clone(),
-            ..Config::default()
+            sandbox: self.sandbox,
+            methodology_path: self.methodology_path.clone(),
+            api: self.api.clone(),
+            ..RunConfig::default()
+        }
+    }
+
+    /// A new experiment as the app starts one: the settings' default agent,
+    /// model and worktree folder, and their run configuration with `check`.
+    pub fn new_experiment(
+        &self,
+        repo: PathBuf,
+        task: String,
+        approaches: Vec<ApproachSpec>,
+        include_uncommitted: bool,
+        check: Option<String>,
+    ) -> NewExperiment {
+        let approaches = approaches
+            .into_iter()
+            .map(|a| ApproachSpec {
+                model: a.model.or_else(|| self.default_model.clone()),
+                ..a
+            })
+            .collect();
+        NewExperiment {
+            repo,
+            task,
+            approaches,
+            include_uncommitted,
+            worktree_root: self.worktree_root.clone(),
+            default_agent: self.default_agent.as_str().into(),
+            run: self.run_config(check),
+        }
+    }
+
+    /// This machine's side of running agents: where their programs are, the
+    /// login shell's PATH, the approval rules.
+    pub fn environment(&self) -> Environment {
+        Environment {
+            executables: self.executables(),
+            env: agent_env(),
+            approvals: self.approvals.clone(),
+            ..Environment::default()
         }
     }
 }
@@ -391,7 +428,7 @@ mod tests {
     }
 
     #[test]
-    fn the_orchestrator_config_follows_the_settings() {
+    fn the_run_config_and_environment_follow_the_settings() {
         let settings = Settings {
             claude_path: Some("/opt/claude".into()),
             max_parallel: Some(2),
@@ -399,15 +436,15 @@ mod tests {
             permission: PermissionProfile::Bypass,
             ..Settings::default()
         };
-        let config = settings.orchestrator_config(Some("  ".into()));
-        assert_eq!(config.max_parallel, Some(2));
-        assert_eq!(config.timeout, Duration::from_secs(300));
-        assert_eq!(config.permission, PermissionProfile::Bypass);
+        let run = settings.run_config(Some("  ".into()));
+        assert_eq!(run.max_parallel, Some(2));
+        assert_eq!(run.timeout_secs, 300);
+        assert_eq!(run.permission, PermissionProfile::Bypass);
         assert_eq!(
-            config.executables.claude.as_deref(),
+            settings.environment().executables.claude.as_deref(),
             Some(Path::new("/opt/claude")),
             "the settings' path wins over the PATH"
         );
-        assert!(config.check.is_none(), "a blank check command is no check");
+        assert!(run.check.is_none(), "a blank check command is no check");
     }
 }

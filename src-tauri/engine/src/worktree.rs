@@ -103,7 +103,7 @@ pub struct CreatedWorktree {
     pub path: PathBuf,
 }
 
-#[derive(Serialize, Debug, Default, PartialEq, Eq)]
+#[derive(Serialize, Debug, Default, PartialEq, Eq, ts_rs::TS)]
 pub struct RemoveReport {
     /// Worktree folders removed.
     pub removed: Vec<PathBuf>,

@@ -9,8 +9,10 @@ use std::path::Path;
 
 use common::{git, Fixture};
 use fanout_engine::experiment::{ApproachSpec, Engine, ExperimentView, NewExperiment};
+use fanout_engine::ids::VariantIndex;
 use fanout_engine::linked::Linked;
 use fanout_engine::merge::Strategy;
+use fanout_engine::orchestrator::RunConfig;
 use fanout_engine::paths::Paths;
 use fanout_engine::worktree;
 
@@ -81,7 +83,7 @@ fn blob(fx: &Fixture, rev: &str, name: &str) -> String {
 }
 
 fn experiment(fx: &Fixture, include_uncommitted: bool) -> (Engine, ExperimentView) {
-    let mut engine = Engine::open(Paths::at(fx.sibling("home"))).expect("engine");
+    let engine = Engine::open(Paths::at(fx.sibling("home"))).expect("engine");
     let view = engine
         .create_experiment(NewExperiment {
             repo: fx.root.clone(),
@@ -93,6 +95,7 @@ fn experiment(fx: &Fixture, include_uncommitted: bool) -> (Engine, ExperimentVie
             include_uncommitted,
             worktree_root: Some(fx.sibling("worktrees")),
             default_agent: "command".into(),
+            run: RunConfig::default(),
         })
         .expect("created");
     (engine, view)
@@ -101,11 +104,11 @@ fn experiment(fx: &Fixture, include_uncommitted: bool) -> (Engine, ExperimentVie
 #[test]
 fn the_auto_commit_stores_what_git_add_would() {
     let fx = repository();
-    let (mut engine, view) = experiment(&fx, false);
+    let (engine, view) = experiment(&fx, false);
     let v = &view.variants[0];
     write_work(&v.worktree, "agent");
 
-    engine.commit(&view.experiment.id, None).expect("commit");
+    engine.commit(&view.id(), None).expect("commit");
 
     for name in FILES {
         assert_eq!(
@@ -162,10 +165,10 @@ fn the_base_snapshot_stores_uncommitted_work_as_git_add_would() {
 #[test]
 fn a_reset_and_a_merge_write_files_as_git_checkout_would() {
     let fx = repository();
-    let (mut engine, view) = experiment(&fx, false);
+    let (engine, view) = experiment(&fx, false);
     let v = &view.variants[0];
     write_work(&v.worktree, "agent");
-    engine.commit(&view.experiment.id, None).expect("commit");
+    engine.commit(&view.id(), None).expect("commit");
     let expected: Vec<Vec<u8>> = FILES
         .iter()
         .map(|name| std::fs::read(v.worktree.join(name)).expect("read"))
@@ -190,7 +193,7 @@ fn a_reset_and_a_merge_write_files_as_git_checkout_would() {
     }
 
     engine
-        .merge(&view.experiment.id, "1", None, Strategy::Squash, None)
+        .merge(&view.id(), VariantIndex(1), None, Strategy::Squash, None)
         .expect("merge");
     for (name, bytes) in FILES.iter().zip(&expected) {
         assert_eq!(

@@ -9,9 +9,11 @@ mod common;
 use std::time::Duration;
 
 use common::Fixture;
-use fanout_engine::experiment::{ApproachSpec, Engine, NewExperiment};
+use fanout_engine::api::Fanout;
+use fanout_engine::experiment::{ApproachSpec, NewExperiment};
+use fanout_engine::ids::{ExperimentId, VariantIndex};
 use fanout_engine::llm::ApiEndpoint;
-use fanout_engine::orchestrator::{Config, Executables, Orchestrator};
+use fanout_engine::orchestrator::{Environment, Executables, RunConfig};
 use fanout_engine::paths::Paths;
 use fanout_engine::repo_settings::RepoSettings;
 use fanout_engine::secrets::Provider;
@@ -37,36 +39,6 @@ async fn no_child_but_the_agent_cli_gets_a_key_and_no_stored_text_holds_one() {
     let key_file = fx.sibling("found").join("key.txt");
     std::fs::write(&key_file, format!("{KEY}\n")).expect("key file");
     let show = show(&key_file);
-    let paths = Paths::at(fx.sibling("home"));
-    let mut engine = Engine::open(paths.clone()).expect("engine");
-    engine
-        .save_repo_settings(
-            &fx.root,
-            RepoSettings {
-                setup_command: Some(format!("echo setup; {show}")),
-                ..RepoSettings::default()
-            },
-        )
-        .expect("setup command saved");
-    let approach = |name: &str, agent: &str| ApproachSpec {
-        name: name.into(),
-        agent: Some(agent.into()),
-        ..ApproachSpec::default()
-    };
-    let view = engine
-        .create_experiment(NewExperiment {
-            repo: fx.root.clone(),
-            task: "leak the key".into(),
-            approaches: vec![
-                approach("command", "command"),
-                approach("claude", "claude-code"),
-                approach("builtin", "api"),
-            ],
-            include_uncommitted: false,
-            worktree_root: Some(fx.sibling("worktrees")),
-            default_agent: "command".into(),
-        })
-        .expect("created");
     let bin = fx.sibling("bin");
     let command_agent = bin.join("agent");
     let claude = bin.join("claude");
@@ -90,13 +62,16 @@ async fn no_child_but_the_agent_cli_gets_a_key_and_no_stored_text_holds_one() {
     ]))
     .await
     .expect("mock starts");
-    let config = Config {
+    let environment = Environment {
         grace: Duration::from_millis(300),
-        agent_command: Some(format!("'{}'", command_agent.display())),
         executables: Executables {
             claude: Some(claude.clone()),
             ..Executables::default()
         },
+        ..Environment::default()
+    };
+    let run = RunConfig {
+        agent_command: Some(format!("'{}'", command_agent.display())),
         api: ApiEndpoint {
             provider: Provider::Anthropic,
             base_url: Some(server.url()),
@@ -107,12 +82,48 @@ async fn no_child_but_the_agent_cli_gets_a_key_and_no_stored_text_holds_one() {
         // The key file is in /tmp, which the sandbox would hide; this test
         // is about environments and stored text.
         sandbox: false,
-        ..Config::default()
+        ..RunConfig::default()
     };
-    let orch = Orchestrator::open(&paths.database(), config)
+    let fanout = Fanout::open(
+        Paths::at(fx.sibling("home")),
+        environment,
+        RunConfig::default(),
+    )
+    .expect("Fanout opens");
+    fanout
+        .engine()
+        .save_repo_settings(
+            &fx.root,
+            RepoSettings {
+                setup_command: Some(format!("echo setup; {show}")),
+                ..RepoSettings::default()
+            },
+        )
+        .expect("setup command saved");
+    let approach = |name: &str, agent: &str| ApproachSpec {
+        name: name.into(),
+        agent: Some(agent.into()),
+        ..ApproachSpec::default()
+    };
+    let (view, ticket) = fanout
+        .launch(NewExperiment {
+            repo: fx.root.clone(),
+            task: "leak the key".into(),
+            approaches: vec![
+                approach("command", "command"),
+                approach("claude", "claude-code"),
+                approach("builtin", "api"),
+            ],
+            include_uncommitted: false,
+            worktree_root: Some(fx.sibling("worktrees")),
+            default_agent: "command".into(),
+            run,
+        })
         .await
-        .expect("orchestrator");
-    let done = orch.run(&view.experiment.id).await.expect("run");
+        .expect("launched");
+    ticket.finished().await;
+    let id = ExperimentId::new(view.experiment.id.clone());
+    let done = fanout.engine().experiment(&id).expect("experiment");
     for v in &done.variants {
         assert_eq!(
             v.status,
@@ -123,12 +134,11 @@ async fn no_child_but_the_agent_cli_gets_a_key_and_no_stored_text_holds_one() {
         );
     }
 
-    let mut engine = Engine::open(paths.clone()).expect("engine");
     let mut everything = String::new();
     for v in &done.variants {
-        for event in engine
-            .store()
-            .events(&view.experiment.id, v.index, 0, 10_000)
+        for event in fanout
+            .engine()
+            .events(&id, VariantIndex(v.index), 0, 10_000)
             .expect("events")
         {
             everything.push_str(&event.payload.to_string());
@@ -136,7 +146,7 @@ async fn no_child_but_the_agent_cli_gets_a_key_and_no_stored_text_holds_one() {
         }
         everything.push_str(&format!("{v:?}\n"));
     }
-    let report = engine.report(&view.experiment.id).expect("report");
+    let report = fanout.engine().report(&id).expect("report");
     everything.push_str(&report);
 
     assert!(

@@ -1,132 +1,37 @@
-//! The orchestrator end to end: real repositories, real worktrees, the fake
-//! Claude Code (a python script that prints recorded-format stream-json and
-//! really writes a file), a real SQLite file.
+//! The run dispatcher end to end: real repositories, real worktrees, the
+//! fake Claude Code (a python script that prints recorded-format stream-json
+//! and really writes a file), a real SQLite file.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::Fixture;
+use common::{fake_claude, fake_config as config, group_members, Rig, TASK};
 use fanout_engine::events::SessionEvent;
-use fanout_engine::experiment::{ApproachSpec, Engine, ExperimentView, NewExperiment};
-use fanout_engine::orchestrator::{
-    self, coalesce, procfs, Config, Executables, Orchestrator, Update, UpdateKind,
-};
-use fanout_engine::paths::Paths;
-use fanout_engine::store::{ProcessId, StoredEvent, VariantStatus};
+use fanout_engine::orchestrator::{self, coalesce, procfs, Update, UpdateKind};
+use fanout_engine::store::{ProcessId, VariantStatus};
 use tokio::sync::broadcast;
-
-const TASK: &str = "add a greeting";
-
-fn fake_claude() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/agents/fake-claude")
-}
 
 /// A wrapper around the fake that picks its mode per variant from the
 /// worktree's folder name (`<n>-<slug>`), so one run can mix behaviours.
 fn fake_with_modes(dir: &Path, modes: &[(&str, &str)]) -> PathBuf {
-    let mut script = String::from("#!/bin/sh\ncase \"$PWD\" in\n");
+    let mut script = String::from("case \"$PWD\" in\n");
     for (slug, mode) in modes {
         script.push_str(&format!("  *-{slug}) export FANOUT_FAKE_MODE={mode} ;;\n"));
     }
-    script.push_str(&format!(
-        "esac\nexec '{}' \"$@\"\n",
-        fake_claude().display()
-    ));
-    let path = dir.join(format!("fake-{}", uuid_like(modes)));
-    std::fs::write(&path, script).expect("write the wrapper");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    path
+    script.push_str(&format!("esac\nexec '{}' \"$@\"", fake_claude().display()));
+    let name: Vec<String> = modes.iter().map(|(s, m)| format!("{s}_{m}")).collect();
+    common::script(&dir.join(format!("fake-{}", name.join("-"))), &script)
 }
 
-fn uuid_like(modes: &[(&str, &str)]) -> String {
-    modes
-        .iter()
-        .map(|(s, m)| format!("{s}_{m}"))
-        .collect::<Vec<_>>()
-        .join("-")
+fn setup(names: &[&str]) -> Rig {
+    Rig::new(names, "claude-code")
 }
 
-struct Setup {
-    fx: Fixture,
-    paths: Paths,
-    engine: Engine,
-    view: ExperimentView,
-}
-
-fn setup(names: &[&str]) -> Setup {
-    let fx = Fixture::new();
-    let paths = Paths::at(fx.sibling("home"));
-    let mut engine = Engine::open(paths.clone()).expect("engine opens");
-    let view = engine
-        .create_experiment(NewExperiment {
-            repo: fx.root.clone(),
-            task: TASK.into(),
-            approaches: names
-                .iter()
-                .map(|n| ApproachSpec {
-                    name: n.to_string(),
-                    description: format!("the {n} way"),
-                    guidelines: format!("keep {n} simple"),
-                    ..ApproachSpec::default()
-                })
-                .collect(),
-            include_uncommitted: false,
-            worktree_root: Some(fx.sibling("worktrees")),
-            default_agent: "claude-code".into(),
-        })
-        .expect("experiment created");
-    Setup {
-        fx,
-        paths,
-        engine,
-        view,
-    }
-}
-
-fn config(agent: PathBuf, mode: &str) -> Config {
-    Config {
-        grace: Duration::from_millis(300),
-        executables: Executables {
-            claude: Some(agent),
-            codex: None,
-            gemini: None,
-        },
-        env: vec![
-            ("FANOUT_FAKE_MODE".into(), mode.into()),
-            ("FANOUT_FAKE_DELAY".into(), "0.2".into()),
-        ],
-        ..Config::default()
-    }
-}
-
-async fn orchestrator(s: &Setup, config: Config) -> Orchestrator {
-    Orchestrator::open(&s.paths.database(), config)
+async fn launches(s: &Rig, index: u32) -> Vec<serde_json::Value> {
+    s.events(index)
         .await
-        .expect("orchestrator opens")
-}
-
-fn events(s: &mut Setup, index: u32) -> Vec<StoredEvent> {
-    let id = s.view.experiment.id.clone();
-    let mut all = Vec::new();
-    loop {
-        let after = all.last().map_or(0, |e: &StoredEvent| e.seq);
-        let page = s
-            .engine
-            .store()
-            .events(&id, index, after, 10_000)
-            .expect("events read");
-        if page.is_empty() {
-            return all;
-        }
-        all.extend(page);
-    }
-}
-
-fn launches(s: &mut Setup, index: u32) -> Vec<serde_json::Value> {
-    events(s, index)
         .into_iter()
         .filter(|e| e.kind == "launch")
         .map(|e| e.payload)
@@ -139,44 +44,20 @@ fn time_of(rfc3339: &Option<String>) -> time::OffsetDateTime {
         .expect("RFC 3339")
 }
 
-/// Live (non-zombie) processes of the group `pgid`, from /proc.
-fn group_members(pgid: u32) -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-                .filter(|pid| {
-                    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                        return false;
-                    };
-                    let Some((_, rest)) = stat.rsplit_once(')') else {
-                        return false;
-                    };
-                    let fields: Vec<&str> = rest.split_whitespace().collect();
-                    fields.first() != Some(&"Z")
-                        && fields.get(2) == Some(&pgid.to_string().as_str())
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn recorded_groups(s: &mut Setup) -> Vec<u32> {
-    let id = s.view.experiment.id.clone();
-    (1..=s.view.variants.len() as u32)
-        .filter_map(|i| s.engine.store().session(&id, i).ok()?.group.map(|g| g.pid))
-        .collect()
+async fn recorded_groups(s: &Rig) -> Vec<u32> {
+    let mut groups = Vec::new();
+    for i in 1..=s.view.variants.len() as u32 {
+        if let Some(group) = s.session(i).await.group {
+            groups.push(group.pid);
+        }
+    }
+    groups
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_variants_succeed_with_commits_events_and_results() {
-    let mut s = setup(&["alpha", "beta", "gamma"]);
-    let orch = orchestrator(&s, config(fake_claude(), "success")).await;
-    let view = orch
-        .run(&s.view.experiment.id)
-        .await
-        .expect("the run completes");
+    let s = setup(&["alpha", "beta", "gamma"]);
+    let view = s.run(config(fake_claude(), "success")).await;
 
     for v in &view.variants {
         assert_eq!(
@@ -207,7 +88,7 @@ async fn three_variants_succeed_with_commits_events_and_results() {
     }
     assert_eq!(view.experiment.status.as_str(), "finished");
 
-    let stored = events(&mut s, 2);
+    let stored = s.events(2).await;
     let seqs: Vec<i64> = stored.iter().map(|e| e.seq).collect();
     assert_eq!(
         seqs,
@@ -267,19 +148,10 @@ async fn three_variants_succeed_with_commits_events_and_results() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_parallel_one_runs_the_variants_one_after_another() {
-    let mut s = setup(&["one", "two", "three"]);
-    let orch = orchestrator(
-        &s,
-        Config {
-            max_parallel: Some(1),
-            ..config(fake_claude(), "slow")
-        },
-    )
-    .await;
-    orch.run(&s.view.experiment.id)
-        .await
-        .expect("the run completes");
-    let mut variants = s.engine.store().variants(&s.view.experiment.id).unwrap();
+    let s = setup(&["one", "two", "three"]);
+    let mut slow = config(fake_claude(), "slow");
+    slow.run.max_parallel = Some(1);
+    let mut variants = s.run(slow).await.variants;
     variants.sort_by_key(|v| time_of(&v.started_at));
     for pair in variants.windows(2) {
         assert!(
@@ -295,8 +167,7 @@ async fn max_parallel_one_runs_the_variants_one_after_another() {
 async fn a_failing_variant_does_not_stop_the_others() {
     let s = setup(&["good", "broken", "fine"]);
     let agent = fake_with_modes(&s.fx.sibling("bin"), &[("broken", "exit")]);
-    let orch = orchestrator(&s, config(agent, "success")).await;
-    let view = orch.run(&s.view.experiment.id).await.unwrap();
+    let view = s.run(config(agent, "success")).await;
     let status: Vec<_> = view.variants.iter().map(|v| v.status).collect();
     assert_eq!(
         status,
@@ -315,15 +186,12 @@ async fn a_failing_variant_does_not_stop_the_others() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_all_leaves_no_process_and_marks_them_cancelled() {
-    let mut s = setup(&["a", "b", "c"]);
-    let orch = orchestrator(&s, config(fake_claude(), "hang")).await;
-    let run = tokio::spawn({
-        let (orch, id) = (orch.clone(), s.view.experiment.id.clone());
-        async move { orch.run(&id).await }
-    });
+    let s = setup(&["a", "b", "c"]);
+    s.configure(&config(fake_claude(), "hang")).await;
+    let run = s.start_run().await;
     let mut groups = Vec::new();
     for _ in 0..500 {
-        groups = recorded_groups(&mut s);
+        groups = recorded_groups(&s).await;
         if groups.len() == 3 {
             break;
         }
@@ -338,8 +206,9 @@ async fn cancelling_all_leaves_no_process_and_marks_them_cancelled() {
         groups.iter().all(|g| !group_members(*g).is_empty()),
         "the agents run until cancelled"
     );
-    assert_eq!(orch.cancel(&s.view.experiment.id, None), 3);
-    let view = run.await.unwrap().unwrap();
+    assert_eq!(s.fanout.cancel(&s.id, None), 3);
+    run.finished().await;
+    let view = s.load().await;
     assert!(
         view.variants
             .iter()
@@ -359,16 +228,10 @@ async fn cancelling_all_leaves_no_process_and_marks_them_cancelled() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_agent_is_ended_by_the_timeout() {
-    let mut s = setup(&["stuck"]);
-    let orch = orchestrator(
-        &s,
-        Config {
-            timeout: Duration::from_secs(1),
-            ..config(fake_claude(), "hang")
-        },
-    )
-    .await;
-    let view = orch.run(&s.view.experiment.id).await.unwrap();
+    let s = setup(&["stuck"]);
+    let mut hang = config(fake_claude(), "hang");
+    hang.run.timeout_secs = 1;
+    let view = s.run(hang).await;
     let v = &view.variants[0];
     assert_eq!(
         v.status,
@@ -380,18 +243,17 @@ async fn a_hanging_agent_is_ended_by_the_timeout() {
         "{:?}",
         v.error
     );
-    for g in recorded_groups(&mut s) {
+    for g in recorded_groups(&s).await {
         assert!(group_members(g).is_empty(), "the hung agent is gone");
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grandchildren_are_gone_when_the_variant_ends() {
-    let mut s = setup(&["forky"]);
-    let orch = orchestrator(&s, config(fake_claude(), "grandchildren")).await;
-    let view = orch.run(&s.view.experiment.id).await.unwrap();
+    let s = setup(&["forky"]);
+    let view = s.run(config(fake_claude(), "grandchildren")).await;
     assert!(view.variants[0].status != VariantStatus::Queued);
-    let groups = recorded_groups(&mut s);
+    let groups = recorded_groups(&s).await;
     assert_eq!(groups.len(), 1);
     assert!(
         group_members(groups[0]).is_empty(),
@@ -402,15 +264,9 @@ async fn grandchildren_are_gone_when_the_variant_ends() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_check_command_result_is_stored_and_decides() {
     let s = setup(&["checked"]);
-    let orch = orchestrator(
-        &s,
-        Config {
-            check: Some("test -f fake-output.txt && echo found it".into()),
-            ..config(fake_claude(), "success")
-        },
-    )
-    .await;
-    let v = &orch.run(&s.view.experiment.id).await.unwrap().variants[0];
+    let mut checked = config(fake_claude(), "success");
+    checked.run.check = Some("test -f fake-output.txt && echo found it".into());
+    let v = &s.run(checked).await.variants[0];
     let check = v.check.as_ref().expect("the check ran");
     assert_eq!(
         (v.status, check.exit_code),
@@ -422,15 +278,9 @@ async fn the_check_command_result_is_stored_and_decides() {
     );
 
     let s = setup(&["failing-check"]);
-    let orch = orchestrator(
-        &s,
-        Config {
-            check: Some("echo two tests failed; exit 4".into()),
-            ..config(fake_claude(), "success")
-        },
-    )
-    .await;
-    let v = &orch.run(&s.view.experiment.id).await.unwrap().variants[0];
+    let mut failing = config(fake_claude(), "success");
+    failing.run.check = Some("echo two tests failed; exit 4".into());
+    let v = &s.run(failing).await.variants[0];
     let check = v.check.as_ref().expect("the check ran");
     assert_eq!(
         v.status,
@@ -452,12 +302,10 @@ async fn the_check_command_result_is_stored_and_decides() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_resets_the_worktree_and_runs_again() {
-    let mut s = setup(&["flaky"]);
-    let orch = orchestrator(&s, config(fake_claude(), "exit")).await;
-    let v = orch
-        .run(&s.view.experiment.id)
+    let s = setup(&["flaky"]);
+    let v = s
+        .run(config(fake_claude(), "exit"))
         .await
-        .unwrap()
         .variants
         .remove(0);
     assert_eq!(v.status, VariantStatus::Failed);
@@ -466,13 +314,9 @@ async fn retry_resets_the_worktree_and_runs_again() {
         v.worktree.join("fake-output.txt").exists(),
         "the failed attempt left its edit"
     );
-    drop(orch);
 
-    let orch = orchestrator(&s, config(fake_claude(), "success")).await;
-    let v = orch
-        .retry(&s.view.experiment.id, 1)
-        .await
-        .expect("the retry runs");
+    s.configure(&config(fake_claude(), "success")).await;
+    let v = s.retry(1).await.expect("the retry runs").variants.remove(0);
     assert_eq!(v.status, VariantStatus::Succeeded, "{:?}", v.error);
     assert!(
         !v.worktree.join("leftover.txt").exists(),
@@ -484,32 +328,41 @@ async fn retry_resets_the_worktree_and_runs_again() {
         1,
         "the worktree started from the base, not from the failed attempt: {content}"
     );
-    assert_eq!(launches(&mut s, 1).len(), 2, "both launches are on record");
+    assert_eq!(
+        launches(&s, 1).await.len(),
+        2,
+        "both launches are on record"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follow_up_resumes_the_session() {
-    let mut s = setup(&["resumable"]);
-    let orch = orchestrator(&s, config(fake_claude(), "success")).await;
-    orch.run(&s.view.experiment.id).await.unwrap();
-    let first_session = events(&mut s, 1)
+    let s = setup(&["resumable"]);
+    s.run(config(fake_claude(), "success")).await;
+    let first_session = s
+        .events(1)
+        .await
         .into_iter()
         .find(|e| e.kind == "init")
         .map(|e| e.payload["session_id"].as_str().unwrap().to_owned())
         .expect("the agent reported its session id");
 
-    let v = orch
-        .follow_up(&s.view.experiment.id, 1, "now add a farewell")
+    let v = s
+        .follow_up(1, "now add a farewell")
         .await
-        .unwrap();
+        .unwrap()
+        .variants
+        .remove(0);
     assert_eq!(v.status, VariantStatus::Succeeded, "{:?}", v.error);
-    let launch = launches(&mut s, 1).pop().unwrap();
+    let launch = launches(&s, 1).await.pop().unwrap();
     assert_eq!(
         launch["resume"],
         first_session.as_str(),
         "the follow-up resumes the recorded session"
     );
-    let inits: Vec<_> = events(&mut s, 1)
+    let inits: Vec<_> = s
+        .events(1)
+        .await
         .into_iter()
         .filter(|e| e.kind == "init")
         .collect();
@@ -524,16 +377,13 @@ async fn a_follow_up_resumes_the_session() {
         "the follow-up's edit is committed: {committed}"
     );
 
-    let err = orch
-        .follow_up(&s.view.experiment.id, 1, "  ")
-        .await
-        .unwrap_err();
+    let err = s.follow_up(1, "  ").await.unwrap_err();
     assert_eq!(err.code(), "orchestrator.empty_follow_up");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovery_interrupts_only_variants_whose_fanout_is_gone() {
-    let mut s = setup(&["orphaned", "owned-elsewhere", "never-claimed"]);
+    let s = setup(&["orphaned", "owned-elsewhere", "never-claimed"]);
     let id = s.view.experiment.id.clone();
     let me = procfs::this_process();
     let init = ProcessId {
@@ -544,25 +394,30 @@ async fn recovery_interrupts_only_variants_whose_fanout_is_gone() {
         pid: me.pid,
         start: me.start + 1,
     };
-    {
-        let store = s.engine.store();
-        for (i, owner) in [(1, Some(dead)), (2, Some(init)), (3, None)] {
-            let mut v = store.variants(&id).unwrap().remove(i - 1);
-            v.status = VariantStatus::Running;
-            store.update_variant(&v).unwrap();
-            if let Some(owner) = owner {
-                store.claim_variant(&id, i as u32, owner).unwrap();
+    let key = id.clone();
+    s.fanout
+        .dispatcher()
+        .writer()
+        .call(move |store| {
+            for (i, owner) in [(1, Some(dead)), (2, Some(init)), (3, None)] {
+                let mut v = store.variants(&key).unwrap().remove(i - 1);
+                v.status = VariantStatus::Running;
+                store.update_variant(&v).unwrap();
+                if let Some(owner) = owner {
+                    store.claim_variant(&key, i as u32, owner).unwrap();
+                }
             }
-        }
-    }
-    let orch = orchestrator(&s, config(fake_claude(), "success")).await;
-    let marked = orch.recover().await.unwrap();
+        })
+        .await
+        .unwrap();
+    s.configure(&config(fake_claude(), "success")).await;
+    let marked = s.fanout.dispatcher().recover().await.unwrap();
     assert_eq!(
         marked,
         [(id.clone(), 1), (id.clone(), 3)],
         "a live owner's variant is left alone"
     );
-    let variants = s.engine.store().variants(&id).unwrap();
+    let variants = s.load().await.variants;
     assert_eq!(variants[0].status, VariantStatus::Interrupted);
     assert_eq!(variants[1].status, VariantStatus::Running);
     assert!(
@@ -573,28 +428,30 @@ async fn recovery_interrupts_only_variants_whose_fanout_is_gone() {
         variants[0].worktree.is_dir(),
         "the worktree stays for a retry"
     );
-    let v = orch
-        .retry(&id, 1)
+    let v = s
+        .retry(1)
         .await
-        .expect("an interrupted variant can be retried");
+        .expect("an interrupted variant can be retried")
+        .variants
+        .remove(0);
     assert_eq!(v.status, VariantStatus::Succeeded);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_methodology_file_is_read_at_each_launch() {
-    let mut s = setup(&["method"]);
+    let s = setup(&["method"]);
     s.fx.write(
         ".claude/commands/ultrathink-task.md",
         "---\ndescription: test\n---\nMethod A for $ARGUMENTS\n",
     );
-    let orch = orchestrator(&s, config(fake_claude(), "success")).await;
-    orch.run(&s.view.experiment.id).await.unwrap();
+    s.run(config(fake_claude(), "success")).await;
     s.fx.write(
         ".claude/commands/ultrathink-task.md",
         "Method B for $ARGUMENTS\n",
     );
-    orch.retry(&s.view.experiment.id, 1).await.unwrap();
-    let methods: Vec<_> = launches(&mut s, 1)
+    s.retry(1).await.unwrap();
+    let methods: Vec<_> = launches(&s, 1)
+        .await
         .iter()
         .map(|l| l["methodology"].as_str().unwrap().to_owned())
         .collect();
@@ -610,9 +467,8 @@ async fn the_methodology_file_is_read_at_each_launch() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_huge_output_session_reaches_subscribers_in_batches_and_the_store_whole() {
-    let mut s = setup(&["loud"]);
-    let orch = orchestrator(&s, config(fake_claude(), "huge")).await;
-    let mut ticks = coalesce(orch.subscribe(), orchestrator::UI_INTERVAL);
+    let s = setup(&["loud"]);
+    let mut ticks = coalesce(s.fanout.subscribe(), orchestrator::UI_INTERVAL);
     let reader = tokio::spawn(async move {
         let (mut batches, mut received, mut missed) = (0, 0, 0);
         while let Some(tick) = ticks.recv().await {
@@ -624,16 +480,17 @@ async fn a_huge_output_session_reaches_subscribers_in_batches_and_the_store_whol
         }
         (batches, received, missed)
     });
-    let view = orch.run(&s.view.experiment.id).await.unwrap();
+    let view = s.run(config(fake_claude(), "huge")).await;
     assert_eq!(
         view.variants[0].status,
         VariantStatus::Succeeded,
         "{:?}",
         view.variants[0].error
     );
-    drop(orch);
+    let stored = s.events(1).await.len();
+    // The dispatcher goes with the rig, and with it the broadcast.
+    drop(s);
     let (batches, received, missed) = reader.await.unwrap();
-    let stored = events(&mut s, 1).len();
     assert!(
         stored > 30_000,
         "the store keeps every line of the huge output: {stored}"
@@ -703,9 +560,8 @@ async fn the_coalescer_sends_at_most_one_batch_per_interval_per_variant() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_report_has_the_table_the_approaches_and_the_summaries() {
     let s = setup(&["first way", "second way"]);
-    let orch = orchestrator(&s, config(fake_claude(), "success")).await;
-    orch.run(&s.view.experiment.id).await.unwrap();
-    let report = s.engine.report(&s.view.experiment.id).unwrap();
+    s.run(config(fake_claude(), "success")).await;
+    let report = s.fanout.engine().report(&s.id).unwrap();
     for needle in [
         "| # | Approach | Status",
         "| 1 | first way | succeeded",

@@ -72,6 +72,7 @@ async fn real_claude_code_writes_a_file_through_the_mock() {
         .expect("bubblewrap works here (make test installs it)");
     spec.sandbox = Some(fanout_engine::sandbox::Sandbox {
         bwrap,
+        shown: Vec::new(),
         writable: vec![root.clone(), home.path().to_path_buf()],
         readable: Vec::new(),
         pinned: vec![root.join(".git")],

@@ -371,10 +371,12 @@ async fn an_interrupt_ends_a_slow_turn_and_the_next_message_is_answered() {
 /// while the command waits, the app's handle answers, the variant succeeds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_orchestrator_waits_in_needs_input_until_the_user_allows() {
+    use common::Rig;
     use fanout_engine::agent::PermissionProfile;
-    use fanout_engine::experiment::{ApproachSpec, Engine, NewExperiment};
-    use fanout_engine::orchestrator::{Config, Executables, Orchestrator, UpdateKind};
-    use fanout_engine::paths::Paths;
+    use fanout_engine::ids::VariantIndex;
+    use fanout_engine::orchestrator::{
+        Config, Environment, Executables, RunConfig, Steer, UpdateKind,
+    };
     use fanout_engine::store::VariantStatus;
 
     let fx = Fixture::new();
@@ -382,42 +384,24 @@ async fn the_orchestrator_waits_in_needs_input_until_the_user_allows() {
     let server = MockServer::start(bash_script("echo from-variant > ran.txt"))
         .await
         .expect("mock starts");
-    let paths = Paths::at(fx.sibling("fanout-home"));
-    let mut engine = Engine::open(paths.clone()).expect("engine opens");
-    let view = engine
-        .create_experiment(NewExperiment {
-            repo: fx.root.clone(),
-            task: "run the check".into(),
-            approaches: vec![ApproachSpec {
-                name: "direct".into(),
-                description: "run it".into(),
-                guidelines: "keep it simple".into(),
-                ..ApproachSpec::default()
-            }],
-            include_uncommitted: false,
-            worktree_root: Some(fx.sibling("worktrees")),
-            default_agent: "claude-code".into(),
-        })
-        .expect("experiment created");
-    let id = view.experiment.id.clone();
+    let rig = Rig::with(fx, &["direct"], "claude-code");
     let config = Config {
-        permission: PermissionProfile::Ask,
-        executables: Executables {
-            claude: Some(claude_binary()),
-            codex: None,
-            gemini: None,
+        run: RunConfig {
+            permission: PermissionProfile::Ask,
+            ..RunConfig::default()
         },
-        env: offline_env(&server, home.path()),
-        ..Config::default()
+        environment: Environment {
+            executables: Executables {
+                claude: Some(claude_binary()),
+                ..Executables::default()
+            },
+            env: offline_env(&server, home.path()),
+            ..Environment::default()
+        },
     };
-    let orch = Orchestrator::open(&paths.database(), config)
-        .await
-        .expect("orchestrator opens");
-    let mut updates = orch.subscribe();
-    let run = tokio::spawn({
-        let (orch, id) = (orch.clone(), id.clone());
-        async move { orch.run(&id).await }
-    });
+    rig.configure(&config).await;
+    let mut updates = rig.fanout.subscribe();
+    let ticket = rig.start_run().await;
 
     let mut request = None;
     let mut saw_needs_input = false;
@@ -435,15 +419,19 @@ async fn the_orchestrator_waits_in_needs_input_until_the_user_allows() {
     }
     let request = request.expect("a request came");
     assert_eq!(request.tool, "Bash", "the command waits for the user");
-    let handle = orch
-        .interactive(&id, 1)
-        .expect("the app reaches the running session");
-    handle.allow(&request.id).expect("allow");
-
-    let done = run
+    rig.fanout
+        .steer(
+            &rig.id,
+            VariantIndex(1),
+            Steer::Allow {
+                request: request.id.clone(),
+            },
+        )
         .await
-        .expect("the run task ends")
-        .expect("the run succeeds");
+        .expect("the app reaches the running session and allows");
+
+    ticket.finished().await;
+    let done = rig.load().await;
     let variant = &done.variants[0];
     assert_eq!(
         variant.status,
@@ -457,13 +445,13 @@ async fn the_orchestrator_waits_in_needs_input_until_the_user_allows() {
         "in the variant's worktree"
     );
     assert!(
-        orch.interactive(&id, 1).is_none(),
-        "no handle is left once the session ended"
+        rig.fanout
+            .steer(&rig.id, VariantIndex(1), Steer::Interrupt)
+            .await
+            .is_err(),
+        "nothing is left to steer once the session ended"
     );
-    let stored = engine
-        .store()
-        .events(&id, 1, 0, 10_000)
-        .expect("events read");
+    let stored = rig.events(1).await;
     let approvals: Vec<_> = stored.iter().filter(|e| e.kind == "approval").collect();
     assert!(
         approvals.len() >= 2,

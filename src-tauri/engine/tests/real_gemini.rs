@@ -337,10 +337,9 @@ async fn cancelling_stops_the_cli_and_the_node_process_it_started() {
 /// session (the mock sees the first turn's history again).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_orchestrator_runs_a_gemini_variant_and_its_follow_up() {
+    use common::Rig;
     use fanout_engine::agent::gemini::{ensure_settings, CONFIG_HOME_VAR};
-    use fanout_engine::experiment::{ApproachSpec, Engine, NewExperiment};
-    use fanout_engine::orchestrator::{Config, Executables, Orchestrator};
-    use fanout_engine::paths::Paths;
+    use fanout_engine::orchestrator::{Config, Environment, Executables};
     use fanout_engine::store::VariantStatus;
 
     let fx = Fixture::new();
@@ -353,39 +352,21 @@ async fn the_orchestrator_runs_a_gemini_variant_and_its_follow_up() {
         Turn::text("Follow-up answered."),
     ]);
     let server = MockServer::start(script).await.expect("mock starts");
-    let paths = Paths::at(fx.sibling("fanout-home"));
-    let mut engine = Engine::open(paths.clone()).expect("engine opens");
-    let view = engine
-        .create_experiment(NewExperiment {
-            repo: fx.root.clone(),
-            task: "greet in hello.txt".into(),
-            approaches: vec![ApproachSpec {
-                name: "direct".into(),
-                description: "write it".into(),
-                guidelines: "keep it simple".into(),
-                ..ApproachSpec::default()
-            }],
-            include_uncommitted: false,
-            worktree_root: Some(fx.sibling("worktrees")),
-            default_agent: "gemini".into(),
-        })
-        .expect("experiment created");
-    let id = view.experiment.id.clone();
+    let rig = Rig::with(fx, &["direct"], "gemini");
     let mut env = offline_env(&server, home.path());
     env.push((CONFIG_HOME_VAR.into(), config_home.display().to_string()));
     let config = Config {
-        executables: Executables {
-            gemini: Some(gemini_binary()),
-            ..Executables::default()
+        environment: Environment {
+            executables: Executables {
+                gemini: Some(gemini_binary()),
+                ..Executables::default()
+            },
+            env,
+            ..Environment::default()
         },
-        env,
         ..Config::default()
     };
-    let orch = Orchestrator::open(&paths.database(), config)
-        .await
-        .expect("orchestrator opens");
-
-    let done = orch.run(&id).await.expect("the run ends");
+    let done = rig.run(config).await;
     let variant = &done.variants[0];
     assert_eq!(
         variant.status,
@@ -404,10 +385,11 @@ async fn the_orchestrator_runs_a_gemini_variant_and_its_follow_up() {
         "written in the variant's worktree"
     );
 
-    let followed = orch
-        .follow_up(&id, 1, "Now say what you did.")
+    let done = rig
+        .follow_up(1, "Now say what you did.")
         .await
-        .expect("the follow-up ends");
+        .expect("the follow-up runs");
+    let followed = &done.variants[0];
     assert_eq!(
         followed.status,
         VariantStatus::Succeeded,

@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::Fixture;
+use fanout_engine::api::Fanout;
 use fanout_engine::experiment::{ApproachSpec, Engine, ExperimentView, NewExperiment};
-use fanout_engine::orchestrator::{Config, Executables, Orchestrator, UpdateKind};
+use fanout_engine::ids::{ExperimentId, VariantIndex};
+use fanout_engine::orchestrator::{Environment, Executables, Job, RunConfig, Ticket, UpdateKind};
 use fanout_engine::paths::Paths;
 use fanout_engine::repo_settings::{RepoSettings, EXPORT_FILE};
 use fanout_engine::store::{StoredEvent, VariantStatus};
@@ -18,19 +20,24 @@ use fanout_engine::store::{StoredEvent, VariantStatus};
 struct Setup {
     fx: Fixture,
     paths: Paths,
-    engine: Engine,
+    fanout: Fanout,
 }
 
 fn setup() -> Setup {
     let fx = Fixture::new();
     let paths = Paths::at(fx.sibling("home"));
-    let engine = Engine::open(paths.clone()).expect("engine opens");
-    Setup { fx, paths, engine }
+    let fanout = Fanout::open(paths.clone(), agent_environment(), RunConfig::default())
+        .expect("Fanout opens");
+    Setup { fx, paths, fanout }
 }
 
 impl Setup {
-    fn create(&mut self, names: &[&str]) -> ExperimentView {
-        self.engine
+    fn engine(&self) -> &Engine {
+        self.fanout.engine()
+    }
+
+    fn create(&self, names: &[&str]) -> ExperimentView {
+        self.engine()
             .create_experiment(NewExperiment {
                 repo: self.fx.root.clone(),
                 task: "prepare the worktrees".into(),
@@ -44,6 +51,7 @@ impl Setup {
                 include_uncommitted: false,
                 worktree_root: Some(self.fx.sibling("worktrees")),
                 default_agent: "claude-code".into(),
+                run: RunConfig::default(),
             })
             .expect("experiment created")
     }
@@ -82,7 +90,7 @@ fn env_files(fx: &Fixture) {
 
 #[test]
 fn ignored_env_files_are_copied_into_every_worktree() {
-    let mut s = setup();
+    let s = setup();
     env_files(&s.fx);
     let view = s.create(&["one", "two", "three"]);
     for v in &view.variants {
@@ -128,9 +136,8 @@ fn ignored_env_files_are_copied_into_every_worktree() {
             "copied files are ignored in the worktree too, so the variant starts clean"
         );
         let events = s
-            .engine
-            .store()
-            .events(&view.experiment.id, v.index, 0, 10)
+            .engine()
+            .events(&view.id(), VariantIndex(v.index), 0, 10)
             .expect("read the transcript");
         let note = events
             .iter()
@@ -157,8 +164,8 @@ fn ignored_env_files_are_copied_into_every_worktree() {
 
 #[test]
 fn settings_are_stored_by_fanout_validated_and_exported_on_request() {
-    let mut s = setup();
-    let first = s.engine.repo_settings(&s.fx.root).expect("settings read");
+    let s = setup();
+    let first = s.engine().repo_settings(&s.fx.root).expect("settings read");
     assert!(!first.stored, "a new repository uses the defaults");
     assert_eq!(first.settings, RepoSettings::default());
 
@@ -168,7 +175,7 @@ fn settings_are_stored_by_fanout_validated_and_exported_on_request() {
         setup_timeout_secs: 90,
         check_network: false,
     };
-    s.engine
+    s.engine()
         .save_repo_settings(&s.fx.root, wanted.clone())
         .expect("valid settings save");
     let reopened = Engine::open(s.paths.clone()).expect("engine reopens");
@@ -188,35 +195,35 @@ fn settings_are_stored_by_fanout_validated_and_exported_on_request() {
         ..RepoSettings::default()
     };
     let err = s
-        .engine
+        .engine()
         .save_repo_settings(&s.fx.root, bad)
         .expect_err("a glob leaving the checkout is refused");
     assert!(err.to_string().contains("outside the checkout"), "{err}");
     assert_eq!(err.code(), "repo_settings.invalid");
     assert_eq!(
-        s.engine.repo_settings(&s.fx.root).unwrap().settings,
+        s.engine().repo_settings(&s.fx.root).unwrap().settings,
         wanted,
         "a refused save changes nothing"
     );
 
-    let file = s.engine.export_repo_settings(&s.fx.root).expect("export");
+    let file = s.engine().export_repo_settings(&s.fx.root).expect("export");
     assert_eq!(file, s.fx.root.join(EXPORT_FILE));
     let exported: RepoSettings =
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).expect("export is JSON");
     assert_eq!(exported, wanted, "the export holds the stored settings");
 
-    let reset = s.engine.reset_repo_settings(&s.fx.root).expect("reset");
+    let reset = s.engine().reset_repo_settings(&s.fx.root).expect("reset");
     assert!(!reset.stored && reset.settings == RepoSettings::default());
 }
 
 #[test]
 fn a_path_glob_reaches_into_an_ignored_folder() {
-    let mut s = setup();
+    let s = setup();
     s.fx.write(".gitignore", "secrets/\n");
     s.fx.commit_all("ignore secrets");
     s.fx.write("secrets/dev.pem", "KEY\n");
     s.fx.write("secrets/notes.txt", "not a key\n");
-    s.engine
+    s.engine()
         .save_repo_settings(
             &s.fx.root,
             RepoSettings {
@@ -243,8 +250,8 @@ fn fake_claude() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/agents/fake-claude")
 }
 
-fn agent_config() -> Config {
-    Config {
+fn agent_environment() -> Environment {
+    Environment {
         grace: Duration::from_millis(300),
         executables: Executables {
             claude: Some(fake_claude()),
@@ -254,13 +261,13 @@ fn agent_config() -> Config {
             ("FANOUT_FAKE_MODE".into(), "success".into()),
             ("FANOUT_FAKE_DELAY".into(), "0.05".into()),
         ],
-        ..Config::default()
+        ..Environment::default()
     }
 }
 
 impl Setup {
-    fn set_setup_command(&mut self, command: &str, timeout_secs: u64) {
-        self.engine
+    fn set_setup_command(&self, command: &str, timeout_secs: u64) {
+        self.engine()
             .save_repo_settings(
                 &self.fx.root,
                 RepoSettings {
@@ -272,16 +279,27 @@ impl Setup {
             .expect("settings saved");
     }
 
-    async fn orchestrator(&self) -> Orchestrator {
-        Orchestrator::open(&self.paths.database(), agent_config())
+    /// Starts every variant of `view`.
+    async fn start(&self, view: &ExperimentView) -> Ticket {
+        self.fanout
+            .submit(Job::Run {
+                experiment: view.id(),
+            })
             .await
-            .expect("orchestrator opens")
+            .expect("the run starts")
     }
 
-    fn events(&mut self, id: &str, index: u32) -> Vec<StoredEvent> {
-        self.engine
-            .store()
-            .events(id, index, 0, 100_000)
+    /// Runs every variant of `view` to its end.
+    async fn run(&self, view: &ExperimentView) -> ExperimentView {
+        self.start(view).await.finished().await;
+        self.engine()
+            .experiment(&view.id())
+            .expect("the experiment loads")
+    }
+
+    fn events(&self, id: &ExperimentId, index: u32) -> Vec<StoredEvent> {
+        self.engine()
+            .events(id, VariantIndex(index), 0, 100_000)
             .expect("events read")
     }
 }
@@ -300,12 +318,11 @@ fn position(events: &[StoredEvent], kind: &str) -> Option<usize> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_setup_command_runs_in_each_worktree_before_the_agent() {
-    let mut s = setup();
+    let s = setup();
     s.set_setup_command("echo \"setup in $PWD\"; echo warming up >&2", 60);
     let view = s.create(&["one", "two"]);
-    let orch = s.orchestrator().await;
-    let mut updates = orch.subscribe();
-    let done = orch.run(&view.experiment.id).await.expect("run finishes");
+    let mut updates = s.fanout.subscribe();
+    let done = s.run(&view).await;
     let mut preparing = std::collections::HashSet::new();
     while let Ok(update) = updates.try_recv() {
         if let UpdateKind::Progress(p) = update.kind {
@@ -317,7 +334,7 @@ async fn the_setup_command_runs_in_each_worktree_before_the_agent() {
     assert_eq!(preparing.len(), 2, "both variants showed preparing");
     for v in &done.variants {
         assert_eq!(v.status, VariantStatus::Succeeded, "{:?}", v.error);
-        let events = s.events(&view.experiment.id, v.index);
+        let events = s.events(&view.id(), v.index);
         let lines = setup_lines(&events);
         assert!(
             lines.contains(&format!("setup in {}", v.worktree.display())),
@@ -337,18 +354,13 @@ async fn the_setup_command_runs_in_each_worktree_before_the_agent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_setup_fails_only_its_variant_with_its_code_and_tail() {
-    let mut s = setup();
+    let s = setup();
     s.set_setup_command(
         "echo first line; case \"$PWD\" in *-bad) echo last words >&2; exit 3;; esac",
         60,
     );
     let view = s.create(&["good", "bad"]);
-    let done = s
-        .orchestrator()
-        .await
-        .run(&view.experiment.id)
-        .await
-        .expect("run finishes");
+    let done = s.run(&view).await;
     let (good, bad) = (&done.variants[0], &done.variants[1]);
     assert_eq!(good.status, VariantStatus::Succeeded, "{:?}", good.error);
     assert_eq!(bad.status, VariantStatus::Failed);
@@ -366,7 +378,7 @@ async fn a_failing_setup_fails_only_its_variant_with_its_code_and_tail() {
         Some(3),
         "the variant records the setup's exit code"
     );
-    let events = s.events(&view.experiment.id, bad.index);
+    let events = s.events(&view.id(), bad.index);
     assert_eq!(
         position(&events, "launch"),
         None,
@@ -380,15 +392,10 @@ async fn a_failing_setup_fails_only_its_variant_with_its_code_and_tail() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_setup_running_past_its_timeout_is_stopped() {
-    let mut s = setup();
+    let s = setup();
     s.set_setup_command("echo about to hang; exec sleep 30", 1);
     let view = s.create(&["slow"]);
-    let done = s
-        .orchestrator()
-        .await
-        .run(&view.experiment.id)
-        .await
-        .expect("run finishes");
+    let done = s.run(&view).await;
     let v = &done.variants[0];
     assert_eq!(v.status, VariantStatus::Failed);
     let error = v.error.clone().unwrap_or_default();
@@ -397,7 +404,7 @@ async fn a_setup_running_past_its_timeout_is_stopped() {
         error.contains("about to hang"),
         "the tail is part of the message: {error}"
     );
-    let events = s.events(&view.experiment.id, v.index);
+    let events = s.events(&view.id(), v.index);
     assert_eq!(
         position(&events, "launch"),
         None,
@@ -407,15 +414,11 @@ async fn a_setup_running_past_its_timeout_is_stopped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_reaches_a_running_setup() {
-    let mut s = setup();
+    let s = setup();
     s.set_setup_command("echo started; exec sleep 30", 600);
     let view = s.create(&["waiting"]);
-    let orch = s.orchestrator().await;
-    let mut updates = orch.subscribe();
-    let run = tokio::spawn({
-        let (orch, id) = (orch.clone(), view.experiment.id.clone());
-        async move { orch.run(&id).await }
-    });
+    let mut updates = s.fanout.subscribe();
+    let ticket = s.start(&view).await;
     loop {
         let update = updates.recv().await.expect("updates flow");
         if let UpdateKind::Event { event } = update.kind {
@@ -425,14 +428,18 @@ async fn cancel_reaches_a_running_setup() {
         }
     }
     assert_eq!(
-        orch.cancel(&view.experiment.id, None),
+        s.fanout.cancel(&view.id(), None),
         1,
         "the preparing variant is cancellable"
     );
-    let done = run.await.unwrap().expect("run finishes");
+    ticket.finished().await;
+    let done = s
+        .engine()
+        .experiment(&view.id())
+        .expect("the experiment loads");
     let v = &done.variants[0];
     assert_eq!(v.status, VariantStatus::Cancelled, "{:?}", v.error);
-    let events = s.events(&view.experiment.id, v.index);
+    let events = s.events(&view.id(), v.index);
     assert_eq!(
         position(&events, "launch"),
         None,
@@ -447,15 +454,15 @@ use fanout_engine::merge::Strategy;
 
 /// An experiment whose variants `alpha` and `beta` committed a change and
 /// `gamma` did nothing.
-fn experiment_with_work(s: &mut Setup) -> ExperimentView {
+fn experiment_with_work(s: &Setup) -> ExperimentView {
     let view = s.create(&["alpha", "beta", "gamma"]);
     for v in &view.variants[..2] {
         std::fs::write(v.worktree.join(format!("{}.txt", v.slug)), "work\n").unwrap();
     }
-    s.engine
-        .commit(&view.experiment.id, None)
-        .expect("committed");
-    s.engine.experiment(&view.experiment.id).unwrap()
+    s.engine().commit(&view.id(), None).expect("committed");
+    s.engine()
+        .experiment(&view.id())
+        .expect("the experiment loads")
 }
 
 fn tip(fx: &Fixture, branch: &str) -> String {
@@ -464,11 +471,11 @@ fn tip(fx: &Fixture, branch: &str) -> String {
 
 #[test]
 fn cleanup_refuses_unmerged_work_and_names_the_variants() {
-    let mut s = setup();
-    let view = experiment_with_work(&mut s);
-    let id = view.experiment.id.clone();
+    let s = setup();
+    let view = experiment_with_work(&s);
+    let id = view.id();
 
-    let disk = s.engine.disk_usage(&id).expect("sizes");
+    let disk = s.engine().disk_usage(&id).expect("sizes");
     let unmerged: Vec<usize> = disk.iter().map(|d| d.unmerged_commits).collect();
     assert_eq!(unmerged, [1, 1, 0], "alpha and beta each committed once");
     assert!(
@@ -477,7 +484,7 @@ fn cleanup_refuses_unmerged_work_and_names_the_variants() {
     );
 
     let err = s
-        .engine
+        .engine()
         .clean(&id, &CleanOptions::default())
         .expect_err("unmerged work is not deleted unasked");
     let text = err.to_string();
@@ -502,22 +509,22 @@ fn cleanup_refuses_unmerged_work_and_names_the_variants() {
 
 #[test]
 fn merged_and_archived_variants_need_no_confirmation_and_the_tag_keeps_the_work() {
-    let mut s = setup();
-    let view = experiment_with_work(&mut s);
-    let id = view.experiment.id.clone();
+    let s = setup();
+    let view = experiment_with_work(&s);
+    let id = view.id();
     // A squash merge leaves alpha's commit on no branch, but it is merged.
-    s.engine
-        .merge(&id, "alpha", None, Strategy::Squash, None)
+    s.engine()
+        .merge(&id, VariantIndex(1), None, Strategy::Squash, None)
         .expect("alpha merges");
     let beta = &view.variants[1];
     let beta_tip = tip(&s.fx, &beta.branch);
 
     let opts = CleanOptions {
-        archive: vec!["beta".into()],
+        archive: vec![VariantIndex(2)],
         ..CleanOptions::default()
     };
     let report = s
-        .engine
+        .engine()
         .clean(&id, &opts)
         .expect("nothing unmerged is lost");
     let tag = format!("fanout/archive/{}/2-beta", view.experiment.slug);
@@ -543,11 +550,11 @@ fn merged_and_archived_variants_need_no_confirmation_and_the_tag_keeps_the_work(
 
 #[test]
 fn confirmed_cleanup_deletes_unmerged_work_and_reports_what_it_freed() {
-    let mut s = setup();
-    let view = experiment_with_work(&mut s);
-    let id = view.experiment.id.clone();
+    let s = setup();
+    let view = experiment_with_work(&s);
+    let id = view.id();
     let before: u64 = s
-        .engine
+        .engine()
         .disk_usage(&id)
         .unwrap()
         .iter()
@@ -557,7 +564,10 @@ fn confirmed_cleanup_deletes_unmerged_work_and_reports_what_it_freed() {
         confirmed: true,
         ..CleanOptions::default()
     };
-    let report = s.engine.clean(&id, &opts).expect("confirmed cleanup runs");
+    let report = s
+        .engine()
+        .clean(&id, &opts)
+        .expect("confirmed cleanup runs");
     assert_eq!(report.removed.branches_deleted.len(), 3);
     assert!(
         view.variants.iter().all(|v| !v.worktree.exists()),
@@ -577,15 +587,15 @@ fn confirmed_cleanup_deletes_unmerged_work_and_reports_what_it_freed() {
 
 #[test]
 fn each_confirmation_covers_only_its_own_variant() {
-    let mut s = setup();
-    let view = experiment_with_work(&mut s);
-    let id = view.experiment.id.clone();
+    let s = setup();
+    let view = experiment_with_work(&s);
+    let id = view.id();
     let opts = CleanOptions {
-        confirmed_variants: vec!["1".into()],
+        confirmed_variants: vec![VariantIndex(1)],
         ..CleanOptions::default()
     };
     let err = s
-        .engine
+        .engine()
         .clean(&id, &opts)
         .expect_err("beta's work was not confirmed");
     let text = err.to_string();
@@ -601,18 +611,18 @@ fn each_confirmation_covers_only_its_own_variant() {
 
 #[test]
 fn a_forced_second_pass_archives_again_without_the_deleted_branch() {
-    let mut s = setup();
-    let view = experiment_with_work(&mut s);
-    let id = view.experiment.id.clone();
+    let s = setup();
+    let view = experiment_with_work(&s);
+    let id = view.id();
     let beta_tip = tip(&s.fx, &view.variants[1].branch);
     // Gamma's uncommitted edit stops the first pass at its worktree.
     std::fs::write(view.variants[2].worktree.join("draft.txt"), "unsaved\n").unwrap();
     let opts = CleanOptions {
-        confirmed_variants: vec!["alpha".into()],
-        archive: vec!["beta".into()],
+        confirmed_variants: vec![VariantIndex(1)],
+        archive: vec![VariantIndex(2)],
         ..CleanOptions::default()
     };
-    let first = s.engine.clean(&id, &opts).expect("first pass");
+    let first = s.engine().clean(&id, &opts).expect("first pass");
     assert_eq!(
         first.removed.kept_dirty,
         [view.variants[2].worktree.clone()],
@@ -626,7 +636,7 @@ fn a_forced_second_pass_archives_again_without_the_deleted_branch() {
         ..opts
     };
     let second = s
-        .engine
+        .engine()
         .clean(&id, &forced)
         .expect("the forced pass finds beta's work in its tag");
     let tag = format!("fanout/archive/{}/2-beta", view.experiment.slug);
@@ -639,5 +649,216 @@ fn a_forced_second_pass_archives_again_without_the_deleted_branch() {
     assert!(
         !view.variants[2].worktree.exists(),
         "the forced pass removed gamma's worktree"
+    );
+}
+
+// ---- what the settings screen and the cleanup dialog send -----------------
+
+#[test]
+fn repository_settings_save_trimmed_refuse_bad_input_with_a_sentence_and_export_on_request() {
+    let s = setup();
+    let repo = s.fx.root.clone();
+    let view = s.engine().repo_settings(&repo).expect("read the defaults");
+    assert!(!view.stored, "nothing is stored before the first save");
+
+    let form = RepoSettings {
+        copy: vec![" .env ".into(), "secrets/*.pem".into()],
+        setup_command: Some("  npm ci  ".into()),
+        setup_timeout_secs: 120,
+        check_network: false,
+    };
+    let saved = s
+        .engine()
+        .save_repo_settings(&repo, form)
+        .expect("valid settings save");
+    assert!(saved.stored);
+    assert_eq!(
+        saved.settings.copy,
+        [".env", "secrets/*.pem"],
+        "globs are trimmed as typed"
+    );
+    assert_eq!(saved.settings.setup_command.as_deref(), Some("npm ci"));
+    let again = s.engine().repo_settings(&repo).expect("read back");
+    assert_eq!(
+        again.settings, saved.settings,
+        "the store holds what was saved"
+    );
+    assert!(
+        !repo.join(".fanout.json").exists(),
+        "saving does not write into the user's repository"
+    );
+
+    // An empty command field means "no setup command", not a command of nothing.
+    let cleared = RepoSettings {
+        setup_command: Some("   ".into()),
+        ..saved.settings.clone()
+    };
+    let cleared = s
+        .engine()
+        .save_repo_settings(&repo, cleared)
+        .expect("saves");
+    assert_eq!(cleared.settings.setup_command, None);
+
+    let outside = RepoSettings {
+        copy: vec!["../other/.env".into()],
+        ..RepoSettings::default()
+    };
+    let err = s
+        .engine()
+        .save_repo_settings(&repo, outside)
+        .expect_err("outside the checkout");
+    assert_eq!(
+        err.code(),
+        "repo_settings.invalid",
+        "the UI can tell a field error"
+    );
+    assert!(
+        err.to_string().contains("../other/.env")
+            && err.to_string().contains("outside the checkout"),
+        "the sentence names the pattern and why: {}",
+        err
+    );
+    let zero = RepoSettings {
+        setup_timeout_secs: 0,
+        ..RepoSettings::default()
+    };
+    let err = s
+        .engine()
+        .save_repo_settings(&repo, zero)
+        .expect_err("zero timeout");
+    assert!(err.to_string().contains("between 1 and"), "{}", err);
+    assert_eq!(
+        s.engine().repo_settings(&repo).expect("read").settings,
+        cleared.settings,
+        "refused settings leave the saved ones alone"
+    );
+
+    let written = s.engine().export_repo_settings(&repo).expect("export");
+    let text = std::fs::read_to_string(&written).expect("the export exists");
+    assert_eq!(
+        written,
+        repo.join(".fanout.json"),
+        "at the repository's root"
+    );
+    assert!(
+        text.contains("secrets/*.pem"),
+        "the export holds the saved globs: {text}"
+    );
+
+    let err = s
+        .engine()
+        .save_repo_settings(Path::new("/nowhere/at/all"), RepoSettings::default())
+        .expect_err("no repository there");
+    assert!(err.to_string().contains("/nowhere/at/all"), "{}", err);
+}
+
+/// Commits `file` on the variant's worktree branch.
+fn commit_work(worktree: &Path, file: &str) {
+    std::fs::write(worktree.join(file), "work\n").expect("write work");
+    common::git(worktree, &["add", "."]);
+    common::git(worktree, &["commit", "-qm", file]);
+}
+
+fn clean(
+    s: &Setup,
+    id: &ExperimentId,
+    json: serde_json::Value,
+) -> Result<fanout_engine::experiment::CleanReport, fanout_engine::Error> {
+    // The cleanup dialog's options, as they cross from the window.
+    let options: CleanOptions = serde_json::from_value(json).expect("the dialog's options parse");
+    s.engine().clean(id, &options)
+}
+
+#[test]
+fn cleanup_shows_sizes_refuses_unconfirmed_unmerged_work_and_archives_on_request() {
+    let s = setup();
+    let view = s.create(&["Small", "Large", "Idle"]);
+    let id = view.id();
+    commit_work(&view.variants[0].worktree, "small.txt");
+    commit_work(&view.variants[1].worktree, "large.txt");
+    std::fs::write(
+        view.variants[1].worktree.join("big.bin"),
+        vec![7u8; 300_000],
+    )
+    .expect("write");
+    common::git(&view.variants[1].worktree, &["add", "."]);
+    common::git(&view.variants[1].worktree, &["commit", "-qm", "big"]);
+
+    let disk = s.engine().disk_usage(&id).expect("disk usage");
+    let bytes: Vec<u64> = disk
+        .iter()
+        .map(|d| d.bytes.expect("worktree exists"))
+        .collect();
+    assert!(
+        bytes[1] >= bytes[0] + 300_000,
+        "the worktree with a 300 KB file measures that much more: {bytes:?}"
+    );
+    let unmerged: Vec<usize> = disk.iter().map(|d| d.unmerged_commits).collect();
+    assert_eq!(unmerged, [1, 2, 0], "commits merged nowhere, per variant");
+
+    let err = clean(
+        &s,
+        &id,
+        serde_json::json!({"keep": null, "force": false, "confirmed_variants": [], "archive": []}),
+    )
+    .expect_err("unmerged work needs the user's tick");
+    assert_eq!(err.code(), "experiment.unmerged");
+    assert!(
+        err.to_string().contains("1 (Small") && err.to_string().contains("2 (Large"),
+        "the refusal names both variants: {}",
+        err
+    );
+    assert!(
+        !err.to_string().contains("--") && !err.to_string().contains("`fanout"),
+        "the sentence is true in any face, each adds its own way out: {err}"
+    );
+    assert!(
+        view.variants.iter().all(|v| v.worktree.is_dir()),
+        "a refusal removes nothing"
+    );
+
+    // Archiving one is not enough while the other is neither archived nor ticked.
+    let err = clean(
+        &s,
+        &id,
+        serde_json::json!({"confirmed_variants": [], "archive": [2]}),
+    )
+    .expect_err("variant 1 still unconfirmed");
+    assert!(
+        err.to_string().contains("1 (Small") && !err.to_string().contains("2 (Large"),
+        "{}",
+        err
+    );
+
+    let report = clean(
+        &s,
+        &id,
+        serde_json::json!({"confirmed_variants": [1], "archive": [2]}),
+    )
+    .expect("confirmed and archived");
+    let tag = format!("fanout/archive/{}/2-large", view.experiment.slug);
+    assert_eq!(
+        report
+            .archived
+            .iter()
+            .map(|a| a.tag.as_str())
+            .collect::<Vec<_>>(),
+        [tag.as_str()],
+        "the archive tag is reported with its name"
+    );
+    let tagged = common::git(&s.fx.root, &["rev-parse", &format!("refs/tags/{tag}")]);
+    assert_eq!(
+        tagged, report.archived[0].commit,
+        "the tag holds variant 2's work"
+    );
+    assert_eq!(
+        common::git(&s.fx.root, &["branch", "--list", "fanout/*"]),
+        "",
+        "every variant branch is gone"
+    );
+    assert_eq!(
+        report.freed_bytes,
+        bytes.iter().sum::<u64>(),
+        "the freed bytes are the sizes the dialog showed"
     );
 }

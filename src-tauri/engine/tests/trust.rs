@@ -9,50 +9,15 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::Fixture;
-use fanout_engine::experiment::{
-    ApproachSpec, CleanOptions, Engine, ExperimentView, NewExperiment,
-};
-use fanout_engine::orchestrator::{Config, Executables, Orchestrator};
+use common::{Fixture, Rig};
+use fanout_engine::experiment::{ApproachSpec, CleanOptions, Engine, NewExperiment};
+use fanout_engine::ids::VariantIndex;
+use fanout_engine::orchestrator::{Config, Environment, Executables, RunConfig};
 use fanout_engine::paths::Paths;
 use fanout_engine::store::VariantStatus;
 
-struct Setup {
-    fx: Fixture,
-    paths: Paths,
-    engine: Engine,
-    view: ExperimentView,
-}
-
-fn setup_with(fx: Fixture, names: &[&str], agent: &str) -> Setup {
-    let paths = Paths::at(fx.sibling("home"));
-    let mut engine = Engine::open(paths.clone()).expect("engine opens");
-    let view = engine
-        .create_experiment(NewExperiment {
-            repo: fx.root.clone(),
-            task: "do the task".into(),
-            approaches: names
-                .iter()
-                .map(|n| ApproachSpec {
-                    name: n.to_string(),
-                    ..ApproachSpec::default()
-                })
-                .collect(),
-            include_uncommitted: false,
-            worktree_root: Some(fx.sibling("worktrees")),
-            default_agent: agent.into(),
-        })
-        .expect("experiment created");
-    Setup {
-        fx,
-        paths,
-        engine,
-        view,
-    }
-}
-
-fn setup(names: &[&str]) -> Setup {
-    setup_with(Fixture::new(), names, "command")
+fn setup(names: &[&str]) -> Rig {
+    Rig::new(names, "command")
 }
 
 /// A shell script the command agent runs, in `fx`'s `bin` folder.
@@ -66,21 +31,16 @@ fn script(fx: &Fixture, name: &str, body: &str) -> PathBuf {
 
 fn config(agent_script: &Path, sandbox: bool) -> Config {
     Config {
-        grace: Duration::from_millis(300),
-        agent_command: Some(format!("'{}'", agent_script.display())),
-        sandbox,
-        executables: Executables::default(),
-        ..Config::default()
+        run: RunConfig {
+            agent_command: Some(format!("'{}'", agent_script.display())),
+            sandbox,
+            ..RunConfig::default()
+        },
+        environment: Environment {
+            grace: Duration::from_millis(300),
+            ..Environment::default()
+        },
     }
-}
-
-async fn run(s: &Setup, config: Config) -> ExperimentView {
-    let orch = Orchestrator::open(&s.paths.database(), config)
-        .await
-        .expect("orchestrator opens");
-    orch.run(&s.view.experiment.id)
-        .await
-        .expect("the run completes")
 }
 
 /// What the issue saw: an agent writes a repository of its own in its
@@ -109,7 +69,7 @@ fn tamper_in(worktree: &Path, fx: &Fixture) {
     );
 }
 
-fn registration_of(s: &Setup, index: usize) -> String {
+fn registration_of(s: &Rig, index: usize) -> String {
     let v = &s.view.variants[index];
     v.linked(&s.fx.root)
         .expect("registered")
@@ -120,14 +80,14 @@ fn registration_of(s: &Setup, index: usize) -> String {
 
 #[test]
 fn a_commit_through_a_rewritten_dot_git_never_reaches_the_users_branch() {
-    let mut s = setup(&["alpha"]);
+    let s = setup(&["alpha"]);
     let main_before = s.fx.head();
     let wt = s.view.variants[0].worktree.clone();
     tamper_in(&wt, &s.fx);
 
-    let id = s.view.experiment.id.clone();
+    let id = s.id.clone();
     let err = s
-        .engine
+        .engine()
         .commit(&id, None)
         .expect_err("the tampered worktree is refused");
 
@@ -149,7 +109,7 @@ fn a_commit_through_a_rewritten_dot_git_never_reaches_the_users_branch() {
         format!("gitdir: {}", registration_of(&s, 0)),
         "the .git file names Fanout's registration again"
     );
-    let variant = s.engine.experiment(&id).expect("show").variants.remove(0);
+    let variant = s.engine().experiment(&id).expect("show").variants.remove(0);
     assert_eq!(
         variant.status,
         VariantStatus::Failed,
@@ -166,7 +126,7 @@ fn a_commit_through_a_rewritten_dot_git_never_reaches_the_users_branch() {
     );
 
     // Once restored, a commit goes where it belongs: the variant's branch.
-    let commits = s.engine.commit(&id, None).expect("a second commit works");
+    let commits = s.engine().commit(&id, None).expect("a second commit works");
     let commit = commits[0]
         .commit
         .clone()
@@ -187,11 +147,8 @@ async fn a_retry_through_a_rewritten_dot_git_never_resets_the_users_checkout() {
     let main_before = s.fx.head();
     tamper_in(&s.view.variants[0].worktree, &s.fx);
 
-    let orch = Orchestrator::open(&s.paths.database(), Config::default())
-        .await
-        .expect("orchestrator opens");
-    let err = orch
-        .retry(&s.view.experiment.id, 1)
+    let err = s
+        .retry(1)
         .await
         .expect_err("the retry refuses the tampered worktree");
 
@@ -211,14 +168,14 @@ async fn a_retry_through_a_rewritten_dot_git_never_resets_the_users_checkout() {
 
 #[test]
 fn a_head_pointed_at_the_users_branch_is_caught_and_put_back() {
-    let mut s = setup(&["alpha"]);
+    let s = setup(&["alpha"]);
     let main_before = s.fx.head();
     let git_dir = PathBuf::from(registration_of(&s, 0));
     std::fs::write(git_dir.join("HEAD"), "ref: refs/heads/main\n").expect("rewrite HEAD");
     std::fs::write(s.view.variants[0].worktree.join("work.txt"), "x\n").expect("work");
 
-    let id = s.view.experiment.id.clone();
-    let err = s.engine.commit(&id, None).expect_err("refused");
+    let id = s.id.clone();
+    let err = s.engine().commit(&id, None).expect_err("refused");
     assert_eq!(err.code(), "worktree.tampered", "{err}");
     assert!(err.to_string().contains("HEAD names"), "{err}");
     assert_eq!(s.fx.head(), main_before, "main did not move");
@@ -233,7 +190,7 @@ fn a_head_pointed_at_the_users_branch_is_caught_and_put_back() {
 
 #[test]
 fn a_per_worktree_config_is_caught_before_git_could_run_it() {
-    let mut s = setup(&["alpha"]);
+    let s = setup(&["alpha"]);
     let git_dir = PathBuf::from(registration_of(&s, 0));
     s.fx.git(&["config", "extensions.worktreeConfig", "true"]);
     let marker = s.fx.sibling("out").join("ran");
@@ -244,8 +201,8 @@ fn a_per_worktree_config_is_caught_before_git_could_run_it() {
     .expect("write the config");
     std::fs::write(s.view.variants[0].worktree.join("work.txt"), "x\n").expect("work");
 
-    let id = s.view.experiment.id.clone();
-    let err = s.engine.commit(&id, None).expect_err("refused");
+    let id = s.id.clone();
+    let err = s.engine().commit(&id, None).expect_err("refused");
     assert_eq!(err.code(), "worktree.tampered", "{err}");
     assert!(!marker.exists(), "the program the agent named never ran");
     assert!(
@@ -261,7 +218,7 @@ fn a_per_worktree_config_is_caught_before_git_could_run_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_backend_is_checked_after_its_session() {
     for agent in ["command", "claude-code"] {
-        let s = setup_with(Fixture::new(), &["alpha"], agent);
+        let s = Rig::new(&["alpha"], agent);
         let main_before = s.fx.head();
         let fake_claude = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../../tests/fixtures/agents/fake-claude");
@@ -271,8 +228,8 @@ async fn every_backend_is_checked_after_its_session() {
             &format!("{TAMPER}\n[ -n \"$THEN\" ] && exec \"$THEN\" \"$@\"\nexit 0"),
         );
         let mut config = config(&tamper, false);
-        config.executables.claude = Some(tamper.clone());
-        config.env = vec![
+        config.environment.executables.claude = Some(tamper.clone());
+        config.environment.env = vec![
             (
                 "USER_GIT_DIR".into(),
                 s.fx.root.join(".git").display().to_string(),
@@ -281,10 +238,11 @@ async fn every_backend_is_checked_after_its_session() {
         ];
         if agent == "claude-code" {
             config
+                .environment
                 .env
                 .push(("THEN".into(), fake_claude.display().to_string()));
         }
-        let view = run(&s, config).await;
+        let view = s.run(config).await;
         let v = &view.variants[0];
         assert_eq!(v.status, VariantStatus::Failed, "{agent}: {:?}", v.error);
         assert!(
@@ -316,14 +274,14 @@ async fn in_the_sandbox_the_dot_git_file_cannot_be_replaced() {
     let main_before = s.fx.head();
     let tamper = script(&s.fx, "tamper", &format!("{TAMPER}\nexit 0"));
     let mut config = config(&tamper, true);
-    config.env = vec![
+    config.environment.env = vec![
         (
             "USER_GIT_DIR".into(),
             s.fx.root.join(".git").display().to_string(),
         ),
         ("USER_CHECKOUT".into(), s.fx.root.display().to_string()),
     ];
-    let view = run(&s, config).await;
+    let view = s.run(config).await;
     let v = &view.variants[0];
     assert_eq!(v.status, VariantStatus::Succeeded, "{:?}", v.error);
     assert_eq!(
@@ -349,7 +307,7 @@ async fn in_the_sandbox_the_dot_git_file_cannot_be_replaced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sandboxed_agent_reaches_nothing_but_its_worktree() {
     let parent = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("trust");
-    let s = setup_with(Fixture::new_in(&parent), &["alpha", "beta"], "command");
+    let s = Rig::with(Fixture::new_in(&parent), &["alpha", "beta"], "command");
     let outside = s.fx.sibling("outside");
     let home = s.fx.sibling("user-home");
     std::fs::create_dir_all(home.join(".ssh")).expect("~/.ssh");
@@ -369,13 +327,13 @@ cat "$HOME/.ssh/id_ed25519" && echo READ-THE-KEY
 exit 0"#,
     );
     let mut config = config(&agent, true);
-    config.env = vec![
+    config.environment.env = vec![
         ("OUTSIDE".into(), outside.display().to_string()),
         ("USER_CHECKOUT".into(), s.fx.root.display().to_string()),
         ("OTHER".into(), other.display().to_string()),
         ("HOME".into(), home.display().to_string()),
     ];
-    let view = run(&s, config).await;
+    let view = s.run(config).await;
 
     for v in &view.variants {
         assert_eq!(
@@ -409,11 +367,7 @@ exit 0"#,
         !other.join("hacked").exists(),
         "the other variant's worktree is untouched"
     );
-    let mut engine = Engine::open(s.paths.clone()).expect("engine");
-    let events = engine
-        .store()
-        .events(&view.experiment.id, 1, 0, 10_000)
-        .expect("events");
+    let events = s.events(1).await;
     let transcript: String = events.iter().map(|e| e.payload.to_string()).collect();
     for mark in [
         "ESCAPED-OUTSIDE",
@@ -441,25 +395,33 @@ exit 0"#,
 #[test]
 fn clean_judges_merged_work_by_the_repository_not_the_record() {
     for case in ["committed after the merge", "merge reset away"] {
-        let mut s = setup(&["alpha"]);
-        let id = s.view.experiment.id.clone();
+        let s = setup(&["alpha"]);
+        let id = s.id.clone();
         let v = s.view.variants[0].clone();
         std::fs::write(v.worktree.join("work.txt"), "first\n").expect("work");
-        s.engine.commit(&id, None).expect("commit");
-        s.engine
-            .merge(&id, "1", None, fanout_engine::merge::Strategy::Squash, None)
+        s.engine().commit(&id, None).expect("commit");
+        s.engine()
+            .merge(
+                &id,
+                VariantIndex(1),
+                None,
+                fanout_engine::merge::Strategy::Squash,
+                None,
+            )
             .expect("merge");
         match case {
             "committed after the merge" => {
                 std::fs::write(v.worktree.join("work.txt"), "second\n").expect("more work");
-                s.engine.commit(&id, None).expect("commit after the merge");
+                s.engine()
+                    .commit(&id, None)
+                    .expect("commit after the merge");
             }
             _ => {
                 s.fx.git(&["reset", "-q", "--hard", "HEAD~1"]);
             }
         }
         let err = s
-            .engine
+            .engine()
             .clean(&id, &CleanOptions::default())
             .expect_err("the unmerged work is not deleted unasked");
         assert_eq!(err.code(), "experiment.unmerged", "{case}: {err}");
@@ -475,14 +437,20 @@ fn clean_judges_merged_work_by_the_repository_not_the_record() {
 /// clean goes ahead without asking.
 #[test]
 fn clean_deletes_a_squash_merged_variant_without_asking() {
-    let mut s = setup(&["alpha"]);
-    let id = s.view.experiment.id.clone();
+    let s = setup(&["alpha"]);
+    let id = s.id.clone();
     std::fs::write(s.view.variants[0].worktree.join("work.txt"), "x\n").expect("work");
-    s.engine.commit(&id, None).expect("commit");
-    s.engine
-        .merge(&id, "1", None, fanout_engine::merge::Strategy::Squash, None)
+    s.engine().commit(&id, None).expect("commit");
+    s.engine()
+        .merge(
+            &id,
+            VariantIndex(1),
+            None,
+            fanout_engine::merge::Strategy::Squash,
+            None,
+        )
         .expect("merge");
-    s.engine
+    s.engine()
         .clean(&id, &CleanOptions::default())
         .expect("merged work needs no confirmation");
 }
@@ -493,7 +461,7 @@ fn clean_deletes_a_squash_merged_variant_without_asking() {
 fn the_same_long_task_five_times_gets_five_names() {
     let fx = Fixture::new();
     let paths = Paths::at(fx.sibling("home"));
-    let mut engine = Engine::open(paths).expect("engine");
+    let engine = Engine::open(paths).expect("engine");
     // Slugs to 39 and to 40 characters.
     for task in [
         "implement the sliding window rate limit x",
@@ -512,6 +480,7 @@ fn the_same_long_task_five_times_gets_five_names() {
                     include_uncommitted: false,
                     worktree_root: Some(fx.sibling("worktrees")),
                     default_agent: "command".into(),
+                    run: RunConfig::default(),
                 })
                 .expect("created");
             let slug = view.experiment.slug.clone();
@@ -551,12 +520,8 @@ async fn a_methodology_linked_outside_the_repository_is_not_read() {
     )
     .expect("symlink");
     let agent = script(&s.fx, "noop", "exit 0");
-    let view = run(&s, config(&agent, false)).await;
-    let mut engine = Engine::open(s.paths.clone()).expect("engine");
-    let events = engine
-        .store()
-        .events(&view.experiment.id, 1, 0, 10_000)
-        .expect("events");
+    s.run(config(&agent, false)).await;
+    let events = s.events(1).await;
     let launch = events.iter().find(|e| e.kind == "launch").expect("launch");
     assert!(
         !launch.payload.to_string().contains("TOP-SECRET"),
@@ -583,22 +548,31 @@ fn a_run_that_cannot_start_is_refused_before_anything_exists() {
     use fanout_engine::agent::AgentKind;
     use fanout_engine::orchestrator::preflight;
     let missing = Config {
-        executables: Executables {
-            claude: Some("/nonexistent/claude".into()),
-            ..Executables::default()
+        environment: Environment {
+            executables: Executables {
+                claude: Some("/nonexistent/claude".into()),
+                ..Executables::default()
+            },
+            ..Environment::default()
         },
         ..Config::default()
     };
     let err = preflight(&missing, &[AgentKind::ClaudeCode]).expect_err("no such agent");
     assert_eq!(err.code(), "process.not_found", "{err}");
     let unbalanced = Config {
-        agent_command: Some("my-agent 'unclosed {prompt}".into()),
+        run: RunConfig {
+            agent_command: Some("my-agent 'unclosed {prompt}".into()),
+            ..RunConfig::default()
+        },
         ..Config::default()
     };
     let err = preflight(&unbalanced, &[AgentKind::Command]).expect_err("bad template");
     assert_eq!(err.code(), "agent.bad_template", "{err}");
     let nowhere = Config {
-        agent_command: Some("no-such-agent-program {prompt}".into()),
+        run: RunConfig {
+            agent_command: Some("no-such-agent-program {prompt}".into()),
+            ..RunConfig::default()
+        },
         ..Config::default()
     };
     let err = preflight(&nowhere, &[AgentKind::Command]).expect_err("no such program");
@@ -608,13 +582,19 @@ fn a_run_that_cannot_start_is_refused_before_anything_exists() {
 /// An experiment whose repository moved says so, naming it.
 #[test]
 fn a_moved_repository_is_named_not_met_with_git_init() {
-    let mut s = setup(&["alpha"]);
-    let id = s.view.experiment.id.clone();
+    let s = setup(&["alpha"]);
+    let id = s.id.clone();
     let moved = s.fx.dir.path().join("moved");
     std::fs::rename(&s.fx.root, &moved).expect("move the repository");
     let err = s
-        .engine
-        .merge(&id, "1", None, fanout_engine::merge::Strategy::Squash, None)
+        .engine()
+        .merge(
+            &id,
+            VariantIndex(1),
+            None,
+            fanout_engine::merge::Strategy::Squash,
+            None,
+        )
         .expect_err("the repository is gone");
     assert_eq!(err.code(), "experiment.repository_gone", "{err}");
     let message = err.to_string();
@@ -631,8 +611,8 @@ fn a_moved_repository_is_named_not_met_with_git_init() {
 fn a_live_holders_lease_refuses_and_a_dead_holders_is_taken_over() {
     use fanout_engine::orchestrator::procfs;
     use fanout_engine::store::{LeaseHolder, ProcessId};
-    let mut s = setup(&["alpha"]);
-    let id = s.view.experiment.id.clone();
+    let s = setup(&["alpha"]);
+    let id = s.id.clone();
     let mut other = std::process::Command::new("sleep")
         .arg("60")
         .spawn()
@@ -646,15 +626,17 @@ fn a_live_holders_lease_refuses_and_a_dead_holders_is_taken_over() {
         doing: "merging".into(),
         since: "2026-12-07T10:00:00Z".into(),
     };
+    let lease_id = id.to_string();
     let taken = s
-        .engine
-        .store()
-        .take_lease(&id, &holder, procfs::is_alive)
+        .engine()
+        .writer()
+        .call_blocking(move |store| store.take_lease(&lease_id, &holder, procfs::is_alive))
+        .expect("the writer runs")
         .expect("store");
     assert!(taken.is_none(), "the other process holds the lease now");
 
     let err = s
-        .engine
+        .engine()
         .commit(&id, None)
         .expect_err("refused while it lives");
     assert_eq!(err.code(), "lease.held", "{err}");
@@ -663,11 +645,11 @@ fn a_live_holders_lease_refuses_and_a_dead_holders_is_taken_over() {
         message.contains(&format!("pid {}", other.id())) && message.contains("merging"),
         "the sentence names the holder and what it does: {message}"
     );
-    s.engine.experiment(&id).expect("reads never wait");
+    s.engine().experiment(&id).expect("reads never wait");
 
     other.kill().expect("kill");
     other.wait().expect("reap");
-    s.engine
+    s.engine()
         .commit(&id, None)
         .expect("a dead holder's lease is taken over");
 }

@@ -1,11 +1,11 @@
 // The approach form's model and its validation, mirroring the engine's rules:
 // 1–8 approaches, every name non-empty, and no two names with the same slug
 // (the slug becomes the branch and worktree name).
-import type { ApproachSpec } from "./api";
+import { MAX_VARIANTS, type ApproachSpec } from "./api";
 import { slugify } from "./slug";
 
+export { MAX_VARIANTS };
 export const MIN_VARIANTS = 1;
-export const MAX_VARIANTS = 8;
 
 export interface ApproachDraft {
   /** Stable key for the keyed list; not sent to the engine. */

@@ -1,7 +1,7 @@
 // The cleanup dialog's model, apart from Svelte: which variants lose their
 // branch, which hold work merged nowhere (and so need the user's tick or an
 // archive tag), what the cleanup frees, and the request sent to the engine.
-import type { CleanRequest, Variant, VariantDisk } from "./api";
+import type { CleanOptions, Variant, VariantDisk } from "./api";
 
 /** What the user ticked for one variant. */
 export interface Choice {
@@ -59,13 +59,14 @@ export function bytesToFree(rows: readonly CleanupRow[]): number {
   return rows.reduce((sum, r) => sum + (r.bytes ?? 0), 0);
 }
 
-export function cleanRequest(rows: readonly CleanupRow[], keep: number | null, force: boolean): CleanRequest {
+export function cleanRequest(rows: readonly CleanupRow[], keep: number | null, force: boolean): CleanOptions {
   return {
     keep,
     force,
     // Only the variants the user ticked, so work that appears after the
     // dialog measured (an agent's last commit) is still refused.
-    confirm: rows.filter((r) => r.confirm).map((r) => r.index),
+    confirmed: false,
+    confirmed_variants: rows.filter((r) => r.confirm).map((r) => r.index),
     archive: rows.filter((r) => r.archive).map((r) => r.index),
   };
 }

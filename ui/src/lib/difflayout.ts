@@ -116,7 +116,7 @@ export const splitContext =
 /** Lines a request asks for: a few screens. A chunk still on its way when a
  * scroll starts lands in one of its frames, with the app's work on it taking
  * a core from the drawing: 500 lines kept that frame at or under 43 ms where
- * 2,000 reached 50 (BENCHMARKS.md, session 13). */
+ * 2,000 reached 50 (BENCHMARKS.md, "The diff viewer's frames"). */
 export const CHUNK = 500;
 
 /**

@@ -41,7 +41,7 @@ describe("export report", () => {
 
   it("shows the backend's sentence when writing failed", async () => {
     const outcome = await exportReport("e1", async () => {
-      throw { kind: "report.write", message: "The report could not be written to /ro/x.md." };
+      throw { code: "other", message: "The report could not be written to /ro/x.md." };
     });
     expect(exportMessage(outcome)).toBe("The report could not be written to /ro/x.md.");
   });
@@ -65,7 +65,7 @@ describe("open a worktree", () => {
   });
 
   it("returns the sentence when it could not open", async () => {
-    failWith = { kind: "worktree.missing", message: "The worktree /t/x is gone." };
+    failWith = { code: "other", message: "The worktree /t/x is gone." };
     expect(await openWorktree("e1", 1, "folder")).toBe("The worktree /t/x is gone.");
   });
 });

@@ -9,6 +9,7 @@ const clean: MergePreview = {
   files: ["a.rs"],
   conflicts: [],
   checked_out: true,
+  checked_out_at: "/repo",
   blocked_by_uncommitted: [],
   already_merged: false,
 };

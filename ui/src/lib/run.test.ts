@@ -57,7 +57,7 @@ const progress = (over: Partial<Progress> = {}): Progress => ({
 });
 
 const tick = (variant: number, p: Progress | null, events = 0, experiment = "e1"): Tick => ({
-  batches: [{ experiment_id: experiment, variant, progress: p, events: Array(events).fill({ type: "assistant_text", text: "x" }) }],
+  batches: [{ experiment_id: experiment, variant, progress: p, events: Array(events).fill({ type: "assistant_text", text: "x" }), approvals: [] }],
   missed: 0,
 });
 

@@ -1,6 +1,7 @@
 // The Run view's model: per-variant live state folded from the engine's
 // coalesced ticks over the stored variants, elapsed time, overall progress.
 import type { ApprovalDisplay, ApprovalRequest, ApprovalUpdate, Progress, Tick, Variant, VariantStatus } from "./api";
+import { ACTIVE_STATUSES } from "./api";
 
 export interface LiveVariant {
   index: number;
@@ -26,7 +27,7 @@ export interface LiveVariant {
 
 export type LiveMap = Record<number, LiveVariant>;
 
-const ACTIVE: ReadonlySet<VariantStatus> = new Set(["queued", "preparing", "running", "needs_input", "checking"]);
+const ACTIVE: ReadonlySet<VariantStatus> = new Set(ACTIVE_STATUSES);
 const ENDED: ReadonlySet<VariantStatus> = new Set(["succeeded", "failed", "cancelled", "interrupted"]);
 
 export const isActive = (s: VariantStatus) => ACTIVE.has(s);

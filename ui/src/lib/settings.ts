@@ -12,9 +12,10 @@ import type {
   Settings,
   Theme,
 } from "./api";
+import { MAX_VARIANTS } from "./api";
 
-/** The most variants an experiment has (the engine's MAX_VARIANTS). */
-export const MAX_PARALLEL = 8;
+/** Sessions at once can be at most the variants an experiment has (the engine's MAX_VARIANTS). */
+export const MAX_PARALLEL = MAX_VARIANTS;
 
 /** Every field as the user types it: text, with "" for "not set". */
 export interface SettingsForm {

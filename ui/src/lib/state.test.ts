@@ -25,7 +25,7 @@ describe("navigation and form state", () => {
 describe("Load", () => {
   it("keeps the backend's sentence on failure", async () => {
     const l = new Load<number>();
-    await l.run(() => Promise.reject(new BackendError("repo.not_found", "/x is not a git repository.")));
+    await l.run(() => Promise.reject(new BackendError("other", "/x is not a git repository.")));
     expect(l.error).toBe("/x is not a git repository.");
     expect(l.loading).toBe(false);
   });

@@ -21,7 +21,7 @@ use crate::events::{bound, MAX_SUMMARY_BYTES, MAX_TEXT_BYTES};
 const PATH_KEYS: [&str; 3] = ["file_path", "path", "notebook_path"];
 
 /// One set of rules.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct ApprovalRules {
     /// Tools that count as edits.
@@ -54,7 +54,7 @@ impl Default for ApprovalRules {
 }
 
 /// The defaults and per-repository overrides (keyed by the repository root).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct ApprovalSettings {
     pub defaults: ApprovalRules,
@@ -69,7 +69,7 @@ impl ApprovalSettings {
 }
 
 /// What the rules say about one request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum Decision {
     Allow,
@@ -186,7 +186,7 @@ fn resolve_existing(path: &Path) -> PathBuf {
 }
 
 /// A tool use waiting for a decision.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct ApprovalRequest {
     /// The CLI's request id; answer with it.
     pub id: String,
@@ -198,7 +198,7 @@ pub struct ApprovalRequest {
 }
 
 /// A small form of the request for a card or a terminal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ApprovalDisplay {
     /// A shell command, as text.
@@ -274,7 +274,7 @@ fn unified(path: &str, old: &str, new: &str) -> String {
 }
 
 /// Who decided a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Decider {
     Rule,
@@ -284,7 +284,7 @@ pub enum Decider {
 }
 
 /// What a two-way session reports about approvals.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ApprovalUpdate {
     /// A request waits for the user.

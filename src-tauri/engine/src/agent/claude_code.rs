@@ -81,6 +81,15 @@ impl ClaudeCode {
 }
 
 impl Agent for ClaudeCode {
+    fn shown_command_line(&self, spec: &SessionSpec) -> Vec<String> {
+        let args = if spec.permission == PermissionProfile::Ask {
+            super::ClaudeInteractive::args(spec, "<session id>")
+        } else {
+            ClaudeCode::args(spec)
+        };
+        super::with_placeholders(args, spec)
+    }
+
     fn kind(&self) -> AgentKind {
         AgentKind::ClaudeCode
     }

@@ -69,6 +69,10 @@ impl Codex {
 }
 
 impl Agent for Codex {
+    fn shown_command_line(&self, spec: &SessionSpec) -> Vec<String> {
+        super::with_placeholders(Codex::args(spec), spec)
+    }
+
     fn kind(&self) -> AgentKind {
         AgentKind::Codex
     }

@@ -89,6 +89,11 @@ fn substitute(word: &str, values: &[(&str, String)]) -> String {
 }
 
 impl Agent for CommandAgent {
+    /// The template as written: its placeholders are the record.
+    fn shown_command_line(&self, _spec: &SessionSpec) -> Vec<String> {
+        self.template.clone()
+    }
+
     fn kind(&self) -> AgentKind {
         AgentKind::Command
     }

@@ -115,6 +115,10 @@ pub fn approval_mode(permission: PermissionProfile) -> &'static str {
 }
 
 impl Agent for Gemini {
+    fn shown_command_line(&self, spec: &SessionSpec) -> Vec<String> {
+        super::with_placeholders(Gemini::args(spec), spec)
+    }
+
     fn kind(&self) -> AgentKind {
         AgentKind::Gemini
     }

@@ -87,7 +87,7 @@ impl AgentError {
 }
 
 /// Which backend runs a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentKind {
     ClaudeCode,
@@ -155,7 +155,9 @@ impl FromStr for AgentKind {
 }
 
 /// What an agent may do without asking.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, serde::Deserialize, ts_rs::TS,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PermissionProfile {
     /// Edit files in the worktree.
@@ -299,6 +301,32 @@ pub trait Agent: Send + Sync {
         spec: &SessionSpec,
         events: mpsc::Sender<SessionEvent>,
     ) -> Result<Session, AgentError>;
+
+    /// The command line `start` runs for `spec`, for the run record, with
+    /// the prompt and methodology shown as placeholders (their full text is
+    /// recorded beside it). Empty for an agent that runs no program.
+    fn shown_command_line(&self, _spec: &SessionSpec) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// `args` with the spec's prompt and methodology (alone or combined) shown
+/// as placeholders.
+pub(crate) fn with_placeholders(args: Vec<String>, spec: &SessionSpec) -> Vec<String> {
+    let combined = spec.prompt_with_methodology();
+    args.into_iter()
+        .map(|arg| {
+            if arg == spec.prompt {
+                "<prompt>".to_owned()
+            } else if Some(&arg) == spec.methodology.as_ref() {
+                "<methodology>".to_owned()
+            } else if arg == combined {
+                "<methodology and prompt>".to_owned()
+            } else {
+                arg
+            }
+        })
+        .collect()
 }
 
 /// Builds the backend for `kind`; `command` is the template for [`AgentKind::Command`],

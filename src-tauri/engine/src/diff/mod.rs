@@ -21,7 +21,7 @@ use std::time::Duration;
 use git2::{Delta, DiffFindOptions, Oid, Repository, Tree};
 use serde::Serialize;
 
-pub use paged::{Outline, PageCache, PageLine, PagedDiff, CACHED_FILES, MAX_PAGE};
+pub use paged::{FileDiffView, Outline, PageCache, PageLine, PagedDiff, CACHED_FILES, MAX_PAGE};
 pub use render::{FileDiff, Gap, Hunk, Line, LineKind};
 pub use similarity::{similarity, similarity_matrix};
 pub use split::{split_rows, SplitRow};
@@ -43,6 +43,8 @@ pub enum DiffError {
     },
     #[error("A worker thread stopped unexpectedly while {action}. Try again; if it keeps happening, report it with the repository's size.")]
     Worker { action: &'static str },
+    #[error("This diff is no longer held because several other files were opened since. Open the file again.")]
+    PageGone { token: u64 },
 }
 
 impl DiffError {
@@ -52,6 +54,7 @@ impl DiffError {
             DiffError::NoSuchFile { .. } => "diff.no_such_file",
             DiffError::Git { .. } => "diff.git",
             DiffError::Worker { .. } => "diff.worker",
+            DiffError::PageGone { .. } => "diff.page_gone",
         }
     }
 }
@@ -60,7 +63,7 @@ pub(crate) fn git_err(action: &'static str) -> impl FnOnce(git2::Error) -> DiffE
     move |source| DiffError::Git { action, source }
 }
 
-#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum FileStatus {
     Added,
@@ -70,7 +73,7 @@ pub enum FileStatus {
     TypeChange,
 }
 
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Clone, Debug, PartialEq, Eq, ts_rs::TS)]
 pub struct FileChange {
     /// The new path, or the old one for deletions.
     pub path: String,
@@ -110,6 +113,18 @@ impl Default for DiffOptions {
             force: false,
             deadline: Duration::from_secs(2),
             emphasis: true,
+        }
+    }
+}
+
+impl DiffOptions {
+    /// For a viewer that reads the patch by page ([`PagedDiff`]): word
+    /// emphasis is computed per page read instead.
+    pub fn paged(force: bool) -> DiffOptions {
+        DiffOptions {
+            force,
+            emphasis: false,
+            ..DiffOptions::default()
         }
     }
 }

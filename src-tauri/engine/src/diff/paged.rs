@@ -33,7 +33,7 @@ const EMPHASIS_BUDGET: Duration = Duration::from_millis(500);
 const NO_PARTNER: u32 = u32::MAX;
 
 /// What a viewer needs to lay out every row of a patch, without the text.
-#[derive(Serialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Clone, Debug, PartialEq, ts_rs::TS)]
 pub struct Outline {
     /// Identifies the patch in the [`PageCache`] for [`PageCache::lines`].
     pub token: u64,
@@ -54,7 +54,7 @@ pub struct Outline {
 
 /// One line's text as sent: the bare string when it has no emphasis and ends
 /// with a newline (nearly all lines), so most of the payload is the text.
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Clone, Debug, PartialEq, Eq, ts_rs::TS)]
 #[serde(untagged)]
 pub enum PageLine<'a> {
     Plain(&'a str),
@@ -139,6 +139,12 @@ impl PagedDiff {
 
     pub fn outline(&self) -> &Outline {
         &self.outline
+    }
+
+    /// [`PagedDiff::lines`] as JSON bytes, serialized once.
+    pub fn lines_json(&self, start: usize, count: usize) -> Vec<u8> {
+        // A Vec of strings and numbers always serializes.
+        serde_json::to_vec(&self.lines(start, count)).unwrap_or_else(|_| b"[]".to_vec())
     }
 
     /// Lines `start..start + count` of the display sequence, cut at its end
@@ -257,6 +263,50 @@ fn page_line(text: &str, emphasis: Vec<(u32, u32)>, no_newline: bool) -> PageLin
     }
 }
 
+/// A file's diff as a viewer first gets it: binary and oversized files
+/// whole (sizes only), patches as an outline whose lines it reads by range,
+/// so a 50,000-line file's first rows need not wait for all its text.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FileDiffView {
+    Binary {
+        old_size: u64,
+        new_size: u64,
+    },
+    TooLarge {
+        old_size: u64,
+        new_size: u64,
+        old_lines: usize,
+        new_lines: usize,
+    },
+    Patch(Outline),
+}
+
+impl FileDiffView {
+    /// Keeps a patch in `cache` for its lines to be read; sizes otherwise.
+    pub fn new(diff: FileDiff, cache: &mut PageCache) -> FileDiffView {
+        match PagedDiff::new(diff) {
+            Ok(paged) => FileDiffView::Patch(cache.insert(paged).outline().clone()),
+            Err(FileDiff::TooLarge {
+                old_size,
+                new_size,
+                old_lines,
+                new_lines,
+            }) => FileDiffView::TooLarge {
+                old_size,
+                new_size,
+                old_lines,
+                new_lines,
+            },
+            // Binary, the only other diff PagedDiff::new gives back.
+            Err(whole) => {
+                let (old_size, new_size) = whole.sizes();
+                FileDiffView::Binary { old_size, new_size }
+            }
+        }
+    }
+}
+
 /// The patches most recently opened, by token; the oldest is dropped first.
 #[derive(Debug, Default)]
 pub struct PageCache {
@@ -278,11 +328,12 @@ impl PageCache {
     }
 
     /// The patch with this token, while it is still held.
-    pub fn get(&self, token: u64) -> Option<Arc<PagedDiff>> {
+    pub fn get(&self, token: u64) -> Result<Arc<PagedDiff>, super::DiffError> {
         self.held
             .iter()
             .find(|(t, _)| *t == token)
             .map(|(_, p)| p.clone())
+            .ok_or(super::DiffError::PageGone { token })
     }
 }
 
@@ -454,9 +505,9 @@ mod tests {
             tokens.windows(2).all(|w| w[0] < w[1]),
             "each insert gets a new token: {tokens:?}"
         );
-        assert!(cache.get(tokens[0]).is_none(), "the oldest was dropped");
+        assert!(cache.get(tokens[0]).is_err(), "the oldest was dropped");
         assert!(
-            cache.get(tokens[CACHED_FILES]).is_some(),
+            cache.get(tokens[CACHED_FILES]).is_ok(),
             "the newest is held"
         );
     }

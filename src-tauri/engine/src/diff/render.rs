@@ -19,7 +19,7 @@ const MIN_EMPHASIS_RATIO: f64 = 0.4;
 /// Lines longer than this are not word-diffed (minified files, data blobs).
 const MAX_EMPHASIS_LINE: usize = 10_000;
 
-#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum LineKind {
     Context,
@@ -27,7 +27,7 @@ pub enum LineKind {
     Removed,
 }
 
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Clone, Debug, PartialEq, Eq, ts_rs::TS)]
 pub struct Line {
     pub kind: LineKind,
     pub old_line: Option<u32>,
@@ -39,7 +39,7 @@ pub struct Line {
     pub no_newline_at_end: bool,
 }
 
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Clone, Debug, PartialEq, Eq, ts_rs::TS)]
 pub struct Hunk {
     pub old_start: u32,
     pub old_lines: u32,
@@ -50,7 +50,7 @@ pub struct Hunk {
 
 /// A run of unchanged lines outside the hunks, so a viewer can fold it and
 /// unfold it without asking again. Both sides hold the same text there.
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Clone, Debug, PartialEq, Eq, ts_rs::TS)]
 pub struct Gap {
     /// The first line's number on each side (1-based); for an empty gap, the
     /// number the next line would have.
@@ -62,7 +62,7 @@ pub struct Gap {
     pub no_newline_at_end: bool,
 }
 
-#[derive(Serialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Clone, Debug, PartialEq, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FileDiff {
     Binary {
@@ -85,6 +85,19 @@ pub enum FileDiff {
         removed: usize,
         timed_out: bool,
     },
+}
+
+impl FileDiff {
+    /// Both sides' sizes in bytes, where the diff knows them (not a patch).
+    pub fn sizes(&self) -> (u64, u64) {
+        match self {
+            FileDiff::Binary { old_size, new_size }
+            | FileDiff::TooLarge {
+                old_size, new_size, ..
+            } => (*old_size, *new_size),
+            FileDiff::Patch { .. } => (0, 0),
+        }
+    }
 }
 
 /// Renders one changed file. Binary files give sizes only and oversized ones

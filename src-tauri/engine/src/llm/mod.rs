@@ -138,7 +138,7 @@ pub struct ChatRequest {
     pub force_tool: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Usage {
     pub input_tokens: u64,
     pub output_tokens: u64,
@@ -237,7 +237,7 @@ impl LlmConfig {
 
 /// Which model API to use and where, as the settings name it; the key is
 /// looked up when a client is built, never stored here.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct ApiEndpoint {
     pub provider: Provider,

@@ -19,6 +19,7 @@ use tokio::time::MissedTickBehavior;
 
 use crate::agent::ApprovalUpdate;
 use crate::events::SessionEvent;
+use crate::ids::ExperimentId;
 use crate::store::VariantStatus;
 
 /// The default interval: 30 updates per second per variant at most.
@@ -29,14 +30,14 @@ pub const UI_INTERVAL: Duration = Duration::from_nanos(1_000_000_000 / 30);
 pub const MAX_PENDING_EVENTS: usize = 10_000;
 
 /// One thing that happened to one variant.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Update {
     pub experiment_id: Arc<str>,
     pub variant: u32,
     pub kind: UpdateKind,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum UpdateKind {
     Progress(Progress),
@@ -50,7 +51,7 @@ pub enum UpdateKind {
 }
 
 /// A variant's live state, as a status line shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct Progress {
     pub status: VariantStatus,
     pub started_at: Option<String>,
@@ -66,8 +67,89 @@ pub struct Progress {
     pub error: Option<String>,
 }
 
+impl Progress {
+    /// The progress of a variant about to start (again).
+    pub fn starting(variant: &crate::store::Variant) -> Progress {
+        Progress {
+            status: variant.status,
+            started_at: variant.started_at.clone(),
+            tool_calls: 0,
+            turns: None,
+            input_tokens: 0,
+            output_tokens: 0,
+            cost_usd: None,
+            activity: None,
+            error: None,
+        }
+    }
+
+    /// Folds an event into the progress; returns whether it changed.
+    pub fn observe(&mut self, event: &SessionEvent) -> bool {
+        let before = self.clone();
+        match event {
+            SessionEvent::Init { .. } => self.activity = Some("started".into()),
+            SessionEvent::ToolUse { name, input, .. } => {
+                self.tool_calls += 1;
+                self.activity = Some(describe_tool(name, input));
+            }
+            SessionEvent::AssistantText { text } => self.activity = Some(first_words(text)),
+            SessionEvent::Thinking { .. } => self.activity = Some("thinking".into()),
+            SessionEvent::Usage {
+                input_tokens,
+                output_tokens,
+                ..
+            } => {
+                self.input_tokens += input_tokens;
+                self.output_tokens += output_tokens;
+            }
+            SessionEvent::Warning { message } => self.activity = Some(first_words(message)),
+            SessionEvent::Setup { line, .. } => self.activity = Some(first_words(line)),
+            SessionEvent::Result {
+                cost_usd,
+                input_tokens,
+                output_tokens,
+                turns,
+                ..
+            } => {
+                (self.input_tokens, self.output_tokens) = (*input_tokens, *output_tokens);
+                (self.turns, self.cost_usd) = (*turns, *cost_usd);
+                self.activity = Some("finished".into());
+            }
+            SessionEvent::ToolResult { .. }
+            | SessionEvent::Log { .. }
+            | SessionEvent::Raw { .. } => {}
+        }
+        *self != before
+    }
+}
+
+/// A tool use as a status line shows it: the tool and what it works on.
+fn describe_tool(name: &str, input: &serde_json::Value) -> String {
+    let target = ["file_path", "path", "command", "pattern"]
+        .iter()
+        .find_map(|key| input.get(*key).and_then(|v| v.as_str()));
+    match target {
+        Some(target) => first_words(&format!("{name} {target}")),
+        None => name.to_owned(),
+    }
+}
+
+/// The first line of `text`, at most 60 characters.
+fn first_words(text: &str) -> String {
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    if line.chars().count() <= 60 {
+        line.to_owned()
+    } else {
+        format!("{}…", line.chars().take(59).collect::<String>())
+    }
+}
+
 /// What a subscriber gets per interval.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, ts_rs::TS)]
 pub struct Tick {
     pub batches: Vec<VariantBatch>,
     /// Updates this subscriber missed because it fell behind; reload from the store.
@@ -75,7 +157,7 @@ pub struct Tick {
 }
 
 /// One variant's changes since the last tick.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct VariantBatch {
     pub experiment_id: Arc<str>,
     pub variant: u32,
@@ -150,9 +232,26 @@ impl Coalescer {
 /// slower than that gets fewer, larger ticks: the task keeps draining the
 /// broadcast meanwhile, so it does not fall behind it. The last tick comes
 /// when the orchestrator is gone; the task ends when the receiver is dropped.
-pub fn coalesce(
+pub fn coalesce(updates: broadcast::Receiver<Update>, interval: Duration) -> mpsc::Receiver<Tick> {
+    coalesce_where(updates, interval, |_| true)
+}
+
+/// [`coalesce`] of one experiment's updates.
+pub fn coalesce_experiment(
+    updates: broadcast::Receiver<Update>,
+    experiment: &ExperimentId,
+    interval: Duration,
+) -> mpsc::Receiver<Tick> {
+    let experiment = experiment.clone();
+    coalesce_where(updates, interval, move |u| {
+        *u.experiment_id == *experiment.as_str()
+    })
+}
+
+fn coalesce_where(
     mut updates: broadcast::Receiver<Update>,
     interval: Duration,
+    keep: impl Fn(&Update) -> bool + Send + 'static,
 ) -> mpsc::Receiver<Tick> {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
@@ -173,7 +272,8 @@ pub fn coalesce(
                 },
                 _ = ticker.tick(), if !due => due = true,
                 update = updates.recv() => match update {
-                    Ok(update) => coalescer.push(update),
+                    Ok(update) if keep(&update) => coalescer.push(update),
+                    Ok(_) => {}
                     Err(broadcast::error::RecvError::Lagged(n)) => coalescer.missed(n),
                     Err(broadcast::error::RecvError::Closed) => break,
                 },

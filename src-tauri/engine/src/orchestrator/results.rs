@@ -4,12 +4,13 @@ use serde::Serialize;
 
 use crate::diff;
 use crate::experiment::{Engine, ExperimentView};
+use crate::ids::ExperimentId;
 use crate::repo;
 use crate::store::{CheckResult, VariantStatus};
 use crate::Error;
 
 /// One row of the results table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct VariantResult {
     pub index: u32,
     pub name: String,
@@ -67,8 +68,8 @@ pub fn results(view: &ExperimentView) -> Vec<VariantResult> {
 
 impl Engine {
     /// The results table of an experiment.
-    pub fn results(&self, id_or_prefix: &str) -> Result<Vec<VariantResult>, Error> {
-        Ok(results(&self.experiment(id_or_prefix)?))
+    pub fn results(&self, id: &ExperimentId) -> Result<Vec<VariantResult>, Error> {
+        Ok(results(&self.experiment(id)?))
     }
 }
 

@@ -8,8 +8,14 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::StoreError;
 
-pub(super) const MIGRATIONS: &[&str] =
-    &[V1_CORE, V2_MERGES, V3_SESSIONS, V4_REPO_SETTINGS, V5_LEASES];
+pub(super) const MIGRATIONS: &[&str] = &[
+    V1_CORE,
+    V2_MERGES,
+    V3_SESSIONS,
+    V4_REPO_SETTINGS,
+    V5_LEASES,
+    V6_RUN_CONFIGS,
+];
 
 /// The newest schema this build of Fanout knows.
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -134,6 +140,19 @@ CREATE TABLE leases (
     program       TEXT NOT NULL,
     doing         TEXT NOT NULL,
     since         TEXT NOT NULL
+);
+";
+
+// How an experiment's variants run (see `orchestrator::RunConfig`), stored
+// with it so a retry or follow-up, in this process or after a restart, in
+// the app or the command line, runs exactly as the first run did: the
+// permission profile, check, timeouts, parallelism, sandbox, and the tools
+// the user allowed for the rest of the experiment. JSON, so a later Fanout
+// can add fields without a migration.
+const V6_RUN_CONFIGS: &str = "
+CREATE TABLE run_configs (
+    experiment_id TEXT PRIMARY KEY NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+    config        TEXT NOT NULL
 );
 ";
 

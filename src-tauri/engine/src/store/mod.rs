@@ -15,7 +15,9 @@ mod leases;
 mod migrations;
 mod model;
 mod repo_settings;
+mod run_configs;
 mod sessions;
+pub mod writer;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -33,6 +35,7 @@ pub use model::{
     StoredEvent, Variant, VariantStatus,
 };
 pub use sessions::{ProcessId, SessionRow};
+pub use writer::StoreWriter;
 
 /// How long a write waits for another connection's write to finish.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -100,6 +103,13 @@ pub enum StoreError {
     BadValue { detail: String },
     #[error("Fanout's database reported an error: {source}. Try again; if it keeps happening, report this error.")]
     Sqlite { source: rusqlite::Error },
+    #[error("Fanout's database writer stopped unexpectedly. Restart Fanout: variants still marked running will show as interrupted and can be retried.")]
+    WriterGone,
+    #[error("Fanout could not start its database writer thread ({source}). Close other programs to free resources and try again.")]
+    WriterThread {
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl StoreError {
@@ -124,6 +134,8 @@ impl StoreError {
             StoreError::UnknownStatus { .. } => "store.unknown_status",
             StoreError::BadValue { .. } => "store.bad_value",
             StoreError::Sqlite { .. } => "store.sqlite",
+            StoreError::WriterGone => "store.writer_gone",
+            StoreError::WriterThread { .. } => "store.writer_thread",
         }
     }
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::StoreError;
 
 /// Where an experiment is in its life.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ExperimentStatus {
     /// Worktrees made, no agents started yet.
@@ -24,7 +24,7 @@ pub enum ExperimentStatus {
 }
 
 /// Where one variant (one approach, one worktree) is in its life.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum VariantStatus {
     Ready,
@@ -172,9 +172,9 @@ status_sql!(ExperimentStatus);
 status_sql!(VariantStatus);
 
 /// One task explored several ways.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ts_rs::TS)]
 pub struct Experiment {
-    /// A UUID v7 in text form, minted by the caller.
+    /// A UUID v4 as 32 hex digits, minted by the engine when it creates the experiment.
     pub id: String,
     pub slug: String,
     pub repo_root: PathBuf,
@@ -190,7 +190,7 @@ pub struct Experiment {
 }
 
 /// One approach of an experiment, in its own worktree and branch.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ts_rs::TS)]
 pub struct Variant {
     pub experiment_id: String,
     /// 1..=N within its experiment.
@@ -219,7 +219,7 @@ pub struct Variant {
 }
 
 /// The outcome of the experiment's check command in one variant's worktree.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ts_rs::TS)]
 pub struct CheckResult {
     pub command: String,
     /// `None` when the command was killed by a signal or timed out.
@@ -296,16 +296,18 @@ impl EventRecord for SerializedEvent {
 }
 
 /// An event as stored: `seq` counts from 1 within its variant, without gaps.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ts_rs::TS)]
 pub struct StoredEvent {
     pub seq: i64,
     pub time: String,
     pub kind: String,
+    /// The event's fields: always a JSON object.
+    #[ts(type = "Record<string, unknown>")]
     pub payload: serde_json::Value,
 }
 
 /// A variant merged into a target branch, kept so the merge can be undone.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ts_rs::TS)]
 pub struct MergeRecord {
     pub experiment_id: String,
     pub variant: u32,

@@ -1,8 +1,10 @@
-//! The orchestrator's one writer to the store.
+//! The one writer to the store of each Fanout process.
 //!
 //! A SQLite connection is `Send` but not `Sync`, and every write is a
 //! transaction: one thread owns a [`Store`] and takes work from a bounded
-//! channel, in order. Events that arrive together are written together, one
+//! channel, in order. The run dispatcher, the engine's operations and the
+//! experiment leases all write through it; async code awaits
+//! [`StoreWriter::call`], blocking code [`StoreWriter::call_blocking`]. Events that arrive together are written together, one
 //! transaction per batch; any other store work ([`StoreWriter::call`]) runs
 //! between batches, after every event sent before it. A full channel makes
 //! sessions wait (their agents' pipes fill and the agents slow down) rather
@@ -21,10 +23,9 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::OrchestratorError;
+use super::{SerializedEvent, Store, StoreError};
 use crate::events::SessionEvent;
 use crate::experiment::now_rfc3339;
-use crate::store::{SerializedEvent, Store};
 
 /// Most events written in one transaction.
 const MAX_BATCH: usize = 4096;
@@ -50,7 +51,7 @@ pub struct StoreWriter {
 
 impl StoreWriter {
     /// Starts the writer thread over `store`.
-    pub fn spawn(store: Store) -> Result<StoreWriter, OrchestratorError> {
+    pub fn spawn(store: Store) -> Result<StoreWriter, StoreError> {
         if let Err(error) = store.set_auto_checkpoint(CHECKPOINT_PAGES) {
             // Slower, not wrong: SQLite's default interval stays.
             tracing::warn!(%error, "the store writer keeps SQLite's checkpoint interval");
@@ -61,7 +62,7 @@ impl StoreWriter {
         std::thread::Builder::new()
             .name("fanout-store-writer".into())
             .spawn(move || write_loop(store, rx, &counter))
-            .map_err(|source| OrchestratorError::WriterThread { source })?;
+            .map_err(|source| StoreError::WriterThread { source })?;
         Ok(StoreWriter { tx, lost })
     }
 
@@ -105,7 +106,7 @@ impl StoreWriter {
     }
 
     /// Runs `f` on the writer's store after everything queued before it.
-    pub async fn call<T, F>(&self, f: F) -> Result<T, OrchestratorError>
+    pub async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Store) -> T + Send + 'static,
@@ -114,15 +115,46 @@ impl StoreWriter {
         let op = Op::Call(Box::new(move |store| {
             let _ = reply.send(f(store));
         }));
-        self.tx
-            .send(op)
-            .await
-            .map_err(|_| OrchestratorError::WriterGone)?;
-        answer.await.map_err(|_| OrchestratorError::WriterGone)
+        self.tx.send(op).await.map_err(|_| StoreError::WriterGone)?;
+        answer.await.map_err(|_| StoreError::WriterGone)
+    }
+
+    /// [`StoreWriter::call`] for blocking code (a command, a blocking-pool
+    /// thread). It waits on std primitives, so it also works (by blocking
+    /// the thread) where an async runtime runs, as in tests; async code
+    /// awaits [`StoreWriter::call`] instead.
+    pub fn call_blocking<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> T + Send + 'static,
+    {
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        let mut op = Op::Call(Box::new(move |store| {
+            let _ = reply.send(f(store));
+        }));
+        loop {
+            match self.tx.try_send(op) {
+                Ok(()) => break,
+                Err(mpsc::error::TrySendError::Full(back)) => {
+                    // Sixteen thousand operations ahead: the writer drains them.
+                    op = back;
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => return Err(StoreError::WriterGone),
+            }
+        }
+        answer.recv().map_err(|_| StoreError::WriterGone)
+    }
+
+    /// Queues `f` without waiting for it (giving a lease back from `drop`,
+    /// where nothing can wait). Returns false when the queue is full or the
+    /// writer gone; the caller decides what that costs.
+    pub fn call_later(&self, f: impl FnOnce(&mut Store) + Send + 'static) -> bool {
+        self.tx.try_send(Op::Call(Box::new(f))).is_ok()
     }
 
     /// Waits until every event queued so far is in the store.
-    pub async fn flush(&self) -> Result<(), OrchestratorError> {
+    pub async fn flush(&self) -> Result<(), StoreError> {
         self.call(|_| ()).await
     }
 

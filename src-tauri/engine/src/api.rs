@@ -1,0 +1,159 @@
+//! The one front door of the engine, for both faces (the desktop shell and
+//! the `fanout` command): experiments named by [`ExperimentId`], variants by
+//! [`VariantIndex`], answers as domain types, errors as [`crate::Error`]
+//! (whose [`crate::Error::code`] and sentence are the contract, see
+//! [`crate::contract`]). A face parses its input, calls one function here and
+//! shows the result; it checks nothing the engine checks.
+//!
+//! One [`Fanout`] per process: it owns the process's one store writer, the
+//! engine that works on experiments (git, the store) and the dispatcher that
+//! runs their variants. The engine's work blocks, so [`Fanout::blocking`]
+//! runs it on the blocking pool for async callers.
+
+use std::sync::Arc;
+
+use tokio::sync::broadcast;
+
+use crate::agent::AgentKind;
+use crate::experiment::{Engine, ExperimentView, NewExperiment};
+use crate::ids::{ExperimentId, VariantIndex};
+use crate::orchestrator::{self, Dispatcher, Environment, Job, RunConfig, Steer, Ticket, Update};
+use crate::paths::Paths;
+use crate::store::{Store, StoreWriter};
+use crate::Error;
+
+#[derive(Clone)]
+pub struct Fanout {
+    engine: Arc<Engine>,
+    dispatcher: Dispatcher,
+}
+
+impl Fanout {
+    /// Opens Fanout's data folder and database, recovers what a dead Fanout
+    /// process left behind, and starts the run dispatcher. `environment` is
+    /// this machine's (its data folder is set here); `defaults` is how
+    /// experiments created before Fanout stored their run configuration run.
+    pub fn open(
+        paths: Paths,
+        mut environment: Environment,
+        defaults: RunConfig,
+    ) -> Result<Fanout, Error> {
+        paths.ensure()?;
+        let writer = StoreWriter::spawn(Store::open(&paths.database())?)?;
+        environment.data_dir = paths.home().to_path_buf();
+        let engine = Engine::with_writer(paths, writer.clone())?;
+        Ok(Fanout {
+            engine: Arc::new(engine),
+            dispatcher: Dispatcher::new(writer, environment, defaults),
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.dispatcher
+    }
+
+    pub fn paths(&self) -> &Paths {
+        self.engine.paths()
+    }
+
+    /// Runs engine work (git, the store) on the blocking pool.
+    pub async fn blocking<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Engine) -> Result<T, Error> + Send + 'static,
+    {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || work(&engine))
+            .await
+            .map_err(orchestrator::join_error)?
+    }
+
+    /// Creates an experiment and starts its variants. Before anything is
+    /// created it checks that every agent can start (an unknown program, a
+    /// template that does not parse, a missing API key is said at once).
+    pub async fn launch(&self, request: NewExperiment) -> Result<(ExperimentView, Ticket), Error> {
+        let agents = agents_of(&request)?;
+        let config = orchestrator::Config {
+            run: request.run.clone(),
+            environment: self.dispatcher.environment(),
+        };
+        let view = self
+            .blocking(move |engine| {
+                orchestrator::preflight(&config, &agents)?;
+                engine.create_experiment(request)
+            })
+            .await?;
+        let ticket = self
+            .dispatcher
+            .submit(Job::Run {
+                experiment: view.id(),
+            })
+            .await?;
+        Ok((view, ticket))
+    }
+
+    /// Starts a job: a first run, a retry, a follow-up.
+    pub async fn submit(&self, job: Job) -> Result<Ticket, Error> {
+        self.dispatcher.submit(job).await
+    }
+
+    /// Cancels one running variant of the experiment, or all; how many.
+    pub fn cancel(&self, experiment: &ExperimentId, variant: Option<VariantIndex>) -> usize {
+        self.dispatcher.cancel(experiment, variant)
+    }
+
+    /// Answers a running variant's approval request, or steers its session.
+    pub async fn steer(
+        &self,
+        experiment: &ExperimentId,
+        variant: VariantIndex,
+        steer: Steer,
+    ) -> Result<(), Error> {
+        self.dispatcher.steer(experiment, variant, steer).await
+    }
+
+    /// The settings changed: new runs use them (an experiment's stored run
+    /// configuration stays its own).
+    pub fn use_settings(&self, settings: &crate::settings::Settings) {
+        let mut environment = settings.environment();
+        environment.data_dir = self.paths().home().to_path_buf();
+        self.dispatcher.set_environment(environment);
+        self.dispatcher.set_defaults(settings.run_config(None));
+    }
+
+    /// Every update from now on, of every experiment.
+    pub fn subscribe(&self) -> broadcast::Receiver<Update> {
+        self.dispatcher.subscribe()
+    }
+}
+
+/// Runs blocking work that needs no engine (a settings file, the keyring, a
+/// native dialog) on the blocking pool.
+pub async fn blocking<T, F>(work: F) -> Result<T, Error>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, Error> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(orchestrator::join_error)?
+}
+
+/// The agent each approach of a new experiment runs.
+fn agents_of(request: &NewExperiment) -> Result<Vec<AgentKind>, Error> {
+    request
+        .approaches
+        .iter()
+        .map(|a| {
+            a.agent
+                .as_deref()
+                .unwrap_or(&request.default_agent)
+                .parse::<AgentKind>()
+                .map_err(Error::from)
+        })
+        .collect()
+}

@@ -1,0 +1,606 @@
+//! One variant's run, from queued to its end: a task that waits for a slot,
+//! prepares the worktree, runs the agent's session, commits, runs the check,
+//! and answers requests all along (cancel, steer, approve, query), each
+//! `select!`ed beside whatever it waits for. It never fails: every failure
+//! ends the variant with a sentence in its `error`.
+//!
+//! A `fanout cancel` in another process cannot reach this task's channel; it
+//! leaves its request in the store and stops the running process tree
+//! itself, and the unit looks at the store when a stage begins and when a
+//! process ends ([`Unit::cancelled_elsewhere`]).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
+
+use super::config::Config;
+use super::dispatcher::Shared;
+use super::prepare::{prepare, two_way, Sandboxes};
+use super::{check, setup, Progress, UpdateKind};
+use crate::agent::{
+    self, AllowedTools, ApiAgent, ApprovalUpdate, Approvals, ClaudeInteractive, InteractiveHandle,
+    Session, SessionSpec,
+};
+use crate::events::SessionEvent;
+use crate::experiment::{commit_message, now_rfc3339};
+use crate::process::{Canceller, ProcessEnd};
+use crate::repo_settings::RepoSettings;
+use crate::sandbox::Sandbox;
+use crate::store::{Experiment, ProcessId, Variant, VariantStatus};
+use crate::worktree;
+use crate::Error;
+
+/// What a face asks of a running variant.
+pub(crate) enum Request {
+    Cancel,
+    Steer {
+        steer: Steer,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+    Query {
+        reply: oneshot::Sender<Progress>,
+    },
+}
+
+/// An answer to an approval request, or a nudge, for a variant whose
+/// session asks the user (the "ask" profile).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize, ts_rs::TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Steer {
+    Allow {
+        request: String,
+    },
+    /// Allows the tool for the rest of the experiment.
+    AllowAlways {
+        tool: String,
+    },
+    Deny {
+        request: String,
+        message: String,
+    },
+    Send {
+        text: String,
+    },
+    Interrupt,
+}
+
+/// What the variant's session is asked to do.
+pub(crate) enum Prompting {
+    First,
+    FollowUp { text: String, session_id: String },
+}
+
+/// How a variant ends: its status and, unless it succeeded, why.
+pub(crate) type Ending = (VariantStatus, Option<String>);
+
+fn cancelled(reason: &str) -> Ending {
+    (VariantStatus::Cancelled, Some(reason.to_owned()))
+}
+
+pub(crate) struct Unit {
+    shared: Arc<Shared>,
+    config: Arc<Config>,
+    experiment: Arc<Experiment>,
+    experiment_id: Arc<str>,
+    variant: Variant,
+    progress: Progress,
+    requests: mpsc::UnboundedReceiver<Request>,
+    allowed: AllowedTools,
+    /// A cancel came (from a face, or found in the store).
+    cancelled: bool,
+    /// The process running now (setup, agent, check), for a cancel.
+    process: Option<Canceller>,
+    /// The live session's handle, while it asks the user.
+    interactive: Option<InteractiveHandle>,
+}
+
+impl Unit {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        config: Arc<Config>,
+        experiment: Arc<Experiment>,
+        variant: Variant,
+        requests: mpsc::UnboundedReceiver<Request>,
+        allowed: AllowedTools,
+    ) -> Unit {
+        let progress = Progress::starting(&variant);
+        Unit {
+            experiment_id: Arc::from(experiment.id.as_str()),
+            shared,
+            config,
+            experiment,
+            variant,
+            progress,
+            requests,
+            allowed,
+            cancelled: false,
+            process: None,
+            interactive: None,
+        }
+    }
+
+    /// The whole run. Returns the variant as stored at its end.
+    pub(crate) async fn run(mut self, prompting: Prompting, permits: Arc<Semaphore>) -> Variant {
+        self.publish();
+        let (status, error) = match self.slot(permits).await {
+            None => cancelled("The variant was cancelled before it started."),
+            Some(_permit) => match self.execute(prompting).await {
+                Ok(end) => end,
+                Err(error) => (VariantStatus::Failed, Some(error.to_string())),
+            },
+        };
+        self.finish(status, error).await
+    }
+
+    /// Waits for a free slot (at most `max_parallel` variants run at once);
+    /// `None` when cancelled while waiting.
+    async fn slot(&mut self, permits: Arc<Semaphore>) -> Option<OwnedSemaphorePermit> {
+        let acquire = permits.acquire_owned();
+        tokio::pin!(acquire);
+        loop {
+            tokio::select! {
+                permit = &mut acquire => return permit.ok(),
+                Some(request) = self.requests.recv() => {
+                    self.on_request(request);
+                    if self.cancelled {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits for `work` while answering requests.
+    async fn serve<T>(&mut self, work: impl Future<Output = T>) -> T {
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                done = &mut work => return done,
+                Some(request) = self.requests.recv() => self.on_request(request),
+            }
+        }
+    }
+
+    fn on_request(&mut self, request: Request) {
+        match request {
+            Request::Cancel => {
+                self.cancelled = true;
+                if let Some(process) = &self.process {
+                    process.cancel();
+                }
+            }
+            Request::Steer { steer, reply } => {
+                let _ = reply.send(self.steer(steer));
+            }
+            Request::Query { reply } => {
+                let _ = reply.send(self.progress.clone());
+            }
+        }
+    }
+
+    fn steer(&mut self, steer: Steer) -> Result<(), Error> {
+        let handle = self.interactive.as_ref().filter(|h| h.is_open()).ok_or(
+            super::OrchestratorError::NotInteractive {
+                index: self.variant.index,
+            },
+        )?;
+        let sent = match steer {
+            Steer::Allow { request } => handle.allow(&request),
+            Steer::AllowAlways { tool } => handle.allow_always(&tool),
+            Steer::Deny { request, message } => handle.deny(&request, &message),
+            Steer::Send { text } => handle.send(&text),
+            Steer::Interrupt => handle.interrupt(),
+        };
+        Ok(sent.map_err(agent::AgentError::from)?)
+    }
+
+    fn publish(&self) {
+        self.shared.publish(
+            &self.experiment_id,
+            self.variant.index,
+            UpdateKind::Progress(self.progress.clone()),
+        );
+    }
+
+    async fn set_status(&mut self, status: VariantStatus) {
+        self.variant.status = status;
+        self.progress.status = status;
+        self.shared.save(&self.variant).await;
+        self.publish();
+    }
+
+    async fn finish(mut self, status: VariantStatus, mut error: Option<String>) -> Variant {
+        error.iter_mut().for_each(crate::secrets::scrub);
+        self.variant.finished_at = Some(now_rfc3339());
+        self.variant.error = error.clone();
+        self.progress.error = error;
+        self.set_status(status).await;
+        self.variant
+    }
+
+    /// A `fanout cancel` from another process leaves its request in the store.
+    async fn cancelled_elsewhere(&mut self) -> bool {
+        if self.cancelled {
+            return true;
+        }
+        let (id, index) = (self.variant.experiment_id.clone(), self.variant.index);
+        let requested = matches!(
+            self.shared.writer.call(move |s| s.session(&id, index)).await,
+            Ok(Ok(row)) if row.cancel_requested
+        );
+        self.cancelled |= requested;
+        requested
+    }
+
+    /// Preparing, running, committing, checking; returns how the variant ends.
+    async fn execute(&mut self, prompting: Prompting) -> Result<Ending, Error> {
+        self.set_status(VariantStatus::Preparing).await;
+        let config = self.config.clone();
+        let experiment = self.experiment.clone();
+        let (agent, mut spec, mut launch) = self
+            .serve(prepare(
+                &config,
+                &experiment,
+                &self.variant.clone(),
+                &prompting,
+            ))
+            .await?;
+        let settings = self.repo_settings().await?;
+        let sandboxes = self
+            .serve(Sandboxes::for_variant(
+                &config,
+                &experiment,
+                &self.variant.clone(),
+                &spec,
+                settings.check_network,
+            ))
+            .await?;
+        spec.sandbox = sandboxes.agent.clone();
+        launch["sandbox"] = json!(sandboxes.describe());
+        self.start_fresh();
+        let methodology_warning = launch["methodology_warning"].as_str().map(str::to_owned);
+        for note in [sandboxes.unavailable.clone(), methodology_warning]
+            .into_iter()
+            .flatten()
+        {
+            self.on_event(SessionEvent::Warning { message: note }).await;
+        }
+        // A follow-up continues in a worktree that was set up already.
+        if matches!(prompting, Prompting::First) {
+            if let Some(ending) = self.setup(&settings, sandboxes.tools.clone()).await? {
+                return Ok(ending);
+            }
+        }
+        if self.cancelled_elsewhere().await {
+            return Ok(cancelled(
+                "The variant was cancelled before its agent started.",
+            ));
+        }
+        let (exp_id, index) = (self.variant.experiment_id.clone(), self.variant.index);
+        self.shared
+            .writer
+            .record(&exp_id, index, "launch", launch)
+            .await;
+        self.set_status(VariantStatus::Running).await;
+
+        let (tx, mut rx) = mpsc::channel(256);
+        let (approvals_tx, mut approvals) = mpsc::unbounded_channel();
+        let session = if two_way(&config, &self.variant) {
+            let (session, handle) = self.start_two_way(&spec, approvals_tx, tx)?;
+            self.interactive = Some(handle);
+            session
+        } else {
+            agent.start(&spec, tx)?
+        };
+        self.process = Some(session.canceller());
+        self.record_group(session.pid()).await;
+        // A cancel from a face or from another process that came while the
+        // agent started reaches it now.
+        if self.cancelled_elsewhere().await {
+            session.cancel();
+        }
+        loop {
+            tokio::select! {
+                event = rx.recv() => match event {
+                    Some(event) => self.on_event(event).await,
+                    None => break,
+                },
+                Some(update) = approvals.recv() => self.on_approval(update).await,
+                Some(request) = self.requests.recv() => self.on_request(request),
+            }
+        }
+        while let Ok(update) = approvals.try_recv() {
+            self.on_approval(update).await;
+        }
+        let outcome = self.serve(session.wait()).await;
+        (self.process, self.interactive) = (None, None);
+        if let Some(ending) = self.verify_worktree().await {
+            return Ok(ending);
+        }
+        // The group stays recorded after the session (for diagnosis); every
+        // later signal checks its start time first, so a reused pid is safe.
+        if let Some(session_id) = outcome.session_id.clone() {
+            let id = exp_id.clone();
+            let _ = self
+                .shared
+                .writer
+                .call(move |s| s.set_session_id(&id, index, &session_id))
+                .await;
+        }
+        self.variant.exit_code = outcome.exit_code;
+        if !outcome.succeeded() {
+            let stopped = outcome.status == agent::SessionStatus::Cancelled
+                || self.cancelled_elsewhere().await;
+            let reason = outcome
+                .reason
+                .unwrap_or_else(|| "The session failed.".into());
+            return Ok(if stopped {
+                cancelled(&reason)
+            } else {
+                (VariantStatus::Failed, Some(reason))
+            });
+        }
+        self.commit().await?;
+        let Some(command) = config.run.check_command().map(str::to_owned) else {
+            return Ok((VariantStatus::Succeeded, None));
+        };
+        if self.cancelled_elsewhere().await {
+            return Ok(cancelled("The variant was cancelled before its check ran."));
+        }
+        Ok(self.check(&command, sandboxes.check).await)
+    }
+
+    async fn repo_settings(&mut self) -> Result<RepoSettings, Error> {
+        let root = self.experiment.repo_root.clone();
+        let writer = self.shared.writer.clone();
+        Ok(self
+            .serve(writer.call(move |store| store.repo_settings(&root)))
+            .await??
+            .unwrap_or_default())
+    }
+
+    /// Runs the repository's setup command in the worktree, its output part
+    /// of the transcript. `None` when there is none or it succeeded; otherwise
+    /// how the variant ends, without its agent.
+    async fn setup(
+        &mut self,
+        settings: &RepoSettings,
+        sandbox: Option<Sandbox>,
+    ) -> Result<Option<Ending>, Error> {
+        let Some(command) = settings.setup_command.clone() else {
+            return Ok(None);
+        };
+        let (timeout, grace) = (settings.setup_timeout(), self.config.grace());
+        let worktree = self.variant.worktree.clone();
+        let mut running = match setup::spawn(&worktree, &command, timeout, grace, sandbox) {
+            Ok(running) => running,
+            Err(e) => {
+                let reason = format!("The setup command `{command}` could not start ({e}), so the agent was not started.");
+                return Ok(Some((VariantStatus::Failed, Some(reason))));
+            }
+        };
+        self.process = Some(running.canceller());
+        self.record_group(running.pid()).await;
+        let mut tail = setup::Tail::default();
+        loop {
+            tokio::select! {
+                line = running.next_line() => match line {
+                    Some(line) => {
+                        tail.push(&line.text);
+                        let line = SessionEvent::Setup {
+                            stream: line.stream,
+                            line: crate::events::bound(&line.text, crate::events::MAX_TEXT_BYTES),
+                        };
+                        self.on_event(line).await;
+                    }
+                    None => break,
+                },
+                Some(request) = self.requests.recv() => self.on_request(request),
+            }
+        }
+        let outcome = self.serve(running.finish()).await;
+        self.process = None;
+        let result = setup::SetupResult::new(&command, &outcome, &tail);
+        let (exp_id, index) = (self.variant.experiment_id.clone(), self.variant.index);
+        let payload = serde_json::to_value(&result).unwrap_or_default();
+        self.shared
+            .writer
+            .record(&exp_id, index, "setup_result", payload)
+            .await;
+        let Some(reason) = result.failure(timeout, outcome.signal) else {
+            return Ok(None);
+        };
+        self.variant.exit_code = outcome.code;
+        let stopped = outcome.end == ProcessEnd::Cancelled || self.cancelled_elsewhere().await;
+        Ok(Some(if stopped {
+            cancelled(&reason)
+        } else {
+            (VariantStatus::Failed, Some(reason))
+        }))
+    }
+
+    /// Records the process group now running for the variant, so a
+    /// `fanout cancel` in another process can end it.
+    async fn record_group(&self, pid: u32) {
+        let group = super::procfs::start_ticks(pid).map(|start| ProcessId { pid, start });
+        let (id, index) = (self.variant.experiment_id.clone(), self.variant.index);
+        let _ = self
+            .shared
+            .writer
+            .call(move |s| s.record_group(&id, index, group))
+            .await;
+    }
+
+    async fn on_event(&mut self, mut event: SessionEvent) {
+        // The built-in agent's events never passed through a process's
+        // (scrubbed) output: the model may echo a key it read.
+        event.scrub();
+        let index = self.variant.index;
+        self.shared
+            .writer
+            .event(&self.variant.experiment_id, index, &event)
+            .await;
+        let changed = self.progress.observe(&event);
+        record_result(&mut self.variant, &event, &self.progress);
+        self.shared
+            .publish(&self.experiment_id, index, UpdateKind::Event { event });
+        if changed {
+            self.publish();
+        }
+    }
+
+    /// Records and publishes an approval update; the variant shows
+    /// `needs_input` while a request waits for the user.
+    async fn on_approval(&mut self, update: ApprovalUpdate) {
+        let index = self.variant.index;
+        let payload = serde_json::to_value(&update).unwrap_or_default();
+        self.shared
+            .writer
+            .record(&self.variant.experiment_id, index, "approval", payload)
+            .await;
+        self.shared
+            .publish(&self.experiment_id, index, UpdateKind::Approval { update });
+        let waiting = self
+            .interactive
+            .as_ref()
+            .is_some_and(|handle| !handle.pending().is_empty());
+        let status = match (waiting, self.variant.status) {
+            (true, VariantStatus::Running) => VariantStatus::NeedsInput,
+            (false, VariantStatus::NeedsInput) => VariantStatus::Running,
+            _ => return,
+        };
+        self.set_status(status).await;
+    }
+
+    /// A session that asks the user: Claude Code in two-way mode, or the
+    /// built-in agent, with the repository's approval rules.
+    fn start_two_way(
+        &self,
+        spec: &SessionSpec,
+        updates: mpsc::UnboundedSender<ApprovalUpdate>,
+        events: mpsc::Sender<SessionEvent>,
+    ) -> Result<(Session, InteractiveHandle), Error> {
+        let config = &self.config;
+        let approvals = Approvals {
+            rules: config
+                .environment
+                .approvals
+                .for_repository(&self.experiment.repo_root)
+                .clone(),
+            allowed: self.allowed.clone(),
+            updates,
+        };
+        if self.variant.agent.parse::<agent::AgentKind>()? == agent::AgentKind::Api {
+            let api = ApiAgent::new(config.run.api.config().map_err(agent::AgentError::from)?);
+            return Ok(api.start_asking(spec, approvals, events)?);
+        }
+        let executable = config
+            .environment
+            .executables
+            .claude
+            .clone()
+            .unwrap_or_else(|| "claude".into());
+        Ok(ClaudeInteractive::new(executable).start(spec, approvals, events)?)
+    }
+
+    /// A new session: the previous one's numbers no longer apply.
+    fn start_fresh(&mut self) {
+        let v = &mut self.variant;
+        v.started_at = Some(now_rfc3339());
+        (v.finished_at, v.error, v.exit_code, v.summary) = (None, None, None, None);
+        (v.cost_usd, v.input_tokens, v.output_tokens, v.turns) = (None, None, None, None);
+        v.check = None;
+        self.progress = Progress::starting(v);
+    }
+
+    /// Every backend can write `.git` as easily as a file (see
+    /// [`crate::linked`]): after each session, before anything is committed,
+    /// the worktree is checked, and a tampered one ends the variant.
+    async fn verify_worktree(&mut self) -> Option<Ending> {
+        let linked = match self.variant.linked(&self.experiment.repo_root) {
+            Ok(linked) => linked,
+            Err(err) => return Some((VariantStatus::Failed, Some(err.to_string()))),
+        };
+        match self
+            .serve(tokio::task::spawn_blocking(move || linked.guard()))
+            .await
+        {
+            Ok(Ok(())) => None,
+            Ok(Err(err)) => Some((VariantStatus::Failed, Some(err.to_string()))),
+            Err(err) => Some((
+                VariantStatus::Failed,
+                Some(super::join_error(err).to_string()),
+            )),
+        }
+    }
+
+    async fn commit(&mut self) -> Result<(), Error> {
+        let linked = self.variant.linked(&self.experiment.repo_root)?;
+        let message = commit_message(&self.experiment, &self.variant);
+        let commit = self
+            .serve(tokio::task::spawn_blocking(move || {
+                worktree::auto_commit(&linked, &message)
+            }))
+            .await
+            .map_err(super::join_error)??;
+        if let Some(commit) = commit {
+            self.variant.head_commit = Some(commit);
+        }
+        Ok(())
+    }
+
+    async fn check(&mut self, command: &str, sandbox: Option<Sandbox>) -> Ending {
+        self.set_status(VariantStatus::Checking).await;
+        let (timeout, grace) = (self.config.check_timeout(), self.config.grace());
+        let worktree = self.variant.worktree.clone();
+        let run = match check::spawn(&worktree, command, timeout, grace, sandbox) {
+            Ok(running) => {
+                self.process = Some(running.canceller());
+                // A `fanout cancel` elsewhere stops the check through this.
+                self.record_group(running.pid()).await;
+                self.serve(check::collect(command, running)).await
+            }
+            Err(error) => check::not_started(command, &error),
+        };
+        self.process = None;
+        let (exp_id, index) = (self.variant.experiment_id.clone(), self.variant.index);
+        let payload = serde_json::to_value(&run.result).unwrap_or_default();
+        self.shared
+            .writer
+            .record(&exp_id, index, "check", payload)
+            .await;
+        let failure = run.failure(timeout);
+        self.variant.check = Some(run.result.clone());
+        match failure {
+            None => (VariantStatus::Succeeded, None),
+            Some(reason) if run.end == Some(ProcessEnd::Cancelled) => cancelled(&reason),
+            Some(reason) => (VariantStatus::Failed, Some(reason)),
+        }
+    }
+}
+
+/// Folds what a session reports into the variant's record: the agent's
+/// result (summary, cost, tokens, turns), or, until it comes, the tokens
+/// counted so far.
+fn record_result(v: &mut Variant, event: &SessionEvent, progress: &Progress) {
+    if let SessionEvent::Result {
+        summary,
+        cost_usd,
+        input_tokens,
+        output_tokens,
+        turns,
+        ..
+    } = event
+    {
+        v.summary = summary.clone();
+        v.cost_usd = *cost_usd;
+        (v.input_tokens, v.output_tokens) = (Some(*input_tokens), Some(*output_tokens));
+        v.turns = *turns;
+    }
+    if v.input_tokens.is_none() && (progress.input_tokens > 0 || progress.output_tokens > 0) {
+        (v.input_tokens, v.output_tokens) =
+            (Some(progress.input_tokens), Some(progress.output_tokens));
+    }
+}
