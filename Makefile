@@ -41,13 +41,13 @@ run: app
 # The Debian package, in target/release/bundle/deb/: the app with its desktop
 # entry and icons, and the `fanout` command beside it. Needs no network.
 dist: ui cli
-	ui/node_modules/.bin/tauri build --bundles deb
+	ui/node_modules/.bin/tauri build --bundles deb --config '{"build":{"beforeBuildCommand":""}}'
 
 # The page's TypeScript types, generated from the engine's Rust types.
 types:
 	FANOUT_WRITE_TYPES=1 $(CARGO) test -p fanout-engine --test generated_types
 
-test: deps test-ui test-rust
+test: deps test-ui test-rust test-dist
 
 test-ui: ui
 	cd ui && npm run check
@@ -84,9 +84,14 @@ test-rust: ui claude-code gemini-cli e2e-deps
 	$(CARGO) test --workspace --locked --features fanout-app/custom-protocol
 
 # The package installed into this machine with dpkg, the installed app
-# started headless to its first screen, the installed `fanout` run.
-test-dist: dist e2e-deps
-	scripts/test-dist.sh
+# started headless to its first screen, the installed `fanout` run. Made by
+# the same bundler and configuration as `make dist`, from the binaries the
+# tests just built (a release build would add minutes to every `make test`).
+DEBUG_DEB_CONFIG := {"build":{"beforeBuildCommand":""},"bundle":{"linux":{"deb":{"files":{"/usr/bin/fanout":"target/debug/fanout"}}}}}
+
+test-dist: test-rust
+	ui/node_modules/.bin/tauri bundle --debug --bundles deb --config '$(DEBUG_DEB_CONFIG)'
+	scripts/test-dist.sh "$$(ls -t target/debug/bundle/deb/*.deb | head -1)"
 
 # The property tests' long search: 1,000 cases each (make test runs 256).
 test-long: deps e2e-deps

@@ -6,9 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-deb=$(ls -t target/release/bundle/deb/*.deb 2>/dev/null | head -1 || true)
-if [[ -z "$deb" ]]; then
-  echo "test-dist: no package in target/release/bundle/deb/. Run \`make dist\` first." >&2
+# The package to check: the one named, or the newest `make dist` built.
+deb=${1:-$(ls -t target/release/bundle/deb/*.deb 2>/dev/null | head -1 || true)}
+if [[ -z "$deb" || ! -f "$deb" ]]; then
+  echo "test-dist: no package to install. Run \`make dist\` first, or name a .deb." >&2
   exit 1
 fi
 sudo=""
@@ -48,5 +49,7 @@ FANOUT_HOME="$home" /usr/bin/fanout --version
 FANOUT_HOME="$home" /usr/bin/fanout list >/dev/null
 
 # The installed app paints its first screen and reaches its backend.
-FANOUT_APP_BINARY=/usr/bin/fanout-app cargo test --locked --features custom-protocol --test startup
+# The same cargo invocation as `make test`'s, so nothing is built again.
+FANOUT_APP_BINARY=/usr/bin/fanout-app cargo test --workspace --locked \
+  --features fanout-app/custom-protocol --test startup
 echo "test-dist: $deb installs, starts and runs."

@@ -15,29 +15,9 @@ mod harness;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use fanout_testsupport::{marked, script};
 use git::Repo;
 use harness::{tid, App};
-
-/// Live processes whose command line holds `marker`.
-fn marked(marker: &str) -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-                .filter(|pid| {
-                    let stat =
-                        std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-                    let zombie = stat
-                        .rsplit_once(')')
-                        .is_none_or(|(_, r)| r.trim().starts_with('Z'));
-                    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                    !zombie && String::from_utf8_lossy(&cmdline).contains(marker)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
@@ -61,19 +41,15 @@ async fn after_kill_9_of_the_app_nothing_is_left_and_the_variants_are_interrupte
         &fake,
     )
     .expect("copy the fake agent");
-    std::fs::write(
+    script(
         &agent,
-        format!(
-            "#!/bin/sh\n\
-             setsid sleep {marker}1 >/dev/null 2>&1 &\n\
+        &format!(
+            "setsid sleep {marker}1 >/dev/null 2>&1 &\n\
              (sleep {marker}2 >/dev/null 2>&1 &)\n\
-             FANOUT_FAKE_MODE=hang exec python3 '{}' \"$@\"\n",
+             FANOUT_FAKE_MODE=hang exec python3 '{}' \"$@\"",
             fake.display()
         ),
-    )
-    .expect("write the agent");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    );
     let agent = agent.display().to_string();
     let mut app = App::start_with_env(
         env!("CARGO_BIN_EXE_fanout-app"),

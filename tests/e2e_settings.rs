@@ -14,6 +14,7 @@ mod harness;
 
 use std::path::Path;
 
+use fanout_testsupport::script;
 use git::Repo;
 use harness::{text_of, tid, App};
 
@@ -25,19 +26,12 @@ const DARK_BG: &str = "rgb(21, 23, 27)";
 /// A `claude` that answers `--version` and otherwise is the fake agent, so a
 /// launch in this test runs like the real one would.
 fn fake_claude(dir: &Path) -> String {
-    use std::os::unix::fs::PermissionsExt;
     let agent = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/agents/fake-claude");
-    let path = dir.join("claude");
-    std::fs::write(
-        &path,
-        format!(
-            "#!/bin/sh\nif [ \"$1\" = --version ]; then echo '{FAKE_VERSION}'; exit 0; fi\nexec python3 '{}' \"$@\"\n",
-            agent.display()
-        ),
-    )
-    .expect("write the fake claude");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    path.display().to_string()
+    let body = format!(
+        "if [ \"$1\" = --version ]; then echo '{FAKE_VERSION}'; exit 0; fi\nexec python3 '{}' \"$@\"",
+        agent.display()
+    );
+    script(&dir.join("claude"), &body).display().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

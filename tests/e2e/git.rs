@@ -4,32 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-/// Runs git in `dir` with an isolated configuration and fixed identity and
-/// dates; fails the test with git's stderr when git fails.
+/// Runs git in `dir` as testsupport's `git` does (isolated configuration,
+/// fixed identity and dates; the test fails with git's stderr when git
+/// fails), without blocking the runtime.
 pub async fn git(dir: &Path, args: &[&str]) -> String {
-    let out = tokio::process::Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Fixture Author")
-        .env("GIT_AUTHOR_EMAIL", "author@example.com")
-        .env("GIT_COMMITTER_NAME", "Fixture Author")
-        .env("GIT_COMMITTER_EMAIL", "author@example.com")
-        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .output()
-        .await
-        .unwrap_or_else(|e| panic!("cannot run git {args:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "git {args:?} failed in {}: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+    let command = fanout_testsupport::git_command(dir, args);
+    let out = tokio::process::Command::from(command).output().await;
+    fanout_testsupport::git_stdout(dir, args, out)
 }
 
 /// A repository on `main` with a README and a small source file, committed.

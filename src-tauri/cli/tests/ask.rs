@@ -42,9 +42,7 @@ fn ask_without_a_terminal_denies_and_says_so() {
     let fx = Fixture::new();
     let bin = fx.sibling("bin");
     let fake = bin.join("claude");
-    std::fs::write(&fake, REPLAY).expect("write the fake");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    common::executable(&fake, REPLAY);
     let recording = bin.join("bash.jsonl");
     std::fs::write(&recording, RECORDING).expect("write the recording");
     let log = bin.join("stdin.jsonl");

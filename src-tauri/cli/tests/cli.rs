@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::Fixture;
+use common::{processes_in, Fixture};
 use serde_json::Value;
 
 struct Cli {
@@ -491,22 +491,6 @@ fn cancel_with_nothing_running_is_a_clear_error() {
     let id = experiment_with_changes(&cli, &fx);
     let err = cli.fails(&["cancel", &id]);
     assert!(err.contains("nothing to cancel"), "{err}");
-}
-
-/// Processes whose working directory is inside `dir`: agents left behind.
-fn processes_in(dir: &Path) -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-                .filter(|pid| {
-                    std::fs::read_link(format!("/proc/{pid}/cwd"))
-                        .is_ok_and(|cwd| cwd.starts_with(dir))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[test]

@@ -11,11 +11,11 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Fixture;
+use common::{executable, marked, Fixture};
 use serde_json::Value;
 
 /// An agent that leaves processes behind in every way it can, then hangs.
-fn agent_script(marker: u64) -> String {
+fn agent_script(marker: &str) -> String {
     format!(
         "#!/bin/sh\n\
          setsid sleep {marker}1 >/dev/null 2>&1 &\n\
@@ -23,27 +23,6 @@ fn agent_script(marker: u64) -> String {
          sleep {marker}3 >/dev/null 2>&1 &\n\
          exec sleep {marker}4\n"
     )
-}
-
-/// Live processes whose command line holds `marker`.
-fn marked(marker: u64) -> Vec<u32> {
-    let needle = marker.to_string();
-    std::fs::read_dir("/proc")
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-                .filter(|pid| {
-                    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                        .ok()
-                        .and_then(|s| s.rsplit_once(')').map(|(_, r)| r.trim().starts_with('Z')))
-                        .unwrap_or(true);
-                    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                    !zombie && String::from_utf8_lossy(&cmdline).contains(&needle)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
@@ -57,7 +36,7 @@ fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 struct Scene {
     fx: Fixture,
     home: tempfile::TempDir,
-    marker: u64,
+    marker: String,
 }
 
 impl Scene {
@@ -70,9 +49,10 @@ impl Scene {
             fx: Fixture::new(),
             home: tempfile::tempdir().expect("FANOUT_HOME"),
             // A number no other process on the machine has in its command line.
-            marker: 9_000_000
+            marker: (9_000_000
                 + u64::from(nanos % 900_000) * 10
-                + u64::from(std::process::id() % 10),
+                + u64::from(std::process::id() % 10))
+            .to_string(),
         }
     }
 
@@ -87,9 +67,7 @@ impl Scene {
     fn start(&self, sandbox: &str) -> Running {
         let bin = self.fx.sibling("bin");
         let agent = bin.join("agent");
-        std::fs::write(&agent, agent_script(self.marker)).expect("agent");
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        executable(&agent, agent_script(&self.marker));
         let approaches = bin.join("approaches.json");
         std::fs::write(
             &approaches,
@@ -114,7 +92,7 @@ impl Scene {
         wait_for(
             "all eight processes of the two agents start",
             Duration::from_secs(20),
-            || marked(self.marker).len() >= 8,
+            || marked(&self.marker).len() >= 8,
         );
         running
     }
@@ -180,7 +158,7 @@ fn after_kill_9_of_fanout_run_nothing_is_left_and_the_next_command_says_interrup
         wait_for(
             &format!("sandbox {sandbox}: every process the agents started is gone"),
             Duration::from_secs(5).saturating_sub(started.elapsed()),
-            || marked(scene.marker).is_empty(),
+            || marked(&scene.marker).is_empty(),
         );
         assert_eq!(
             scene.statuses(),
@@ -225,9 +203,9 @@ fn sigterm_and_sighup_stop_a_run_like_ctrl_c() {
             std::thread::sleep(Duration::from_millis(50));
         }
         assert!(
-            marked(scene.marker).is_empty(),
+            marked(&scene.marker).is_empty(),
             "{name}: no process outlives the run: {:?}",
-            marked(scene.marker)
+            marked(&scene.marker)
         );
         assert_eq!(
             scene.statuses(),
@@ -255,7 +233,7 @@ fn cancel_from_another_terminal_stops_the_whole_tree() {
         "{cancelled}"
     );
     assert!(
-        marked(scene.marker).is_empty(),
+        marked(&scene.marker).is_empty(),
         "every process is gone when cancel returns"
     );
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -305,7 +283,7 @@ fn a_second_terminal_cannot_change_a_running_experiment() {
         );
     }
     assert_eq!(
-        marked(scene.marker).len(),
+        marked(&scene.marker).len(),
         8,
         "nothing the refused commands tried touched the running agents"
     );

@@ -26,14 +26,10 @@ cat "$FAKE_RECORDING"
 
 #[test]
 fn run_with_the_gemini_agent_uses_fanouts_own_gemini_settings() {
-    use std::os::unix::fs::PermissionsExt;
     let fx = Fixture::new();
     let fanout_home = tempfile::tempdir().expect("temp FANOUT_HOME");
     let fake = tempfile::tempdir().expect("a folder for the stand-in");
-    let program = fake.path().join("gemini");
-    std::fs::write(&program, FAKE_GEMINI).expect("stand-in written");
-    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755))
-        .expect("stand-in is executable");
+    let program = common::executable(&fake.path().join("gemini"), FAKE_GEMINI);
     let recording = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/recordings/gemini_auto_edit_write_file.jsonl");
     let approaches = fx.sibling("plan").join("approaches.json");

@@ -10,26 +10,12 @@
 #[path = "../../engine/tests/common/mod.rs"]
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use common::Fixture;
+use common::{claude_binary, claude_offline_env, Fixture};
 use fanout_mock_llm::{MockServer, Script, WriteTool};
 use serde_json::Value;
-
-fn claude_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("FANOUT_CLAUDE_BIN") {
-        return PathBuf::from(path);
-    }
-    let cached = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../.cache/claude-code/node_modules/@anthropic-ai/claude-code-linux-x64/claude");
-    assert!(
-        cached.exists(),
-        "The Claude Code CLI is not installed at {}. Run scripts/install-claude-code.sh (make test does), or set FANOUT_CLAUDE_BIN.",
-        cached.display()
-    );
-    cached
-}
 
 fn s(path: &Path) -> &str {
     path.to_str().expect("utf-8 temp path")
@@ -116,13 +102,7 @@ fn fanout_run_drives_three_real_claude_code_sessions() {
         ])
         .env("FANOUT_HOME", fanout_home.path())
         .env("FANOUT_CLAUDE_BIN", &claude)
-        .env("ANTHROPIC_BASE_URL", server.url())
-        .env("ANTHROPIC_API_KEY", "sk-ant-mock-key")
-        .env("DISABLE_TELEMETRY", "1")
-        .env("DISABLE_AUTOUPDATER", "1")
-        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-        .env("HOME", home.path())
-        .env("CLAUDE_CONFIG_DIR", home.path().join(".claude"))
+        .envs(claude_offline_env(&server.url(), home.path()))
         .output()
         .expect("run fanout");
     let requests: Vec<String> = server

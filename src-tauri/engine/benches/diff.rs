@@ -10,36 +10,15 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use fanout_engine::diff::{self, DiffOptions, FileDiff};
+use fanout_testsupport::{git_command, Fixture};
 
 const FILES: usize = 1000;
 const LINES: usize = 240;
 const REPETITIONS: usize = 5;
-
-fn git(dir: &Path) -> Command {
-    let mut cmd = Command::new("git");
-    cmd.current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Bench")
-        .env("GIT_AUTHOR_EMAIL", "bench@example.com")
-        .env("GIT_COMMITTER_NAME", "Bench")
-        .env("GIT_COMMITTER_EMAIL", "bench@example.com");
-    cmd
-}
-
-fn run(dir: &Path, args: &[&str]) -> String {
-    let out = git(dir).args(args).output().expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// Source-like lines; the variant rewrites one word in every third line, so
 /// each file has 80 replaced lines that get word-level emphasis.
@@ -58,18 +37,13 @@ fn content(file: usize, variant: bool) -> String {
     s
 }
 
-fn write_all(root: &Path, variant: bool) {
+fn write_all(fx: &Fixture, variant: bool) {
     for f in 0..FILES {
-        let path = root.join(format!("src/mod{}/file{f}.rs", f % 20));
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, content(f, variant)).expect("write");
+        fx.write(
+            &format!("src/mod{}/file{f}.rs", f % 20),
+            content(f, variant),
+        );
     }
-}
-
-fn commit(root: &Path, message: &str) -> String {
-    run(root, &["add", "-A"]);
-    run(root, &["commit", "-q", "-m", message]);
-    run(root, &["rev-parse", "HEAD"])
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -79,8 +53,7 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 
 fn time_git(root: &Path, base: &str, variant: &str) -> (Duration, usize) {
     let start = Instant::now();
-    let mut child = git(root)
-        .args(["--no-pager", "diff", base, variant])
+    let mut child = git_command(root, &["--no-pager", "diff", base, variant])
         .stdout(Stdio::piped())
         .spawn()
         .expect("git diff starts");
@@ -118,13 +91,12 @@ fn time_list(root: &Path, base: &str, variant: &str) -> Duration {
 }
 
 fn main() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let root = dir.path();
-    run(root, &["init", "-q", "-b", "main"]);
-    write_all(root, false);
-    let base = commit(root, "base");
-    write_all(root, true);
-    let variant = commit(root, "variant");
+    let fx = Fixture::empty();
+    let root = fx.root.as_path();
+    write_all(&fx, false);
+    let base = fx.commit_all("base");
+    write_all(&fx, true);
+    let variant = fx.commit_all("variant");
 
     let (mut fanout, mut git_times, mut list) = (Vec::new(), Vec::new(), Vec::new());
     let (mut files, mut lines, mut bytes) = (0, 0, 0);

@@ -10,21 +10,21 @@
 //! `FANOUT_BENCH_ROUNDS` (default 5), `FANOUT_BENCH_FILES` (default 5000).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fanout_engine::worktree::{self, NewWorktree};
+use fanout_testsupport::{git, Fixture};
 
 const WORKTREES: u32 = 8;
 
 fn main() {
     let rounds = env_number("FANOUT_BENCH_ROUNDS", 5);
     let files = env_number("FANOUT_BENCH_FILES", 5_000);
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let repo = tmp.path().join("repo");
     let started = Instant::now();
-    build_repo(&repo, files);
-    let base = git(&repo, &["rev-parse", "HEAD"]);
+    let fx = Fixture::empty();
+    build_repo(&fx, files);
+    let base = fx.head();
+    let repo = fx.root.clone();
     println!(
         "fan-out benchmark: {WORKTREES} worktrees of a repository of {files} files, {rounds} rounds (repository built in {:.1?})",
         started.elapsed()
@@ -32,7 +32,7 @@ fn main() {
 
     let (mut sequential, mut fanout, mut libgit2) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
-        let root = tmp.path().join(format!("round-{round}"));
+        let root = fx.sibling(&format!("round-{round}"));
         // Alternating the order keeps a warm or cold page cache from always
         // favouring the same contender.
         let order: [u8; 3] = if round % 2 == 0 { [0, 1, 2] } else { [2, 1, 0] };
@@ -192,42 +192,19 @@ fn cleanup(repo: &Path) {
     }
 }
 
-fn build_repo(repo: &Path, files: usize) {
-    std::fs::create_dir_all(repo).expect("repo dir");
-    git(repo, &["init", "--quiet", "-b", "main"]);
-    git(repo, &["config", "user.name", "Bench"]);
-    git(repo, &["config", "user.email", "bench@example.com"]);
+fn build_repo(fx: &Fixture, files: usize) {
     for i in 0..files {
-        let path = repo.join(format!("src/module_{:03}/file_{i:05}.rs", i % 100));
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("module dir");
         let body: String = (0..30)
             .map(|line| {
                 format!("pub fn f_{i}_{line}(x: u64) -> u64 {{ x.wrapping_mul({line}) ^ {i} }}\n")
             })
             .collect();
-        std::fs::write(&path, body).expect("write file");
+        fx.write(&format!("src/module_{:03}/file_{i:05}.rs", i % 100), body);
     }
-    git(repo, &["add", "-A"]);
-    git(repo, &["commit", "--quiet", "-m", "generated"]);
+    fx.commit_all("generated");
     // A real clone is packed; 5,000 loose objects would favour neither side
     // realistically.
-    git(repo, &["repack", "-a", "-d", "--quiet"]);
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    fx.git(&["repack", "-a", "-d", "--quiet"]);
 }
 
 fn time(f: impl FnOnce()) -> Duration {

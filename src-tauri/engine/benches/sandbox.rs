@@ -18,6 +18,7 @@ use fanout_engine::orchestrator::RunConfig;
 use fanout_engine::paths::Paths;
 use fanout_engine::process::{self, ProcessSpec};
 use fanout_engine::sandbox::{self, Layout, Sandbox};
+use fanout_testsupport::Fixture;
 
 fn main() {
     let runs: usize = std::env::var("FANOUT_BENCH_RUNS")
@@ -28,9 +29,9 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let sandbox = variant_sandbox(dir.path());
-    let cwd = dir.path().to_path_buf();
+    let fx = Fixture::new();
+    let sandbox = variant_sandbox(&fx);
+    let cwd = fx.dir.path().to_path_buf();
 
     let plain = measure(runs, || {
         let status = Command::new("/bin/true")
@@ -92,43 +93,14 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// The sandbox a session of a real variant gets: a repository, one
+/// The sandbox a session of a real variant gets: `fx`'s repository, one
 /// experiment with one worktree, and the layout the orchestrator builds.
-fn variant_sandbox(dir: &Path) -> Sandbox {
-    let repo = dir.join("repo");
-    std::fs::create_dir_all(&repo).expect("repo dir");
-    let git = |args: &[&str]| {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(&repo)
-            .args(args)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .output()
-            .expect("git");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    git(&["init", "-q", "-b", "main"]);
-    std::fs::write(repo.join("README.md"), "# bench\n").expect("write");
-    git(&["add", "-A"]);
-    git(&[
-        "-c",
-        "user.name=B",
-        "-c",
-        "user.email=b@example.com",
-        "commit",
-        "-q",
-        "-m",
-        "init",
-    ]);
-    let paths = Paths::at(dir.join("home"));
+fn variant_sandbox(fx: &Fixture) -> Sandbox {
+    let paths = Paths::at(fx.sibling("home"));
     let engine = Engine::open(paths.clone()).expect("engine");
     let view = engine
         .create_experiment(NewExperiment {
-            repo: repo.clone(),
+            repo: fx.root.clone(),
             task: "bench".into(),
             approaches: vec![ApproachSpec {
                 name: "a".into(),
@@ -141,7 +113,7 @@ fn variant_sandbox(dir: &Path) -> Sandbox {
         })
         .expect("experiment");
     let variant = &view.variants[0];
-    let linked = variant.linked(&repo).expect("registered");
+    let linked = variant.linked(&fx.root).expect("registered");
     let available = sandbox::availability();
     let bwrap = available
         .bwrap

@@ -83,6 +83,14 @@ impl Engine {
         Ok(path)
     }
 
+    /// The name a saved report gets by default.
+    pub fn report_file_name(&self, id: &ExperimentId) -> Result<String, Error> {
+        Ok(format!(
+            "fanout-{}.md",
+            self.experiment(id)?.experiment.slug
+        ))
+    }
+
     /// Writes the experiment's Markdown report to `path`.
     pub fn write_report(&self, id: &ExperimentId, path: &Path) -> Result<(), Error> {
         let report = self.report(id)?;

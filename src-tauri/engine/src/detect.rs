@@ -6,7 +6,7 @@
 //! puts `claude` and `codex`. So the search PATH is the login shell's
 //! (`$SHELL -lc 'printf %s "$PATH"'`), followed by the process's own entries;
 //! the same PATH is given to the agents Fanout launches
-//! ([`crate::settings::Settings::orchestrator_config`]), since `claude` is a
+//! ([`crate::settings::Settings::environment`]), since `claude` is a
 //! node script that needs `node` on its PATH too.
 
 use std::ffi::{OsStr, OsString};

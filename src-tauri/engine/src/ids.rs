@@ -1,6 +1,6 @@
 //! Typed names of what the faces address: an experiment by its full id, a
 //! variant by its index. Prefixes and approach slugs are the command line's
-//! to resolve at its edge ([`crate::api::Fanout::resolve_experiment`],
+//! to resolve at its edge ([`crate::experiment::Engine::resolve`],
 //! [`crate::experiment::select_variant`]); everything past it takes these.
 
 use std::fmt;

@@ -7,6 +7,7 @@ use fanout_engine::approaches::{generate, ApproachError, PlanRequest, Planner};
 use fanout_engine::llm::{LlmClient, LlmConfig, RetryPolicy};
 use fanout_engine::secrets::{ApiKey, Provider};
 use fanout_mock_llm::{sample_approaches, MockServer, Script, Turn};
+use fanout_testsupport::alive;
 use serde_json::json;
 
 fn planner(server: &MockServer) -> Planner {
@@ -202,32 +203,15 @@ async fn a_missing_claude_is_a_clear_error() {
     assert!(error.to_string().contains("not found"), "{error}");
 }
 
-/// Whether any process still belongs to group `pgid`.
-/// The process runs and is no zombie (it runs under Fanout's supervisor,
-/// which reaps it, so a zombie would only be a moment).
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            stat.rsplit_once(')')
-                .map(|(_, rest)| rest.trim().to_owned())
-        })
-        .is_some_and(|rest| !rest.starts_with('Z'))
-}
-
 #[tokio::test]
 async fn aborting_generation_ends_the_claude_child() {
     let dir = tempfile::tempdir().expect("temp dir");
     let pid_file = dir.path().join("pid");
-    let script = dir.path().join("slow-claude");
     // A `claude` that never answers: the user gives up and cancels.
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\necho $$ > {}\nsleep 300\n", pid_file.display()),
-    )
-    .expect("write the script");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let script = fanout_testsupport::script(
+        &dir.path().join("slow-claude"),
+        &format!("echo $$ > {}\nsleep 300", pid_file.display()),
+    );
     let planner = Planner::ClaudeCli {
         executable: script,
         workdir: dir.path().to_path_buf(),
@@ -236,7 +220,7 @@ async fn aborting_generation_ends_the_claude_child() {
     };
     let task = tokio::spawn(async move { generate(&planner, &request(2)).await });
     let pid = loop {
-        match std::fs::read_to_string(&pid_file).map(|t| t.trim().parse::<i32>()) {
+        match std::fs::read_to_string(&pid_file).map(|t| t.trim().parse::<u32>()) {
             Ok(Ok(pid)) => break pid,
             _ => tokio::time::sleep(Duration::from_millis(20)).await,
         }

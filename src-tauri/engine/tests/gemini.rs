@@ -248,15 +248,10 @@ struct Replay {
 impl Replay {
     fn new() -> Replay {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let script = dir.path().join("fake-gemini");
-        std::fs::write(
-            &script,
+        fanout_testsupport::executable(
+            &dir.path().join("fake-gemini"),
             "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$FAKE_DIR/args\"\nprintf '%s' \"$GEMINI_CLI_HOME\" > \"$FAKE_DIR/home\"\ncat \"$FAKE_RECORDING\"\necho 'Ripgrep is not available. Falling back to GrepTool.' >&2\n[ -f \"$FAKE_DIR/stderr\" ] && cat \"$FAKE_DIR/stderr\" >&2\nexit \"$FAKE_EXIT\"\n",
-        )
-        .expect("script written");
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
-            .expect("script is executable");
+        );
         Replay { dir }
     }
 

@@ -52,9 +52,7 @@ async fn no_child_but_the_agent_cli_gets_a_key_and_no_stored_text_holds_one() {
             r#"{"type":"result","subtype":"success","is_error":false,"result":"done","num_turns":1,"session_id":"s-1","usage":{"input_tokens":1,"output_tokens":1}}"#
         )),
     ] {
-        std::fs::write(path, format!("#!/bin/sh\n{body}\n")).expect("script");
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        common::script(path, &body);
     }
     let server = MockServer::start(Script::sequential(vec![
         Turn::tool("run_command", json!({"command": show})),

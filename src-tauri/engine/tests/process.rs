@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{assert_group_gone, group_members};
+use common::{alive, assert_group_gone, group_members};
 use fanout_engine::process::{self, OutputLine, ProcessEnd, ProcessError, ProcessSpec, Stream};
 
 fn sh(script: &str) -> ProcessSpec {
@@ -292,17 +292,6 @@ fn runtime_free_wait_until_gone(pgid: u32) {
         "processes of group {pgid} outlived the runtime: {:?}",
         group_members(pgid)
     );
-}
-
-/// Whether `pid` is a live process (not a zombie).
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            stat.rsplit_once(')')
-                .map(|(_, rest)| rest.trim().to_owned())
-        })
-        .is_some_and(|rest| !rest.starts_with('Z'))
 }
 
 async fn assert_gone(pid: u32, what: &str) {

@@ -8,27 +8,11 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use common::Fixture;
+use common::{claude_binary, claude_offline_env, Fixture};
 use fanout_engine::agent::{Agent, ClaudeCode, PermissionProfile, SessionSpec};
 use fanout_engine::events::SessionEvent;
 use fanout_mock_llm::{MockServer, Script, WriteTool};
 use tokio::sync::mpsc;
-
-fn claude_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("FANOUT_CLAUDE_BIN") {
-        return PathBuf::from(path);
-    }
-    let cached = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../.cache/claude-code/node_modules/@anthropic-ai/claude-code-linux-x64/claude");
-    assert!(
-        cached.exists(),
-        "The Claude Code CLI is not installed at {}. Run scripts/install-claude-code.sh (make test does), or set FANOUT_CLAUDE_BIN.",
-        cached.display()
-    );
-    cached
-}
 
 #[tokio::test]
 async fn real_claude_code_writes_a_file_through_the_mock() {
@@ -48,21 +32,7 @@ async fn real_claude_code_writes_a_file_through_the_mock() {
     let mut spec = SessionSpec::new(&root, "Create hello.txt with a greeting.");
     spec.permission = PermissionProfile::Edits;
     spec.model = Some("claude-sonnet-4-5".into());
-    spec.env = [
-        ("ANTHROPIC_BASE_URL", server.url()),
-        ("ANTHROPIC_API_KEY", "sk-ant-mock-key".to_owned()),
-        ("DISABLE_TELEMETRY", "1".to_owned()),
-        ("DISABLE_AUTOUPDATER", "1".to_owned()),
-        ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned()),
-        ("HOME", home.path().display().to_string()),
-        (
-            "CLAUDE_CONFIG_DIR",
-            home.path().join(".claude").display().to_string(),
-        ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    spec.env = claude_offline_env(&server.url(), home.path());
     // Sandboxed, as every agent Fanout runs: only the worktree and the
     // CLI's own state are writable; the repository's git folder is not.
     let bwrap = fanout_engine::sandbox::availability()
@@ -161,21 +131,7 @@ async fn parallel_real_sessions_each_write_into_their_own_worktree() {
             fx.root.canonicalize().expect("canonical"),
             "Write variant.txt.",
         );
-        spec.env = [
-            ("ANTHROPIC_BASE_URL", server.url()),
-            ("ANTHROPIC_API_KEY", "sk-ant-mock-key".to_owned()),
-            ("DISABLE_TELEMETRY", "1".to_owned()),
-            ("DISABLE_AUTOUPDATER", "1".to_owned()),
-            ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned()),
-            ("HOME", home.path().display().to_string()),
-            (
-                "CLAUDE_CONFIG_DIR",
-                home.path().join(".claude").display().to_string(),
-            ),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+        spec.env = claude_offline_env(&server.url(), home.path());
         let (tx, mut rx) = mpsc::channel(256);
         let session = ClaudeCode::new(&binary)
             .start(&spec, tx)

@@ -8,9 +8,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
-use common::Fixture;
+use common::{claude_binary, claude_offline_env, Fixture};
 use fanout_engine::agent::{
     AllowedTools, ApprovalRequest, ApprovalRules, ApprovalUpdate, Approvals, ClaudeInteractive,
     InteractiveHandle, Session, SessionOutcome, SessionSpec, SessionStatus,
@@ -19,39 +17,6 @@ use fanout_engine::events::SessionEvent;
 use fanout_mock_llm::{MockServer, Reply, Script, Turn};
 use serde_json::json;
 use tokio::sync::mpsc;
-
-fn claude_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("FANOUT_CLAUDE_BIN") {
-        return PathBuf::from(path);
-    }
-    let cached = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../.cache/claude-code/node_modules/@anthropic-ai/claude-code-linux-x64/claude");
-    assert!(
-        cached.exists(),
-        "The Claude Code CLI is not installed at {}. Run scripts/install-claude-code.sh (make test does), or set FANOUT_CLAUDE_BIN.",
-        cached.display()
-    );
-    cached
-}
-
-/// The environment that keeps the CLI offline and on the mock.
-fn offline_env(server: &MockServer, home: &Path) -> Vec<(String, String)> {
-    [
-        ("ANTHROPIC_BASE_URL", server.url()),
-        ("ANTHROPIC_API_KEY", "sk-ant-mock-key".to_owned()),
-        ("DISABLE_TELEMETRY", "1".to_owned()),
-        ("DISABLE_AUTOUPDATER", "1".to_owned()),
-        ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned()),
-        ("HOME", home.display().to_string()),
-        (
-            "CLAUDE_CONFIG_DIR",
-            home.join(".claude").display().to_string(),
-        ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
-}
 
 /// One running two-way session and what it reports.
 struct Live {
@@ -70,7 +35,7 @@ fn start_with(fx: &Fixture, server: &MockServer, prompt: &str, rules: ApprovalRu
     let home = tempfile::tempdir().expect("a throwaway HOME");
     let mut spec = SessionSpec::new(&fx.root, prompt);
     spec.model = Some("claude-sonnet-4-5".into());
-    spec.env = offline_env(server, home.path());
+    spec.env = claude_offline_env(&server.url(), home.path());
     let (updates_tx, updates) = mpsc::unbounded_channel();
     let approvals = Approvals {
         rules,
@@ -395,7 +360,7 @@ async fn the_orchestrator_waits_in_needs_input_until_the_user_allows() {
                 claude: Some(claude_binary()),
                 ..Executables::default()
             },
-            env: offline_env(&server, home.path()),
+            env: claude_offline_env(&server.url(), home.path()),
             ..Environment::default()
         },
     };

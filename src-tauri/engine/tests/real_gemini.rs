@@ -8,9 +8,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::Fixture;
+use common::{gemini_binary, processes_in, Fixture};
 use fanout_engine::agent::{
     Agent, Gemini, PermissionProfile, SessionOutcome, SessionSpec, SessionStatus,
 };
@@ -18,20 +18,6 @@ use fanout_engine::events::SessionEvent;
 use fanout_mock_llm::{MockServer, Script, Turn, WriteTool};
 use serde_json::json;
 use tokio::sync::mpsc;
-
-fn gemini_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("FANOUT_GEMINI_BIN") {
-        return PathBuf::from(path);
-    }
-    let cached = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../.cache/gemini-cli/node_modules/.bin/gemini");
-    assert!(
-        cached.exists(),
-        "The Gemini CLI is not installed at {}. Run scripts/install-gemini-cli.sh (make test does), or set FANOUT_GEMINI_BIN.",
-        cached.display()
-    );
-    cached
-}
 
 /// What keeps the CLI on the mock and away from the user's own files: the
 /// API key and base URL, a throwaway HOME and temporary directory (the CLI
@@ -270,22 +256,6 @@ async fn a_missing_api_key_is_explained() {
         server.requests().is_empty(),
         "nothing reached the API without a key"
     );
-}
-
-/// Processes whose working directory is inside `dir`.
-fn processes_in(dir: &Path) -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-                .filter(|pid| {
-                    std::fs::read_link(format!("/proc/{pid}/cwd"))
-                        .is_ok_and(|cwd| cwd.starts_with(dir))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The CLI starts a second node process for itself; cancelling must end both.

@@ -7,6 +7,7 @@ use fanout_engine::store::{
     CheckResult, Experiment, ExperimentStatus, MergeRecord, NewEvent, Store, StoreError, Variant,
     VariantStatus, LATEST_VERSION,
 };
+use fanout_testsupport::variant;
 use rusqlite::Connection;
 use serde_json::json;
 
@@ -21,33 +22,6 @@ fn experiment(id: &str, created_at: &str) -> Experiment {
         target_branch: Some("main".to_string()),
         created_at: created_at.to_string(),
         status: ExperimentStatus::Ready,
-    }
-}
-
-fn variant(experiment_id: &str, index: u32) -> Variant {
-    Variant {
-        experiment_id: experiment_id.to_string(),
-        index,
-        name: format!("Approach {index}"),
-        slug: format!("approach-{index}"),
-        description: "Do it this way.".to_string(),
-        guidelines: "Keep it small.".to_string(),
-        agent: "claude_code".to_string(),
-        model: None,
-        branch: format!("fanout/x/{index}-approach-{index}"),
-        worktree: PathBuf::from(format!("/data/worktrees/app/x/{index}-approach-{index}")),
-        status: VariantStatus::Ready,
-        started_at: None,
-        finished_at: None,
-        exit_code: None,
-        error: None,
-        summary: None,
-        cost_usd: None,
-        input_tokens: None,
-        output_tokens: None,
-        turns: None,
-        check: None,
-        head_commit: None,
     }
 }
 

@@ -22,11 +22,7 @@ fn setup(names: &[&str]) -> Rig {
 
 /// A shell script the command agent runs, in `fx`'s `bin` folder.
 fn script(fx: &Fixture, name: &str, body: &str) -> PathBuf {
-    let path = fx.sibling("bin").join(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write the script");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    path
+    common::script(&fx.sibling("bin").join(name), body)
 }
 
 fn config(agent_script: &Path, sandbox: bool) -> Config {

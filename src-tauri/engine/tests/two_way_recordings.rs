@@ -49,11 +49,7 @@ fn recording(name: &str) -> PathBuf {
 }
 
 fn replayer(dir: &Path) -> PathBuf {
-    let path = dir.join("replay-claude");
-    std::fs::write(&path, REPLAY).expect("write the fake");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    path
+    common::executable(&dir.join("replay-claude"), REPLAY)
 }
 
 struct Replay {

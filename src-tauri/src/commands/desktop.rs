@@ -39,29 +39,31 @@ pub async fn report_export(
     state: State<'_, AppState>,
     id: ExperimentId,
 ) -> CommandResult<Option<PathBuf>> {
-    let slug = {
+    let name = engine(&state, {
         let id = id.clone();
-        engine(&state, move |e| Ok(e.experiment(&id)?.experiment.slug)).await?
-    };
-    let chosen = blocking(move || {
-        let chosen = app
-            .dialog()
-            .file()
-            .set_title("Export the report")
-            .add_filter("Markdown", &["md"])
-            .set_file_name(format!("fanout-{slug}.md"))
-            .blocking_save_file();
-        chosen
-            .map(|c| c.into_path().map_err(|e| not_local(&e)))
-            .transpose()
+        move |e| e.report_file_name(&id)
     })
     .await?;
-    let Some(path) = chosen else {
+    let Some(path) = blocking(move || save_dialog(&app, &name)).await? else {
         return Ok(None);
     };
     let written = path.clone();
     engine(&state, move |e| e.write_report(&id, &written)).await?;
     Ok(Some(path))
+}
+
+/// The native save dialog for a Markdown file; `None` when cancelled.
+fn save_dialog(app: &AppHandle, name: &str) -> Result<Option<PathBuf>, Error> {
+    let chosen = app
+        .dialog()
+        .file()
+        .set_title("Export the report")
+        .add_filter("Markdown", &["md"])
+        .set_file_name(name)
+        .blocking_save_file();
+    chosen
+        .map(|c| c.into_path().map_err(|e| not_local(&e)))
+        .transpose()
 }
 
 fn not_local(e: &dyn std::fmt::Display) -> Error {

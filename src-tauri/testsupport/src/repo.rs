@@ -4,14 +4,20 @@
 //! same on every machine.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// Runs git in `dir` with an isolated configuration; panics with git's stderr
 /// when it fails, because a fixture that cannot be built is a broken test.
 pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = git_command(dir, args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run git {args:?}: {e}"));
+    git_stdout(dir, args, git_command(dir, args).output())
+}
+
+/// What [`git`] makes of a finished git command: its stdout without the
+/// trailing newline, or a panic with its stderr. Apart from [`git`] so a
+/// test that runs the command otherwise (asynchronously, say) judges it the
+/// same way.
+pub fn git_stdout(dir: &Path, args: &[&str], out: std::io::Result<Output>) -> String {
+    let out = out.unwrap_or_else(|e| panic!("cannot run git {args:?}: {e}"));
     assert!(
         out.status.success(),
         "git {args:?} failed in {}: {}",

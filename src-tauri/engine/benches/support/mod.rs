@@ -19,31 +19,13 @@ pub fn experiment(id: &str) -> Experiment {
     }
 }
 
+/// Running, as variants are while their agents write the events the
+/// benchmarks time.
 pub fn variants(id: &str, count: u32) -> Vec<Variant> {
     (1..=count)
         .map(|index| Variant {
-            experiment_id: id.to_string(),
-            index,
-            name: format!("Approach {index}"),
-            slug: format!("approach-{index}"),
-            description: String::new(),
-            guidelines: String::new(),
-            agent: "claude_code".to_string(),
-            model: None,
-            branch: format!("fanout/bench/{index}"),
-            worktree: PathBuf::from(format!("/wt/{index}")),
             status: VariantStatus::Running,
-            started_at: None,
-            finished_at: None,
-            exit_code: None,
-            error: None,
-            summary: None,
-            cost_usd: None,
-            input_tokens: None,
-            output_tokens: None,
-            turns: None,
-            check: None,
-            head_commit: None,
+            ..fanout_testsupport::variant(id, index)
         })
         .collect()
 }

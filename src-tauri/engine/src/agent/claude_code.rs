@@ -10,6 +10,8 @@
 use std::path::PathBuf;
 
 use serde_json::Value;
+
+use super::json::{str_at, string_at, u64_at};
 use tokio::sync::mpsc;
 
 use super::{
@@ -127,18 +129,6 @@ pub fn parse_line(line: &str) -> Vec<SessionEvent> {
     } else {
         events
     }
-}
-
-fn str_at<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
-    value.get(key).and_then(Value::as_str)
-}
-
-fn string_at(value: &Value, key: &str) -> Option<String> {
-    str_at(value, key).map(str::to_owned)
-}
-
-fn u64_at(value: &Value, key: &str) -> Option<u64> {
-    value.get(key).and_then(Value::as_u64)
 }
 
 fn init(value: &Value) -> Vec<SessionEvent> {

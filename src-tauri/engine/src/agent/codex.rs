@@ -10,6 +10,8 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use serde_json::{json, Value};
+
+use super::json::{str_at, string_at, u64_at, warning};
 use tokio::sync::mpsc;
 
 use super::{
@@ -238,29 +240,11 @@ impl CodexParser {
     }
 }
 
-fn str_at<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
-    value.get(key).and_then(Value::as_str)
-}
-
-fn string_at(value: &Value, key: &str) -> Option<String> {
-    str_at(value, key).map(str::to_owned)
-}
-
-fn u64_at(value: &Value, key: &str) -> Option<u64> {
-    value.get(key).and_then(Value::as_u64)
-}
-
 fn known_item(item: &Value) -> bool {
     matches!(
         str_at(item, "type"),
         Some("agent_message" | "reasoning" | "error" | "command_execution" | "file_change")
     )
-}
-
-fn warning(message: &str) -> SessionEvent {
-    SessionEvent::Warning {
-        message: bound(message, MAX_SUMMARY_BYTES),
-    }
 }
 
 fn tool_result(item: &Value) -> SessionEvent {

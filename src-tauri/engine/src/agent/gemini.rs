@@ -22,6 +22,8 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
+
+use super::json::{str_at, string_at, u64_at, warning};
 use tokio::sync::mpsc;
 
 use super::{
@@ -313,24 +315,6 @@ impl GeminiParser {
                 session_id: self.session_id.clone(),
             },
         ]
-    }
-}
-
-fn str_at<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
-    value.get(key).and_then(Value::as_str)
-}
-
-fn string_at(value: &Value, key: &str) -> Option<String> {
-    str_at(value, key).map(str::to_owned)
-}
-
-fn u64_at(value: &Value, key: &str) -> Option<u64> {
-    value.get(key).and_then(Value::as_u64)
-}
-
-fn warning(message: &str) -> SessionEvent {
-    SessionEvent::Warning {
-        message: bound(message, MAX_SUMMARY_BYTES),
     }
 }
 

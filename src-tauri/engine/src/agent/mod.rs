@@ -16,6 +16,7 @@ pub mod codex;
 pub mod command;
 pub mod gemini;
 pub mod handle;
+mod json;
 
 use std::fmt;
 use std::path::PathBuf;

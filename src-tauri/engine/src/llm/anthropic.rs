@@ -2,10 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 
-use super::sse::SseParser;
+use super::sse;
 use super::{
     status_error, transport_error, Block, ChatRequest, ChatResponse, LlmConfig, LlmError, Role,
     Usage,
@@ -32,25 +31,13 @@ pub(super) async fn send(
     if !response.status().is_success() {
         return Err(status_error(PROVIDER, response).await);
     }
-    let mut parser = SseParser::default();
     let mut answer = Answer::default();
-    let mut bytes = response.bytes_stream();
-    while let Some(chunk) = bytes.next().await {
-        let chunk = chunk.map_err(|e| LlmError::Stream {
-            provider: PROVIDER,
-            detail: format!("the connection failed mid-answer ({e})"),
-        })?;
-        for event in parser.push(&chunk) {
-            answer.apply(&event.data)?;
-            if answer.done {
-                return Ok(answer.finish());
-            }
-        }
-    }
-    Err(LlmError::Stream {
-        provider: PROVIDER,
-        detail: "the stream ended before message_stop".to_owned(),
+    sse::read(response, PROVIDER, "message_stop", |event| {
+        answer.apply(&event.data)?;
+        Ok(answer.done)
     })
+    .await?;
+    Ok(answer.finish())
 }
 
 fn body(config: &LlmConfig, request: &ChatRequest) -> Value {

@@ -3,10 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 
-use super::sse::SseParser;
+use super::sse;
 use super::{
     status_error, transport_error, Block, ChatRequest, ChatResponse, LlmConfig, LlmError, Role,
     Usage,
@@ -33,20 +32,16 @@ pub(super) async fn send(
     if !response.status().is_success() {
         return Err(status_error(PROVIDER, response).await);
     }
-    let mut parser = SseParser::default();
     let mut answer = Answer::default();
-    let mut bytes = response.bytes_stream();
-    while let Some(chunk) = bytes.next().await {
-        let chunk =
-            chunk.map_err(|e| malformed(format!("the connection failed mid-answer ({e})")))?;
-        for event in parser.push(&chunk) {
-            if event.data.trim() == "[DONE]" {
-                return Ok(answer.finish());
-            }
-            answer.apply(&event.data)?;
+    sse::read(response, PROVIDER, "[DONE]", |event| {
+        if event.data.trim() == "[DONE]" {
+            return Ok(true);
         }
-    }
-    Err(malformed("the stream ended before [DONE]"))
+        answer.apply(&event.data)?;
+        Ok(false)
+    })
+    .await?;
+    Ok(answer.finish())
 }
 
 fn malformed(detail: impl Into<String>) -> LlmError {

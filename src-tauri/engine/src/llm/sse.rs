@@ -3,6 +3,39 @@
 //! comment), and the bytes of one event may arrive split anywhere, even inside
 //! a UTF-8 character, so the buffer holds bytes until an event is complete.
 
+use futures_util::StreamExt;
+
+use super::LlmError;
+use crate::secrets::Provider;
+
+/// Reads `response`'s events into `on_event` until it says the answer is
+/// complete (`Ok(true)`). A connection that fails, or a stream that ends
+/// before then, is an error naming what never came (`end`).
+pub(super) async fn read(
+    response: reqwest::Response,
+    provider: Provider,
+    end: &str,
+    mut on_event: impl FnMut(&SseEvent) -> Result<bool, LlmError>,
+) -> Result<(), LlmError> {
+    let mut parser = SseParser::default();
+    let mut bytes = response.bytes_stream();
+    while let Some(chunk) = bytes.next().await {
+        let chunk = chunk.map_err(|e| LlmError::Stream {
+            provider,
+            detail: format!("the connection failed mid-answer ({e})"),
+        })?;
+        for event in parser.push(&chunk) {
+            if on_event(&event)? {
+                return Ok(());
+            }
+        }
+    }
+    Err(LlmError::Stream {
+        provider,
+        detail: format!("the stream ended before {end}"),
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SseEvent {
     pub event: Option<String>,
