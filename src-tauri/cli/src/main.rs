@@ -5,6 +5,7 @@
 //! failed, 2 for usage errors (clap's own exit code).
 
 mod ask;
+mod judging;
 mod output;
 mod run;
 
@@ -171,6 +172,42 @@ enum Command {
         /// Repeat for more.
         #[arg(long = "agent-env", value_name = "NAME")]
         agent_env: Vec<String>,
+    },
+    /// Have a model review a variant (or every variant with changes): what it
+    /// does, its risks, its tests, its scope, a score per rubric criterion.
+    Review {
+        experiment: String,
+        variant: Option<String>,
+        /// auto (the model API when a key is set, else Claude Code), api, or claude.
+        #[arg(long, default_value = "auto")]
+        reviewer: String,
+        #[arg(long)]
+        model: Option<String>,
+        /// Tokens of diff the reviewer reads; larger files are named, not shown.
+        #[arg(long, default_value_t = fanout_engine::review::DEFAULT_BUDGET_TOKENS)]
+        budget: usize,
+    },
+    /// Have a model rank every variant with a rationale (the rubric is
+    /// .fanout/judge.md in the repository, or Fanout's default).
+    Judge {
+        experiment: String,
+        #[arg(long, default_value = "auto")]
+        reviewer: String,
+        #[arg(long)]
+        model: Option<String>,
+        /// Let a variant whose check failed rank above passing ones.
+        #[arg(long)]
+        failed_checks_compete: bool,
+    },
+    /// Have a model explain what differs between two variants, in words.
+    Differ {
+        experiment: String,
+        a: String,
+        b: String,
+        #[arg(long, default_value = "auto")]
+        reviewer: String,
+        #[arg(long)]
+        model: Option<String>,
     },
     /// Send a finished variant's agent a new instruction (resumes its session).
     FollowUp {
@@ -386,6 +423,56 @@ fn main() -> ExitCode {
             experiment,
             variant,
         } => run::cancel(&experiment, variant.as_deref(), json_out),
+        Command::Review {
+            experiment,
+            variant,
+            reviewer,
+            model,
+            budget,
+        } => judging::ask(
+            judging::Ask::Review {
+                experiment,
+                variant,
+                budget,
+            },
+            judging::Reviewer {
+                choice: reviewer,
+                model,
+            },
+            json_out,
+        ),
+        Command::Judge {
+            experiment,
+            reviewer,
+            model,
+            failed_checks_compete,
+        } => judging::ask(
+            judging::Ask::Judge {
+                experiment,
+                options: fanout_engine::judge::JudgeOptions {
+                    failed_checks_compete,
+                },
+            },
+            judging::Reviewer {
+                choice: reviewer,
+                model,
+            },
+            json_out,
+        ),
+        Command::Differ {
+            experiment,
+            a,
+            b,
+            reviewer,
+            model,
+        } => judging::ask(
+            judging::Ask::Differ { experiment, a, b },
+            judging::Reviewer {
+                choice: reviewer,
+                model,
+            },
+            json_out,
+        ),
         Command::Report { experiment, output } => {
             run::report(&experiment, output.as_deref(), json_out)
         }
@@ -599,6 +686,9 @@ fn run(command: Command, out: &Out) -> Result<(), Error> {
         | Command::Run { .. }
         | Command::FollowUp { .. }
         | Command::Cancel { .. }
+        | Command::Review { .. }
+        | Command::Judge { .. }
+        | Command::Differ { .. }
         | Command::Report { .. } => unreachable!("dispatched in main"),
     }
 }

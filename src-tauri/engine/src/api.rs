@@ -15,10 +15,14 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 
 use crate::agent::AgentKind;
+use crate::differ::{self, Difference};
 use crate::experiment::{Engine, ExperimentView, NewExperiment};
 use crate::ids::{ExperimentId, VariantIndex};
+use crate::judge::{self, JudgeOptions, Ranking};
+use crate::oneshot::{self, Asker};
 use crate::orchestrator::{self, Dispatcher, Environment, Job, RunConfig, Steer, Ticket, Update};
 use crate::paths::Paths;
+use crate::review::{self, Review};
 use crate::store::{Store, StoreWriter};
 use crate::Error;
 
@@ -123,6 +127,78 @@ impl Fanout {
         environment.data_dir = self.paths().home().to_path_buf();
         self.dispatcher.set_environment(environment);
         self.dispatcher.set_defaults(settings.run_config(None));
+    }
+
+    /// Has `asker` review variant `index`, and keeps the review.
+    pub async fn review(
+        &self,
+        id: &ExperimentId,
+        index: VariantIndex,
+        asker: &Asker,
+        budget_tokens: usize,
+    ) -> Result<Review, Error> {
+        let key = id.clone();
+        let input = self
+            .blocking(move |engine| engine.review_input(&key, index, budget_tokens))
+            .await?;
+        let name = asker.name();
+        let answered = oneshot::ask(asker, &review::question(&input), |v| {
+            review::parse(v, &input, &name)
+        })
+        .await?;
+        let (key, review) = (id.clone(), answered.value);
+        let saved = review.clone();
+        self.blocking(move |engine| engine.save_review(&key, &saved))
+            .await?;
+        Ok(review)
+    }
+
+    /// Has `asker` rank every variant of the experiment, and keeps the ranking.
+    pub async fn judge(
+        &self,
+        id: &ExperimentId,
+        asker: &Asker,
+        options: JudgeOptions,
+    ) -> Result<Ranking, Error> {
+        let key = id.clone();
+        let input = self
+            .blocking(move |engine| engine.judge_input(&key, options))
+            .await?;
+        let question = judge::question(&input);
+        let tokens = judge::tokens(&question.prompt);
+        let name = asker.name();
+        let answered =
+            oneshot::ask(asker, &question, |v| judge::parse(v, &input, &name, tokens)).await?;
+        let (key, ranking) = (id.clone(), answered.value);
+        let saved = ranking.clone();
+        self.blocking(move |engine| engine.save_ranking(&key, &saved))
+            .await?;
+        Ok(ranking)
+    }
+
+    /// Has `asker` explain what differs between variants `a` and `b`, and
+    /// keeps the explanation.
+    pub async fn differ(
+        &self,
+        id: &ExperimentId,
+        a: VariantIndex,
+        b: VariantIndex,
+        asker: &Asker,
+    ) -> Result<Difference, Error> {
+        let key = id.clone();
+        let input = self
+            .blocking(move |engine| engine.differ_input(&key, a, b))
+            .await?;
+        let name = asker.name();
+        let answered = oneshot::ask(asker, &differ::question(&input), |v| {
+            differ::parse(v, &input, &name)
+        })
+        .await?;
+        let (key, difference) = (id.clone(), answered.value);
+        let saved = difference.clone();
+        self.blocking(move |engine| engine.save_difference(&key, &saved))
+            .await?;
+        Ok(difference)
     }
 
     /// Every update from now on, of every experiment.

@@ -50,6 +50,12 @@ pub enum Error {
     Lease(#[from] crate::lease::LeaseError),
     #[error(transparent)]
     Desktop(#[from] crate::desktop::DesktopError),
+    #[error(transparent)]
+    OneShot(#[from] crate::oneshot::OneShotError),
+    #[error(transparent)]
+    Rubric(#[from] crate::rubric::RubricError),
+    #[error(transparent)]
+    Review(#[from] crate::review::ReviewError),
 }
 
 impl Error {
@@ -75,6 +81,9 @@ impl Error {
             Error::RepoSettings(e) => e.code(),
             Error::Lease(e) => e.code(),
             Error::Desktop(e) => e.code(),
+            Error::OneShot(e) => e.code(),
+            Error::Rubric(e) => e.code(),
+            Error::Review(e) => e.code(),
         }
     }
 }

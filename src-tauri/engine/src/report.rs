@@ -9,7 +9,9 @@ use std::fmt::Write;
 
 use crate::experiment::{short_id, Engine, ExperimentView};
 use crate::ids::ExperimentId;
+use crate::judge::Ranking;
 use crate::orchestrator::{results, VariantResult};
+use crate::review::Review;
 use crate::Error;
 
 impl Engine {
@@ -19,8 +21,19 @@ impl Engine {
         let rows = results(&view);
         // Branches removed by a clean-up leave no changes to compare.
         let similarity = self.similarity(id).ok();
-        Ok(render(&view, &rows, similarity.as_deref()))
+        let judged = Judged {
+            reviews: self.reviews(id)?,
+            ranking: self.ranking(id)?,
+        };
+        Ok(render(&view, &rows, similarity.as_deref(), &judged))
     }
+}
+
+/// What models said of the variants, as kept.
+#[derive(Debug, Clone, Default)]
+pub struct Judged {
+    pub reviews: Vec<Review>,
+    pub ranking: Option<Ranking>,
 }
 
 /// Renders the report from its parts.
@@ -28,6 +41,7 @@ pub fn render(
     view: &ExperimentView,
     rows: &[VariantResult],
     similarity: Option<&[Vec<f64>]>,
+    judged: &Judged,
 ) -> String {
     let exp = &view.experiment;
     let mut out = String::new();
@@ -69,6 +83,9 @@ pub fn render(
         );
     }
     out.push('\n');
+    if let Some(ranking) = &judged.ranking {
+        render_ranking(&mut out, ranking);
+    }
     for (v, r) in view.variants.iter().zip(rows) {
         let _ = writeln!(out, "## {}. {}\n", v.index, heading(&v.name));
         let _ = writeln!(
@@ -108,6 +125,9 @@ pub fn render(
                 check.output_tail.replace("```", "'''")
             );
         }
+        if let Some(review) = judged.reviews.iter().find(|rv| rv.variant == v.index) {
+            render_review(&mut out, review);
+        }
     }
     out.push_str("## Similarity\n\n");
     match similarity {
@@ -130,6 +150,84 @@ pub fn render(
         _ => out.push_str("_Not available: the variants' branches are gone._\n"),
     }
     out
+}
+
+/// The judge's ranking: a table, then its words, quoted (they are a model's).
+fn render_ranking(out: &mut String, ranking: &Ranking) {
+    out.push_str("## Ranking\n\n");
+    let _ = writeln!(out, "By {}.\n", cell(&ranking.judge));
+    out.push_str("| Place | # | Approach | Scores |\n|---|---|---|---|\n");
+    for (place, r) in ranking.ranked.iter().enumerate() {
+        let scores: Vec<String> = r
+            .scores
+            .iter()
+            .map(|s| format!("{} {}", s.criterion, s.score))
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            place + 1,
+            r.variant,
+            cell(&r.name),
+            cell(&scores.join(", "))
+        );
+    }
+    out.push('\n');
+    for r in &ranking.ranked {
+        let _ = writeln!(
+            out,
+            "**{}. {}**\n\n{}\n",
+            r.variant,
+            heading(&r.name),
+            quote(&r.paragraph)
+        );
+    }
+    if !ranking.disagreements.is_empty() {
+        out.push_str("**Where the variants disagree**\n\n");
+        for d in &ranking.disagreements {
+            let _ = writeln!(out, "- {}", cell(d));
+        }
+        out.push('\n');
+    }
+    for o in &ranking.overrides {
+        let _ = writeln!(out, "_{}_\n", cell(o));
+    }
+    let _ = writeln!(out, "{}\n", quote(&ranking.rationale));
+}
+
+/// A variant's review, each of the reviewer's sentences escaped.
+fn render_review(out: &mut String, review: &Review) {
+    let _ = writeln!(out, "**Review** by {}\n", cell(&review.reviewer));
+    for point in &review.changes {
+        let _ = writeln!(
+            out,
+            "- {} ({})",
+            cell(&point.what),
+            cell(&point.files.join(", "))
+        );
+    }
+    for risk in &review.risks {
+        let _ = writeln!(out, "- Risk: {}", cell(risk));
+    }
+    let _ = writeln!(
+        out,
+        "- Tests: {} {}",
+        if review.tests.covered {
+            "covered."
+        } else {
+            "not covered."
+        },
+        cell(&review.tests.note)
+    );
+    for creep in &review.scope_creep {
+        let _ = writeln!(out, "- Beyond the task: {}", cell(creep));
+    }
+    let scores: Vec<String> = review
+        .scores
+        .iter()
+        .map(|s| format!("{} {}", s.criterion, s.score))
+        .collect();
+    let _ = writeln!(out, "- Scores: {}\n", cell(&scores.join(", ")));
 }
 
 /// Text made safe for one table cell: one line, no table or inline syntax.

@@ -15,6 +15,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     V4_REPO_SETTINGS,
     V5_LEASES,
     V6_RUN_CONFIGS,
+    V7_JUDGEMENTS,
 ];
 
 /// The newest schema this build of Fanout knows.
@@ -153,6 +154,33 @@ const V6_RUN_CONFIGS: &str = "
 CREATE TABLE run_configs (
     experiment_id TEXT PRIMARY KEY NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
     config        TEXT NOT NULL
+);
+";
+
+// What models said about an experiment's variants: each variant's latest
+// review, the experiment's latest ranking, and what differs between two
+// variants in words. JSON documents (see `review`, `judge`, `differ`), kept
+// so the window, the command line and the report show the same words.
+const V7_JUDGEMENTS: &str = "
+CREATE TABLE reviews (
+    experiment_id TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+    variant       INTEGER NOT NULL,
+    created_at    TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    PRIMARY KEY (experiment_id, variant)
+);
+CREATE TABLE rankings (
+    experiment_id TEXT PRIMARY KEY NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+    created_at    TEXT NOT NULL,
+    body          TEXT NOT NULL
+);
+CREATE TABLE differences (
+    experiment_id TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+    a             INTEGER NOT NULL,
+    b             INTEGER NOT NULL,
+    created_at    TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    PRIMARY KEY (experiment_id, a, b)
 );
 ";
 

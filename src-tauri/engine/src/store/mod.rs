@@ -11,6 +11,7 @@
 //! A file that is not a Fanout database, is damaged, or comes from a newer
 //! Fanout is reported and left exactly as it was.
 
+mod judgements;
 mod leases;
 mod migrations;
 mod model;
