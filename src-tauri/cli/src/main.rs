@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use fanout_engine::combine::Take;
 use fanout_engine::diff::DiffOptions;
 use fanout_engine::experiment::{
     select_variant, ApproachSpec, CleanOptions, Engine, ExperimentView, NewExperiment,
@@ -209,6 +210,30 @@ enum Command {
         #[arg(long)]
         model: Option<String>,
     },
+    /// Build a new variant from whole files or single hunks of other variants
+    /// (hunks numbered as `fanout diff` shows them against the base).
+    Combine {
+        experiment: String,
+        /// VARIANT:PATH for a whole file, VARIANT:PATH#HUNK for one hunk; repeat.
+        #[arg(long = "take", required = true, value_name = "VARIANT:PATH[#HUNK]")]
+        takes: Vec<String>,
+    },
+    /// Run one more agent that writes a result from the chosen variants'
+    /// work, the judge's rationale and your note.
+    Synthesize {
+        experiment: String,
+        /// A variant whose work the agent reads; repeat.
+        #[arg(long = "from", required = true, value_name = "VARIANT")]
+        from: Vec<String>,
+        /// What to take from which, e.g. "1's API and 3's tests".
+        #[arg(long, default_value = "")]
+        note: String,
+        /// The agent (default: the experiment's first).
+        #[arg(long)]
+        agent: Option<String>,
+    },
+    /// Run the experiment's check command in one variant's worktree as it is.
+    Check { experiment: String, variant: String },
     /// Send a finished variant's agent a new instruction (resumes its session).
     FollowUp {
         experiment: String,
@@ -473,6 +498,16 @@ fn main() -> ExitCode {
             },
             json_out,
         ),
+        Command::Synthesize {
+            experiment,
+            from,
+            note,
+            agent,
+        } => run::synthesize(&experiment, &from, &note, agent, json_out),
+        Command::Check {
+            experiment,
+            variant,
+        } => run::check(&experiment, &variant, json_out),
         Command::Report { experiment, output } => {
             run::report(&experiment, output.as_deref(), json_out)
         }
@@ -616,6 +651,15 @@ fn run(command: Command, out: &Out) -> Result<(), Error> {
                 engine.merge(&id, index, target.as_deref(), strategy, message.as_deref())?;
             out.merged(&outcome)
         }
+        Command::Combine { experiment, takes } => {
+            let engine = engine()?;
+            let id = engine.resolve(&experiment)?;
+            let takes = takes
+                .iter()
+                .map(|t| t.parse::<Take>())
+                .collect::<Result<Vec<_>, _>>()?;
+            out.combined(&engine.combine(&id, &takes)?)
+        }
         Command::UndoMerge { experiment } => {
             let engine = engine()?;
             out.undone(&engine.undo_merge(&engine.resolve(&experiment)?)?)
@@ -686,6 +730,8 @@ fn run(command: Command, out: &Out) -> Result<(), Error> {
         | Command::Run { .. }
         | Command::FollowUp { .. }
         | Command::Cancel { .. }
+        | Command::Synthesize { .. }
+        | Command::Check { .. }
         | Command::Review { .. }
         | Command::Judge { .. }
         | Command::Differ { .. }

@@ -9,7 +9,7 @@ use fanout_engine::experiment::{
 use fanout_engine::merge::{MergeOutcome, MergePreview};
 use fanout_engine::repo::RepoInfo;
 use fanout_engine::repo_settings::RepoSettingsView;
-use fanout_engine::store::{Experiment, MergeRecord};
+use fanout_engine::store::{Experiment, MergeRecord, Variant};
 use fanout_engine::Error;
 use serde_json::{json, Value};
 
@@ -33,6 +33,17 @@ impl Out {
             human();
         }
         Ok(())
+    }
+
+    pub fn combined(&self, v: &Variant) -> Res {
+        self.emit(
+            || json!(v),
+            || {
+                println!("Variant {} ({}) is {}.", v.index, v.name, v.description);
+                println!("Branch    {}", v.branch);
+                println!("Worktree  {}", v.worktree.display());
+            },
+        )
     }
 
     pub fn repo(&self, info: &RepoInfo) -> Res {

@@ -135,6 +135,57 @@ pub fn follow_up(
     })
 }
 
+/// Adds a synthesis of the chosen variants and runs its agent live.
+pub fn synthesize(
+    experiment: &str,
+    from: &[String],
+    note: &str,
+    agent: Option<String>,
+    json_out: bool,
+) -> Result<(), Failure> {
+    let (experiment, from, note) = (experiment.to_owned(), from.to_vec(), note.to_owned());
+    drive(json_out, |fanout| async move {
+        let id = fanout
+            .blocking(move |engine| {
+                let id = engine.resolve(&experiment)?;
+                let view = engine.experiment(&id)?;
+                let from = crate::variants(&view, &from)?;
+                engine.add_synthesis(&id, &from, &note, agent)?;
+                Ok(id)
+            })
+            .await?;
+        let ticket = fanout
+            .submit(Job::Run {
+                experiment: id.clone(),
+            })
+            .await?;
+        let view = fanout
+            .blocking(move |engine| engine.experiment(&id))
+            .await?;
+        Ok((view, ticket))
+    })
+}
+
+/// Runs the experiment's check alone in one variant's worktree.
+pub fn check(experiment: &str, variant: &str, json_out: bool) -> Result<(), Failure> {
+    let (experiment, variant) = (experiment.to_owned(), variant.to_owned());
+    drive(json_out, |fanout| async move {
+        let (id, index) = fanout
+            .blocking(move |engine| crate::variant(engine, &experiment, &variant))
+            .await?;
+        let ticket = fanout
+            .submit(Job::Check {
+                experiment: id.clone(),
+                variant: index,
+            })
+            .await?;
+        let view = fanout
+            .blocking(move |engine| engine.experiment(&id))
+            .await?;
+        Ok((view, ticket))
+    })
+}
+
 pub fn cancel(experiment: &str, variant: Option<&str>, json_out: bool) -> Result<(), Failure> {
     let engine = crate::engine()?;
     let (id, index) = match variant {

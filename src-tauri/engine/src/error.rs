@@ -56,6 +56,8 @@ pub enum Error {
     Rubric(#[from] crate::rubric::RubricError),
     #[error(transparent)]
     Review(#[from] crate::review::ReviewError),
+    #[error(transparent)]
+    Combine(#[from] crate::combine::CombineError),
 }
 
 impl Error {
@@ -84,6 +86,7 @@ impl Error {
             Error::OneShot(e) => e.code(),
             Error::Rubric(e) => e.code(),
             Error::Review(e) => e.code(),
+            Error::Combine(e) => e.code(),
         }
     }
 }

@@ -282,7 +282,11 @@ impl Engine {
     }
 
     /// Takes the experiment's lease for this process (see [`crate::lease`]).
-    fn lease(&self, id: &ExperimentId, doing: &'static str) -> Result<lease::Lease, Error> {
+    pub(crate) fn lease(
+        &self,
+        id: &ExperimentId,
+        doing: &'static str,
+    ) -> Result<lease::Lease, Error> {
         let (writer, id) = (self.writer.clone(), id.to_string());
         self.writer
             .call_blocking(move |store| lease::take(store, &writer, &id, doing))?
@@ -918,7 +922,7 @@ impl Engine {
 
 /// Takes back the worktrees of an experiment that could not be created:
 /// unrecorded, they would be invisible to every later command.
-fn remove_created(root: &Path, created: &[worktree::CreatedWorktree]) {
+pub(crate) fn remove_created(root: &Path, created: &[worktree::CreatedWorktree]) {
     let pairs: Vec<_> = created
         .iter()
         .map(|w| (w.branch.clone(), w.path.clone()))
@@ -1043,7 +1047,7 @@ fn unique_experiment_slug(
 
 /// The experiment's repository; one that is gone (moved, deleted) is named
 /// as the experiment's, never met with advice to create a repository there.
-fn experiment_repo(exp: &Experiment) -> Result<git2::Repository, Error> {
+pub(crate) fn experiment_repo(exp: &Experiment) -> Result<git2::Repository, Error> {
     repo::open(&exp.repo_root).map_err(|e| match e {
         RepoError::NotFound { .. }
         | RepoError::NotADirectory { .. }

@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod api;
 pub mod approaches;
+pub mod combine;
 pub mod contract;
 pub mod desktop;
 pub mod detect;

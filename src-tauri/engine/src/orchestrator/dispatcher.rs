@@ -46,6 +46,12 @@ pub enum Job {
         variant: VariantIndex,
         text: String,
     },
+    /// The experiment's check alone, in one variant's worktree as it is
+    /// (a combined variant, or work the user changed by hand).
+    Check {
+        experiment: ExperimentId,
+        variant: VariantIndex,
+    },
 }
 
 impl Job {
@@ -53,7 +59,8 @@ impl Job {
         match self {
             Job::Run { experiment }
             | Job::Retry { experiment, .. }
-            | Job::FollowUp { experiment, .. } => experiment,
+            | Job::FollowUp { experiment, .. }
+            | Job::Check { experiment, .. } => experiment,
         }
     }
 
@@ -62,6 +69,7 @@ impl Job {
             Job::Run { .. } => "running variants",
             Job::Retry { .. } => "retrying a variant",
             Job::FollowUp { .. } => "following up a variant",
+            Job::Check { .. } => "checking a variant",
         }
     }
 }
@@ -211,6 +219,12 @@ impl Dispatcher {
         let id = job.experiment().clone();
         let view = self.load(&id).await?;
         let config = Arc::new(self.config_of(&id).await?);
+        if matches!(job, Job::Check { .. }) && config.run.check_command().is_none() {
+            return Err(OrchestratorError::NoCheck {
+                experiment: id.short().to_owned(),
+            }
+            .into());
+        }
         let lease = self.lease(&id, job.doing()).await?;
         let units = self.units_of(&job, &view).await?;
         let mut registered = Vec::with_capacity(units.len());
@@ -264,6 +278,11 @@ impl Dispatcher {
                 let variant = self.idle(view, *variant)?;
                 let variant = self.reset(view, variant).await?;
                 Ok(vec![(variant, Prompting::First)])
+            }
+            Job::Check { variant, .. } => {
+                let variant = self.idle(view, *variant)?;
+                self.guard(view, &variant).await?;
+                Ok(vec![(variant, Prompting::CheckOnly)])
             }
             Job::FollowUp { variant, text, .. } => {
                 if text.trim().is_empty() {

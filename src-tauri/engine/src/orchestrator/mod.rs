@@ -65,6 +65,8 @@ pub enum OrchestratorError {
     NotInteractive { index: u32 },
     #[error("A background task of Fanout failed ({detail}). Try again; if it keeps happening, report this error.")]
     Task { detail: String },
+    #[error("Experiment {experiment} has no check command, so there is nothing to run. Its check is set when it is launched.")]
+    NoCheck { experiment: String },
 }
 
 impl OrchestratorError {
@@ -77,6 +79,7 @@ impl OrchestratorError {
             OrchestratorError::NothingToCancel { .. } => "orchestrator.nothing_to_cancel",
             OrchestratorError::NotInteractive { .. } => "orchestrator.not_interactive",
             OrchestratorError::Task { .. } => "orchestrator.task",
+            OrchestratorError::NoCheck { .. } => "orchestrator.no_check",
         }
     }
 }

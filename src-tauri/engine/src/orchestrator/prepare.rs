@@ -41,7 +41,8 @@ pub(crate) async fn prepare(
             .await
             .map_err(super::join_error)??;
     let (prompt, resume) = match prompting {
-        Prompting::First => (
+        // A check-only job never prepares a session; it is prompted as new.
+        Prompting::First | Prompting::CheckOnly => (
             methodology::session_prompt(PromptParts {
                 task: &experiment.task,
                 approach: &variant.name,
@@ -125,6 +126,37 @@ impl Sandboxes {
         spec: &SessionSpec,
         check_network: bool,
     ) -> Result<Sandboxes, Error> {
+        let kind: AgentKind = variant.agent.parse()?;
+        Sandboxes::with_kind(config, experiment, variant, kind, &spec.env, check_network).await
+    }
+
+    /// The sandbox of a check run on its own (a combined variant has no
+    /// agent): no agent state is mounted.
+    pub async fn for_check(
+        config: &Config,
+        experiment: &Experiment,
+        variant: &Variant,
+        check_network: bool,
+    ) -> Result<Sandboxes, Error> {
+        Sandboxes::with_kind(
+            config,
+            experiment,
+            variant,
+            AgentKind::Command,
+            &[],
+            check_network,
+        )
+        .await
+    }
+
+    async fn with_kind(
+        config: &Config,
+        experiment: &Experiment,
+        variant: &Variant,
+        kind: AgentKind,
+        env: &[(String, String)],
+        check_network: bool,
+    ) -> Result<Sandboxes, Error> {
         if !config.run.sandbox {
             return Ok(Sandboxes::off(None));
         }
@@ -135,13 +167,8 @@ impl Sandboxes {
                 "This agent runs without a sandbox: {reason}"
             ))));
         };
-        let kind: AgentKind = variant.agent.parse()?;
         let data_dir = config.environment.data_dir.clone();
-        let (variant, root, env) = (
-            variant.clone(),
-            experiment.repo_root.clone(),
-            spec.env.clone(),
-        );
+        let (variant, root, env) = (variant.clone(), experiment.repo_root.clone(), env.to_vec());
         tokio::task::spawn_blocking(move || {
             Sandboxes::build(
                 &bwrap,

@@ -69,7 +69,12 @@ pub enum Steer {
 /// What the variant's session is asked to do.
 pub(crate) enum Prompting {
     First,
-    FollowUp { text: String, session_id: String },
+    FollowUp {
+        text: String,
+        session_id: String,
+    },
+    /// No session: only the experiment's check, in the worktree as it is.
+    CheckOnly,
 }
 
 /// How a variant ends: its status and, unless it succeeded, why.
@@ -236,6 +241,9 @@ impl Unit {
 
     /// Preparing, running, committing, checking; returns how the variant ends.
     async fn execute(&mut self, prompting: Prompting) -> Result<Ending, Error> {
+        if matches!(prompting, Prompting::CheckOnly) {
+            return self.check_only().await;
+        }
         self.set_status(VariantStatus::Preparing).await;
         let config = self.config.clone();
         let experiment = self.experiment.clone();
@@ -348,6 +356,28 @@ impl Unit {
         };
         if self.cancelled_elsewhere().await {
             return Ok(cancelled("The variant was cancelled before its check ran."));
+        }
+        Ok(self.check(&command, sandboxes.check).await)
+    }
+
+    /// The experiment's check alone, in the variant's worktree as it is.
+    async fn check_only(&mut self) -> Result<Ending, Error> {
+        let config = self.config.clone();
+        let Some(command) = config.run.check_command().map(str::to_owned) else {
+            return Ok((VariantStatus::Succeeded, None));
+        };
+        let settings = self.repo_settings().await?;
+        let experiment = self.experiment.clone();
+        let sandboxes = self
+            .serve(Sandboxes::for_check(
+                &config,
+                &experiment,
+                &self.variant.clone(),
+                settings.check_network,
+            ))
+            .await?;
+        if let Some(note) = sandboxes.unavailable.clone() {
+            self.on_event(SessionEvent::Warning { message: note }).await;
         }
         Ok(self.check(&command, sandboxes.check).await)
     }

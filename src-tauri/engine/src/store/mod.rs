@@ -325,6 +325,37 @@ impl Store {
         Ok(())
     }
 
+    /// Adds one variant to an existing experiment (a combined one), at an
+    /// index no variant of it has yet.
+    pub fn add_variant(&mut self, variant: &Variant) -> Result<(), StoreError> {
+        self.require_experiment(&variant.experiment_id)?;
+        let tx = self.write()?;
+        let taken = tx
+            .prepare_cached("SELECT 1 FROM variants WHERE experiment_id = ?1 AND idx = ?2")?
+            .exists(params![variant.experiment_id, variant.index])?;
+        if taken {
+            return Err(StoreError::Invalid {
+                reason: format!(
+                    "Experiment {} already has a variant {}.",
+                    variant.experiment_id, variant.index
+                ),
+            });
+        }
+        let insert = format!(
+            "INSERT INTO variants ({VARIANT_COLUMNS}) VALUES ({})",
+            (1..=VARIANT_COLUMN_COUNT)
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        {
+            let mut statement = tx.prepare_cached(&insert)?;
+            with_variant_params(variant, |params| statement.execute(params))?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// All experiments, newest first.
     pub fn experiments(&self) -> Result<Vec<Experiment>, StoreError> {
         let mut statement = self.conn.prepare_cached(&format!(
