@@ -234,6 +234,13 @@ enum Command {
     },
     /// Run the experiment's check command in one variant's worktree as it is.
     Check { experiment: String, variant: String },
+    /// Which agent wins: per agent and model, runs, merges, check pass rate,
+    /// median time, cost, tokens, and the judge's first picks.
+    Stats {
+        /// Only this repository's experiments.
+        #[arg(long)]
+        repo: Option<PathBuf>,
+    },
     /// Send a finished variant's agent a new instruction (resumes its session).
     FollowUp {
         experiment: String,
@@ -660,6 +667,7 @@ fn run(command: Command, out: &Out) -> Result<(), Error> {
                 .collect::<Result<Vec<_>, _>>()?;
             out.combined(&engine.combine(&id, &takes)?)
         }
+        Command::Stats { repo } => out.stats(&engine()?.stats(repo.as_deref())?),
         Command::UndoMerge { experiment } => {
             let engine = engine()?;
             out.undone(&engine.undo_merge(&engine.resolve(&experiment)?)?)

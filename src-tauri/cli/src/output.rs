@@ -9,6 +9,7 @@ use fanout_engine::experiment::{
 use fanout_engine::merge::{MergeOutcome, MergePreview};
 use fanout_engine::repo::RepoInfo;
 use fanout_engine::repo_settings::RepoSettingsView;
+use fanout_engine::stats::Stats;
 use fanout_engine::store::{Experiment, MergeRecord, Variant};
 use fanout_engine::Error;
 use serde_json::{json, Value};
@@ -42,6 +43,43 @@ impl Out {
                 println!("Variant {} ({}) is {}.", v.index, v.name, v.description);
                 println!("Branch    {}", v.branch);
                 println!("Worktree  {}", v.worktree.display());
+            },
+        )
+    }
+
+    pub fn stats(&self, stats: &Stats) -> Res {
+        self.emit(
+            || json!(stats),
+            || {
+                println!(
+                    "{:<14} {:<18} {:>5} {:>8} {:>6} {:>7} {:>9} {:>9} {:>12} {:>6}",
+                    "agent", "model", "runs", "variants", "won", "checks", "time", "cost", "tokens", "first"
+                );
+                for a in &stats.agents {
+                    println!(
+                        "{:<14} {:<18} {:>5} {:>8} {:>6} {:>7} {:>9} {:>9} {:>12} {:>6}",
+                        a.agent,
+                        a.model.as_deref().unwrap_or("default"),
+                        a.experiments,
+                        a.variants,
+                        a.merged,
+                        if a.checks_run == 0 {
+                            "–".to_owned()
+                        } else {
+                            format!("{}/{}", a.checks_passed, a.checks_run)
+                        },
+                        a.median_duration_ms
+                            .map_or("–".into(), fanout_engine::report::format_duration),
+                        a.total_cost_usd.map_or("–".into(), |c| format!("${c:.2}")),
+                        a.input_tokens + a.output_tokens,
+                        a.ranked_first,
+                    );
+                }
+                let j = stats.judge;
+                println!(
+                    "\n{} experiment(s). The judge's first pick was merged in {} of the {} judged and merged.",
+                    stats.experiments, j.first_pick_merged, j.judged_and_merged
+                );
             },
         )
     }

@@ -43,6 +43,7 @@ pub mod sandbox;
 pub mod secrets;
 pub mod settings;
 pub mod slug;
+pub mod stats;
 pub mod store;
 pub mod supervisor;
 pub mod worktree;

@@ -198,6 +198,51 @@ async fn reviews_and_a_ranking_are_checked_kept_and_ruled() {
         report.contains("## Ranking") && report.contains("adds b.rs"),
         "the report carries the ranking and the reviews:\n{report}"
     );
+
+    // The user merges the judge's first pick: the statistics learn it.
+    rig.engine()
+        .merge(
+            &rig.id,
+            VariantIndex(1),
+            None,
+            fanout_engine::merge::Strategy::Squash,
+            None,
+        )
+        .expect("merged");
+    let stats = rig.engine().stats(None).expect("stats");
+    assert_eq!(stats.experiments, 1);
+    let claude = &stats.agents[0];
+    assert_eq!(
+        (
+            claude.agent.as_str(),
+            claude.experiments,
+            claude.variants,
+            claude.merged
+        ),
+        ("claude-code", 1, 3, 1),
+        "{claude:?}"
+    );
+    assert_eq!(
+        (claude.checks_run, claude.checks_passed),
+        (3, 2),
+        "beta's check failed"
+    );
+    assert_eq!(claude.ranked_first, 1);
+    assert!(claude.median_duration_ms.is_some());
+    assert_eq!(
+        (stats.judge.judged_and_merged, stats.judge.first_pick_merged),
+        (1, 1),
+        "the judge's first pick was the one merged"
+    );
+    let elsewhere = common::Fixture::new();
+    assert_eq!(
+        rig.engine()
+            .stats(Some(&elsewhere.root))
+            .expect("stats")
+            .experiments,
+        0,
+        "another repository has none"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
