@@ -11,7 +11,7 @@ use fanout_engine::agent::ApprovalUpdate;
 use fanout_engine::api::Fanout;
 use fanout_engine::approaches::{self, ApproachError, GenerationProgress, PlanRequest, Planner};
 use fanout_engine::experiment::{ApproachSpec, ExperimentView};
-use fanout_engine::ids::ExperimentId;
+use fanout_engine::ids::{ExperimentId, VariantIndex};
 use fanout_engine::orchestrator::{
     coalesce_experiment, Tick, Ticket, Update, UpdateKind, UI_INTERVAL,
 };
@@ -106,26 +106,77 @@ impl Live {
         self.notify("Fanout: an agent waits for you", &body);
     }
 
-    /// A notification once the job's variants have ended, saying how the
-    /// experiment came out.
-    pub fn notify_outcome(&self, ticket: Ticket) {
+    /// Once the job's variants have ended: a notification saying how the
+    /// experiment came out, then, when the settings ask for it, a review of
+    /// each of its variants that succeeded with changes.
+    pub fn after_job(&self, ticket: Ticket) {
         let live = self.clone();
         tokio::spawn(async move {
             let id = ticket.experiment.clone();
+            let variants = ticket.variants.clone();
             ticket.finished().await;
-            let view = live
-                .shared
-                .fanout
-                .blocking(move |engine| engine.experiment(&id))
-                .await;
-            let notice = match view {
-                Ok(view) => outcome_notice(&view),
-                Err(err) => Some(("Fanout: the run ended".to_owned(), err.to_string())),
-            };
-            if let Some((title, body)) = notice {
-                live.notify(&title, &body);
+            live.notify_outcome(&id).await;
+            if let Err(err) = live.review_automatically(&id, &variants).await {
+                tracing::warn!(%err, "the automatic review failed");
+                live.notify("Fanout: the automatic review failed", &err.to_string());
             }
         });
+    }
+
+    async fn review_automatically(
+        &self,
+        id: &ExperimentId,
+        variants: &[VariantIndex],
+    ) -> Result<(), Error> {
+        let settings_file = self.shared.fanout.paths().settings();
+        let key = id.clone();
+        let (view, settings) = self
+            .shared
+            .fanout
+            .blocking(move |e| Ok((e.experiment(&key)?, Settings::load(&settings_file)?)))
+            .await?;
+        if !settings.reviewer.automatic {
+            return Ok(());
+        }
+        let repo = view.experiment.repo_root.clone();
+        let reviewer = settings.clone();
+        let asker = fanout_engine::api::blocking(move || reviewer.reviewer_asker(repo)).await?;
+        let changed = |v: &fanout_engine::store::Variant| {
+            v.status == VariantStatus::Succeeded
+                && v.head_commit.as_deref() != Some(view.experiment.base_commit.as_str())
+        };
+        for v in view
+            .variants
+            .iter()
+            .filter(|v| variants.contains(&VariantIndex(v.index)) && changed(v))
+        {
+            self.shared
+                .fanout
+                .review(
+                    id,
+                    VariantIndex(v.index),
+                    &asker,
+                    settings.reviewer.budget_tokens,
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn notify_outcome(&self, id: &ExperimentId) {
+        let id = id.clone();
+        let view = self
+            .shared
+            .fanout
+            .blocking(move |engine| engine.experiment(&id))
+            .await;
+        let notice = match view {
+            Ok(view) => outcome_notice(&view),
+            Err(err) => Some(("Fanout: the run ended".to_owned(), err.to_string())),
+        };
+        if let Some((title, body)) = notice {
+            self.notify(&title, &body);
+        }
     }
 
     /// Sends the experiment's coalesced ticks to `sink` until it returns

@@ -150,6 +150,7 @@ impl Fanout {
         let saved = review.clone();
         self.blocking(move |engine| engine.save_review(&key, &saved))
             .await?;
+        self.dispatcher.judged(id, review.variant);
         Ok(review)
     }
 
@@ -173,6 +174,7 @@ impl Fanout {
         let saved = ranking.clone();
         self.blocking(move |engine| engine.save_ranking(&key, &saved))
             .await?;
+        self.dispatcher.judged(id, 0);
         Ok(ranking)
     }
 

@@ -16,12 +16,14 @@ use crate::agent::approval::{
 };
 use crate::agent::{AgentKind, PermissionProfile};
 use crate::approaches::{GenerationProgress, PlanRequest};
+use crate::combine::Take;
 use crate::contract::{Code, Failure};
 use crate::desktop::{AppInfo, KeyOrigin, KeyStatus};
 use crate::detect::{AgentStatus, AgentsReport};
 use crate::diff::{
     FileChange, FileDiff, FileDiffView, FileStatus, Gap, Hunk, Line, LineKind, Outline, PageLine,
 };
+use crate::differ::Difference;
 use crate::events::{SessionEvent, Stream};
 use crate::experiment::{
     ApproachSpec, ArchivedVariant, CleanOptions, CleanReport, CommitResult, ExperimentView,
@@ -29,14 +31,18 @@ use crate::experiment::{
 };
 use crate::ids::{ExperimentId, VariantIndex};
 use crate::ignored_files::CopyReport;
+use crate::judge::{JudgeOptions, Ranked, Ranking, Standing};
 use crate::llm::{ApiEndpoint, Usage};
 use crate::merge::{MergeOutcome, MergePreview, Strategy};
+use crate::oneshot::AskerChoice;
 use crate::orchestrator::{Progress, Steer, Tick, Update, UpdateKind, VariantBatch, VariantResult};
 use crate::repo::{Base, CommitInfo, RepoInfo};
 use crate::repo_settings::{RepoSettings, RepoSettingsView};
+use crate::review::{ChangePoint, Review, Score, TestsVerdict};
 use crate::sandbox::Availability;
 use crate::secrets::Provider;
-use crate::settings::{Settings, Theme};
+use crate::settings::{ReviewerSettings, Settings, Theme};
+use crate::stats::{AgentStats, JudgeRecord, Stats};
 use crate::store::{
     CheckResult, Experiment, ExperimentStatus, MergeRecord, StoredEvent, Variant, VariantStatus,
 };
@@ -129,8 +135,24 @@ pub fn types() -> Vec<Declared> {
         ApprovalDisplay,
         PlanRequest,
         GenerationProgress,
+        // Choosing the winner
+        Review,
+        ChangePoint,
+        TestsVerdict,
+        Score,
+        Ranking,
+        Ranked,
+        Standing,
+        JudgeOptions,
+        Difference,
+        Take,
+        Stats,
+        AgentStats,
+        JudgeRecord,
         // Settings
         Settings,
+        ReviewerSettings,
+        AskerChoice,
         Theme,
         AgentKind,
         PermissionProfile,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::agent::{AgentKind, ApprovalSettings, PermissionProfile};
 use crate::experiment::{ApproachSpec, NewExperiment, MAX_VARIANTS};
 use crate::llm::ApiEndpoint;
+use crate::oneshot::{Asker, AskerChoice};
 use crate::orchestrator::{Environment, Executables, RunConfig};
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +94,33 @@ pub struct Settings {
     /// Secret variables of Fanout's environment the custom command agent
     /// may inherit (it gets none of Fanout's keys otherwise).
     pub agent_command_env: Vec<String>,
+    /// Who reviews the variants and judges them, and when.
+    pub reviewer: ReviewerSettings,
+}
+
+/// Who reviews the variants and judges them, and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(default)]
+pub struct ReviewerSettings {
+    /// The model API when a key is set, else Claude Code (`auto`); or one of them.
+    pub choice: AskerChoice,
+    /// The reviewer's model through the API; `None` is the API settings' model.
+    pub model: Option<String>,
+    /// Review each variant as soon as it succeeds; otherwise on demand.
+    pub automatic: bool,
+    /// Tokens of diff a review reads.
+    pub budget_tokens: usize,
+}
+
+impl Default for ReviewerSettings {
+    fn default() -> Self {
+        ReviewerSettings {
+            choice: AskerChoice::Auto,
+            model: None,
+            automatic: false,
+            budget_tokens: crate::review::DEFAULT_BUDGET_TOKENS,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -115,6 +143,7 @@ impl Default for Settings {
             editor_command: None,
             sandbox: true,
             agent_command_env: Vec::new(),
+            reviewer: ReviewerSettings::default(),
         }
     }
 }
@@ -253,6 +282,24 @@ impl Settings {
             default_agent: self.default_agent.as_str().into(),
             run: self.run_config(check),
         }
+    }
+
+    /// Who reviews and judges, working in `workdir` (the experiment's
+    /// repository). Blocking: it may ask the keyring.
+    pub fn reviewer_asker(&self, workdir: PathBuf) -> Result<Asker, crate::Error> {
+        let claude = self
+            .executables()
+            .claude
+            .unwrap_or_else(|| PathBuf::from("claude"));
+        let api = ApiEndpoint {
+            model: self
+                .reviewer
+                .model
+                .clone()
+                .or_else(|| self.api.model.clone()),
+            ..self.api.clone()
+        };
+        Asker::choose(self.reviewer.choice, claude, workdir, &api)
     }
 
     /// This machine's side of running agents: where their programs are, the

@@ -1,6 +1,6 @@
 //! The Tauri commands, one file per area of the window, named for it
-//! (`experiments`, `diff`, `merge`, `runs`, `settings`, `keys`, `desktop`,
-//! `app`). Each command is a few lines over `fanout_engine`: it parses
+//! (`experiments`, `diff`, `merge`, `runs`, `judging`, `settings`, `keys`,
+//! `desktop`, `app`). Each command is a few lines over `fanout_engine`: it parses
 //! nothing the engine parses and checks nothing the engine checks. Git and
 //! SQLite work runs on the blocking pool, never on the async runtime.
 
@@ -8,6 +8,7 @@ pub mod app;
 pub mod desktop;
 pub mod diff;
 pub mod experiments;
+pub mod judging;
 pub mod keys;
 pub mod merge;
 pub mod runs;

@@ -35,7 +35,7 @@ pub async fn experiment_launch(
         check,
     );
     let (view, ticket) = state.fanout()?.launch(request).await?;
-    state.live()?.notify_outcome(ticket);
+    state.live()?.after_job(ticket);
     Ok(view)
 }
 
@@ -77,7 +77,7 @@ pub async fn variant_follow_up(
 
 async fn submit(state: &AppState, job: Job) -> CommandResult<()> {
     let ticket = state.fanout()?.submit(job).await?;
-    state.live()?.notify_outcome(ticket);
+    state.live()?.after_job(ticket);
     Ok(())
 }
 

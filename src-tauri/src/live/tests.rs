@@ -95,7 +95,7 @@ async fn launched(
     let (view, ticket) = fanout.launch(request).await.expect("launch");
     let id = view.id();
     live.watch_updates(updates, &id, move |tick| tx.send(tick).is_ok());
-    live.notify_outcome(ticket);
+    live.after_job(ticket);
     let f = Fixture {
         repo,
         paths,
@@ -137,7 +137,7 @@ impl Fixture {
 
     async fn again(&self, job: Job) -> Result<(), Error> {
         let ticket = self.fanout.submit(job).await?;
-        self.live.notify_outcome(ticket);
+        self.live.after_job(ticket);
         Ok(())
     }
 }

@@ -34,6 +34,13 @@ import type {
   Strategy,
   Tick,
   VariantDisk,
+  Review,
+  Ranking,
+  JudgeOptions,
+  Difference,
+  Take,
+  Variant,
+  Stats,
 } from "./generated/types";
 
 export type * from "./generated/types";
@@ -218,6 +225,37 @@ export function onOpenRepo(handler: (path: string) => void) {
 }
 
 // --- Approvals and steering (the "ask" profile's two-way sessions) ---
+
+// --- Choosing the winner: reviews, the judge, what differs, combining, stats ---
+
+export const reviewsGet = (id: string) => call<Review[]>("reviews_get", { id });
+
+/** Has the settings' reviewer review one variant now. */
+export const variantReview = (id: string, variant: number) => call<Review>("variant_review", { id, variant });
+
+export const rankingGet = (id: string) => call<Ranking | null>("ranking_get", { id });
+
+/** Has the settings' reviewer rank every variant. */
+export const experimentJudge = (id: string, options: JudgeOptions) =>
+  call<Ranking>("experiment_judge", { id, options });
+
+export const differenceGet = (id: string, a: number, b: number) =>
+  call<Difference | null>("difference_get", { id, a, b });
+
+export const differenceExplain = (id: string, a: number, b: number) =>
+  call<Difference>("difference_explain", { id, a, b });
+
+/** A new variant from whole files and hunks picked from any variants. */
+export const variantCombine = (id: string, takes: Take[]) => call<Variant>("variant_combine", { id, takes });
+
+/** A new variant an agent writes from the chosen variants' work and the note, started now. */
+export const variantSynthesize = (id: string, from: number[], note: string) =>
+  call<Variant>("variant_synthesize", { id, from, note });
+
+/** The experiment's check alone, in one variant's worktree as it is. */
+export const variantCheck = (id: string, variant: number) => call<void>("variant_check", { id, variant });
+
+export const statsGet = (repo: string | null) => call<Stats>("stats_get", { repo });
 
 /** Answers a variant's approval request, or steers its running session. */
 export const variantSteer = (id: string, variant: number, steer: Steer) =>

@@ -61,15 +61,15 @@ export function layout(p: PatchOutline): Layout {
 }
 
 /** A unified row: a hunk header, or the line at a display index. */
-export type UnifiedRow = { kind: "hunk_header"; label: string } | { kind: "line"; at: number };
+export type UnifiedRow = { kind: "hunk_header"; label: string; hunk: number } | { kind: "line"; at: number };
 /** A split row: a hunk header, or the lines on each side (-1 for none). */
-export type SplitRow = { kind: "hunk_header"; label: string } | { kind: "line"; left: number; right: number };
+export type SplitRow = { kind: "hunk_header"; label: string; hunk: number } | { kind: "line"; left: number; right: number };
 
 export function unifiedHunks(lay: Layout): HunkRows<UnifiedRow>[] {
-  return lay.hunks.map((h) => {
+  return lay.hunks.map((h, i) => {
     const body: UnifiedRow[] = new Array(h.size);
     for (let j = 0; j < h.size; j++) body[j] = { kind: "line", at: h.at + j };
-    return { header: { kind: "hunk_header", label: hunkLabel(h) }, body };
+    return { header: { kind: "hunk_header", label: hunkLabel(h), hunk: i + 1 }, body };
   });
 }
 
@@ -79,7 +79,7 @@ export function unifiedHunks(lay: Layout): HunkRows<UnifiedRow>[] {
  * context is on both sides. The engine's word emphasis pairs the same lines.
  */
 export function splitHunks(lay: Layout): HunkRows<SplitRow>[] {
-  return lay.hunks.map((h) => {
+  return lay.hunks.map((h, n) => {
     const body: SplitRow[] = [];
     const end = h.at + h.size;
     for (let i = h.at; i < end; ) {
@@ -98,7 +98,7 @@ export function splitHunks(lay: Layout): HunkRows<SplitRow>[] {
       }
       i = a;
     }
-    return { header: { kind: "hunk_header", label: hunkLabel(h) }, body };
+    return { header: { kind: "hunk_header", label: hunkLabel(h), hunk: n + 1 }, body };
   });
 }
 

@@ -57,7 +57,7 @@ const progress = (over: Partial<Progress> = {}): Progress => ({
 });
 
 const tick = (variant: number, p: Progress | null, events = 0, experiment = "e1"): Tick => ({
-  batches: [{ experiment_id: experiment, variant, progress: p, events: Array(events).fill({ type: "assistant_text", text: "x" }), approvals: [] }],
+  batches: [{ experiment_id: experiment, variant, progress: p, events: Array(events).fill({ type: "assistant_text", text: "x" }), approvals: [], judged: false }],
   missed: 0,
 });
 
@@ -156,7 +156,7 @@ const request = (id: string, tool = "Bash"): ApprovalRequest => ({
 });
 
 const approvalTick = (variant: number, approvals: ApprovalUpdate[], p: Progress | null = null): Tick => ({
-  batches: [{ experiment_id: "e1", variant, progress: p, events: [], approvals }],
+  batches: [{ experiment_id: "e1", variant, progress: p, events: [], approvals, judged: false }],
   missed: 0,
 });
 

@@ -156,14 +156,18 @@ export interface TickResult {
   withEvents: number[];
   /** The watcher fell behind: reload the experiment from the store. */
   missed: boolean;
+  /** A review or a ranking was kept: reload them. */
+  judged: boolean;
 }
 
 export function reduceTick(map: LiveMap, tick: Tick, experimentId: string, seq: number, now: number): TickResult {
   const next: LiveMap = { ...map };
   const ended: number[] = [];
   const withEvents: number[] = [];
+  let judged = false;
   for (const batch of tick.batches) {
     if (batch.experiment_id !== experimentId) continue;
+    judged ||= batch.judged;
     const prev = next[batch.variant];
     if (!prev) continue;
     // Approvals first: a request and its variant's end in one tick leave nothing pending.
@@ -175,7 +179,7 @@ export function reduceTick(map: LiveMap, tick: Tick, experimentId: string, seq: 
     }
     if (batch.events.length > 0) withEvents.push(batch.variant);
   }
-  return { map: next, ended, withEvents, missed: tick.missed > 0 };
+  return { map: next, ended, withEvents, missed: tick.missed > 0, judged };
 }
 
 /**

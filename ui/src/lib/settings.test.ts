@@ -28,6 +28,7 @@ const defaults: Settings = {
   worktree_root: null,
   methodology_path: null,
   theme: "system",
+  reviewer: { choice: "auto", model: null, automatic: false, budget_tokens: 24000 },
   approvals: {
     defaults: {
       edit_tools: ["Write", "Edit", "MultiEdit", "NotebookEdit"],

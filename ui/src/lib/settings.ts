@@ -3,6 +3,7 @@
 // inline before saving), the key's description, and the theme.
 import type {
   AgentKind,
+  AskerChoice,
   ApprovalRules,
   ApprovalSettings,
   KeyStatus,
@@ -38,6 +39,12 @@ export interface SettingsForm {
   sandbox: boolean;
   /** Kept as saved: the settings file's list, not edited here. */
   agentCommandEnv: string[];
+  /** Who reviews and judges: auto (the API when a key is set, else Claude Code), api, or claude. */
+  reviewerChoice: AskerChoice;
+  /** "" is the API settings' model. */
+  reviewerModel: string;
+  reviewAutomatically: boolean;
+  reviewBudget: string;
   /** The saved approval settings; the rules below are written into them. */
   approvals: ApprovalSettings;
   /** The open repository's root, whose rules can differ; null edits the defaults only. */
@@ -123,6 +130,10 @@ export function toForm(s: Settings, repo: string | null = null): SettingsForm {
     theme: s.theme,
     sandbox: s.sandbox,
     agentCommandEnv: s.agent_command_env,
+    reviewerChoice: s.reviewer.choice,
+    reviewerModel: s.reviewer.model ?? "",
+    reviewAutomatically: s.reviewer.automatic,
+    reviewBudget: String(s.reviewer.budget_tokens),
   };
 }
 
@@ -157,6 +168,12 @@ export function fromForm(f: SettingsForm): Settings {
     approvals: approvalsFromForm(f),
     sandbox: f.sandbox,
     agent_command_env: f.agentCommandEnv,
+    reviewer: {
+      choice: f.reviewerChoice,
+      model: optional(f.reviewerModel),
+      automatic: f.reviewAutomatically,
+      budget_tokens: wholeNumber(f.reviewBudget),
+    },
   };
 }
 
@@ -185,6 +202,9 @@ export function validateForm(f: SettingsForm): FormErrors {
   if (!(timeout >= 1)) errors.timeoutMinutes = "The session timeout must be a whole number of minutes, at least 1.";
   if (!(wholeNumber(f.rules.timeoutMinutes) >= 1)) {
     errors.approvalTimeout = "The approval wait must be a whole number of minutes, at least 1.";
+  }
+  if (!(wholeNumber(f.reviewBudget) >= 1000)) {
+    errors.reviewBudget = "The review budget must be a whole number of tokens, at least 1000.";
   }
   const url = optional(f.baseUrl);
   if (url != null && !/^https?:\/\//.test(url)) {

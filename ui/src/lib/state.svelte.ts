@@ -5,7 +5,7 @@ import { blankApproach, type ApproachDraft } from "./approaches";
 import { errorMessage, repoInspect } from "./api";
 import { loadDiffView, saveDiffView, type DiffView } from "./prefs";
 
-export type ExperimentTab = "variants" | "compare" | "merge";
+export type ExperimentTab = "variants" | "compare" | "judge" | "merge";
 
 export type Route =
   | { name: "home" }

@@ -48,6 +48,8 @@ pub enum UpdateKind {
     Approval {
         update: ApprovalUpdate,
     },
+    /// A review of the variant (or a ranking of its experiment) was kept.
+    Judged,
 }
 
 /// A variant's live state, as a status line shows it.
@@ -167,6 +169,8 @@ pub struct VariantBatch {
     pub events: Vec<SessionEvent>,
     /// Every approval request and answer since the last tick, in order.
     pub approvals: Vec<ApprovalUpdate>,
+    /// A review or ranking was kept since the last tick: reload them.
+    pub judged: bool,
 }
 
 /// Collects updates between ticks.
@@ -188,6 +192,7 @@ impl Coalescer {
                 progress: None,
                 events: Vec::new(),
                 approvals: Vec::new(),
+                judged: false,
             });
         match update.kind {
             UpdateKind::Progress(progress) => batch.progress = Some(progress),
@@ -203,6 +208,7 @@ impl Coalescer {
             }
             // Few and each one needs an answer: never dropped.
             UpdateKind::Approval { update } => batch.approvals.push(update),
+            UpdateKind::Judged => batch.judged = true,
         }
     }
 

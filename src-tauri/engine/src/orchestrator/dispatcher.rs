@@ -194,6 +194,13 @@ impl Dispatcher {
         &self.shared.writer
     }
 
+    /// Tells subscribers that something was said of a variant (a review)
+    /// or of the experiment (a ranking, variant 0).
+    pub fn judged(&self, experiment: &ExperimentId, variant: u32) {
+        let id: Arc<str> = Arc::from(experiment.as_str());
+        self.shared.publish(&id, variant, UpdateKind::Judged);
+    }
+
     /// Every update from now on, uncoalesced; pass it to [`super::coalesce`] for a UI.
     pub fn subscribe(&self) -> broadcast::Receiver<Update> {
         self.shared.updates.subscribe()

@@ -447,14 +447,18 @@ events: Array<SessionEvent>,
 /**
  * Every approval request and answer since the last tick, in order.
  */
-approvals: Array<ApprovalUpdate>, };
+approvals: Array<ApprovalUpdate>, 
+/**
+ * A review or ranking was kept since the last tick: reload them.
+ */
+judged: boolean, };
 
 /**
  * One thing that happened to one variant.
  */
 export type Update = { experiment_id: string, variant: number, kind: UpdateKind, };
 
-export type UpdateKind = { "type": "progress" } & Progress | { "type": "event", event: SessionEvent, } | { "type": "approval", update: ApprovalUpdate, };
+export type UpdateKind = { "type": "progress" } & Progress | { "type": "event", event: SessionEvent, } | { "type": "approval", update: ApprovalUpdate, } | { "type": "judged" };
 
 /**
  * A variant's live state, as a status line shows it.
@@ -555,6 +559,147 @@ export type GenerationProgress = {
 stage: string, elapsed_ms: number, };
 
 /**
+ * A variant's review.
+ */
+export type Review = { variant: number, 
+/**
+ * 1 to 6 points, each naming files the variant changed.
+ */
+changes: Array<ChangePoint>, risks: Array<string>, tests: TestsVerdict, 
+/**
+ * Changes the task did not ask for.
+ */
+scope_creep: Array<string>, 
+/**
+ * One per criterion of the rubric, in its order.
+ */
+scores: Array<Score>, 
+/**
+ * The model (and how it was reached) that wrote it.
+ */
+reviewer: string, 
+/**
+ * Files whose patch did not fit the budget: the reviewer saw only their
+ * names and line counts.
+ */
+summarised_files: Array<string>, 
+/**
+ * The diff's size in tokens (estimated) against the budget.
+ */
+diff_tokens: number, budget_tokens: number, created_at: string, };
+
+/**
+ * One thing the change does.
+ */
+export type ChangePoint = { what: string, files: Array<string>, };
+
+/**
+ * Whether the change is tested, and how the reviewer sees it.
+ */
+export type TestsVerdict = { covered: boolean, note: string, };
+
+/**
+ * One criterion's score, 1 to 10.
+ */
+export type Score = { criterion: string, score: number, };
+
+/**
+ * A ranking of every variant, best first.
+ */
+export type Ranking = { ranked: Array<Ranked>, 
+/**
+ * Decisions on which the variants differ ("2 and 3 keep the limit in
+ * Redis, 1 in memory").
+ */
+disagreements: Array<string>, rationale: string, 
+/**
+ * Each rule that moved a variant, as a sentence.
+ */
+overrides: Array<string>, options: JudgeOptions, 
+/**
+ * The model (and how it was reached) that judged.
+ */
+judge: string, rubric_source: string | null, rubric_warning: string | null, 
+/**
+ * The prompt's size in tokens (estimated) against its budget.
+ */
+prompt_tokens: number, budget_tokens: number, created_at: string, };
+
+/**
+ * One variant's place.
+ */
+export type Ranked = { variant: number, name: string, standing: Standing, scores: Array<Score>, 
+/**
+ * The judge's paragraph on this variant.
+ */
+paragraph: string, };
+
+/**
+ * Where a variant stands after its run, as the rules see it.
+ */
+export type Standing = "passing" | "check_failed" | "no_changes";
+
+/**
+ * How the judge may rank.
+ */
+export type JudgeOptions = { 
+/**
+ * Let a variant whose check failed rank above passing ones.
+ */
+failed_checks_compete: boolean, };
+
+/**
+ * The difference between variants `a` and `b`, in words.
+ */
+export type Difference = { a: number, b: number, 
+/**
+ * One or two sentences.
+ */
+summary: string, design: string, behaviour: string, tests: string, 
+/**
+ * Files whose patch did not fit the budget (named only).
+ */
+summarised_files: Array<string>, by: string, created_at: string, };
+
+/**
+ * One pick: a file of a variant, whole or one of its hunks (1-based, as
+ * the diff against the base numbers them with 3 lines of context).
+ */
+export type Take = { variant: VariantIndex, path: string, hunk: number | null, };
+
+export type Stats = { agents: Array<AgentStats>, judge: JudgeRecord, experiments: number, };
+
+/**
+ * One agent and model's record.
+ */
+export type AgentStats = { agent: string, 
+/**
+ * `None` when the agent chose its own default.
+ */
+model: string | null, experiments: number, variants: number, 
+/**
+ * Variants of it merged (and not undone).
+ */
+merged: number, checks_run: number, checks_passed: number, median_duration_ms: number | null, total_cost_usd: number | null, median_cost_usd: number | null, input_tokens: number, output_tokens: number, 
+/**
+ * Rankings that put one of its variants first.
+ */
+ranked_first: number, };
+
+/**
+ * How well the judge's first pick matched what the user merged.
+ */
+export type JudgeRecord = { 
+/**
+ * Experiments with both a ranking and a merge.
+ */
+judged_and_merged: number, 
+/**
+ * Of those, how many merged the judge's first pick.
+ */
+first_pick_merged: number, };
+
+/**
  * What the settings screen edits.
  */
 export type Settings = { 
@@ -613,7 +758,37 @@ sandbox: boolean,
  * Secret variables of Fanout's environment the custom command agent
  * may inherit (it gets none of Fanout's keys otherwise).
  */
-agent_command_env: Array<string>, };
+agent_command_env: Array<string>, 
+/**
+ * Who reviews the variants and judges them, and when.
+ */
+reviewer: ReviewerSettings, };
+
+/**
+ * Who reviews the variants and judges them, and when.
+ */
+export type ReviewerSettings = { 
+/**
+ * The model API when a key is set, else Claude Code (`auto`); or one of them.
+ */
+choice: AskerChoice, 
+/**
+ * The reviewer's model through the API; `None` is the API settings' model.
+ */
+model: string | null, 
+/**
+ * Review each variant as soon as it succeeds; otherwise on demand.
+ */
+automatic: boolean, 
+/**
+ * Tokens of diff a review reads.
+ */
+budget_tokens: number, };
+
+/**
+ * Who the user wants to answer.
+ */
+export type AskerChoice = "auto" | "api" | "claude";
 
 export type Theme = "system" | "light" | "dark";
 
