@@ -30,11 +30,18 @@ fn with_line(n: usize, to: &str) -> String {
     numbered()
         .lines()
         .enumerate()
-        .map(|(i, l)| if i + 1 == n { format!("{to}\n") } else { format!("{l}\n") })
+        .map(|(i, l)| {
+            if i + 1 == n {
+                format!("{to}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
         .collect()
 }
 
-const CHECK: &str = "grep -q 'fixed at the top' notes.txt && grep -q 'fixed at the bottom' notes.txt";
+const CHECK: &str =
+    "grep -q 'fixed at the top' notes.txt && grep -q 'fixed at the bottom' notes.txt";
 
 fn scores(n: u64) -> Value {
     json!({"correctness": n, "tests": n, "scope": n, "simplicity": n, "maintainability": n})
@@ -64,7 +71,10 @@ fn card(index: u32) -> String {
 )]
 async fn reviews_a_ranking_and_a_combined_variant_that_is_merged() {
     let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/dist/index.html");
-    assert!(dist.is_file(), "ui/dist is not built: run `cd ui && npm ci && npm run build`");
+    assert!(
+        dist.is_file(),
+        "ui/dist is not built: run `cd ui && npm ci && npm run build`"
+    );
     let api = MockServer::start(Script::sequential(vec![
         review("fixes the top line", 7),
         review("fixes the bottom line", 8),
@@ -83,7 +93,8 @@ async fn reviews_a_ranking_and_a_combined_variant_that_is_merged() {
     .await
     .expect("the mock model API starts");
     // Outside /tmp: the agents run in the sandbox, whose /tmp is their own.
-    let scripts = tempfile::tempdir_in(harness::sandbox_visible_dir()).expect("a folder for the agents' script");
+    let scripts = tempfile::tempdir_in(harness::sandbox_visible_dir())
+        .expect("a folder for the agents' script");
     let script = scripts.path().join("agents.json");
     std::fs::write(
         &script,
@@ -121,11 +132,17 @@ async fn reviews_a_ranking_and_a_combined_variant_that_is_merged() {
     app.text_contains(&tid("repo-root"), &path).await;
 
     app.click(&tid("nav-new")).await;
-    app.type_into(&tid("task-input"), "Fix both ends of the notes").await;
+    app.type_into(&tid("task-input"), "Fix both ends of the notes")
+        .await;
     app.type_into(&tid("check-input"), CHECK).await;
     // The form starts with three approaches; this task has two.
     app.count(&tid("approach-name"), 3).await;
-    app.click(&format!("{}:last-of-type {}", tid("approach-card"), tid("remove-approach"))).await;
+    app.click(&format!(
+        "{}:last-of-type {}",
+        tid("approach-card"),
+        tid("remove-approach")
+    ))
+    .await;
     let names = app.count(&tid("approach-name"), 2).await;
     for (el, name) in names.iter().zip(["Top half", "Bottom half"]) {
         el.send_keys(name).await.expect("type an approach name");
@@ -133,12 +150,14 @@ async fn reviews_a_ranking_and_a_combined_variant_that_is_merged() {
     app.click(&tid("launch")).await;
     for index in [1, 2] {
         // Each variant fixes half: its check fails alone.
-        app.el(&format!("{}[data-status=\"failed\"]", card(index))).await;
+        app.el(&format!("{}[data-status=\"failed\"]", card(index)))
+            .await;
     }
 
     // Reviews on the cards, asked for one by one.
     for (index, what) in [(1, "fixes the top line"), (2, "fixes the bottom line")] {
-        app.click(&format!("{} {}", card(index), tid("review-variant"))).await;
+        app.click(&format!("{} {}", card(index), tid("review-variant")))
+            .await;
         let block = format!("{} {}", card(index), tid("variant-review"));
         app.el(&block).await;
         app.js(&format!(
@@ -147,7 +166,8 @@ async fn reviews_a_ranking_and_a_combined_variant_that_is_merged() {
             tid("variant-review").replace('\'', "\\'")
         ))
         .await;
-        app.text_contains(&format!("{block} {}", tid("review-point")), what).await;
+        app.text_contains(&format!("{block} {}", tid("review-point")), what)
+            .await;
     }
     let risk = app
         .text_contains(&format!("{} {}", card(1), tid("review-risk")), "only half")
@@ -161,46 +181,76 @@ async fn reviews_a_ranking_and_a_combined_variant_that_is_merged() {
     // The judge ranks them: its order stands (both failed their checks).
     app.click(&tid("tab-judge")).await;
     app.click(&tid("judge-run")).await;
-    app.el(&format!("{}[data-place=\"1\"][data-variant=\"2\"]", tid("ranked"))).await;
-    app.text_contains(&tid("disagreements"), "each only half").await;
-    app.text_contains(&tid("ranking-rationale"), "combine them").await;
+    app.el(&format!(
+        "{}[data-place=\"1\"][data-variant=\"2\"]",
+        tid("ranked")
+    ))
+    .await;
+    app.text_contains(&tid("disagreements"), "each only half")
+        .await;
+    app.text_contains(&tid("ranking-rationale"), "combine them")
+        .await;
     app.shot("ranking").await;
 
     // One hunk of each, picked in the diff viewer, make a combined variant.
     app.click(&tid("tab-compare")).await;
     for index in [1, 2] {
-        app.select(&tid("compare-variant"), &index.to_string()).await;
-        app.el(&format!("{}[data-path=\"notes.txt\"]", tid("file-diff"))).await;
-        app.click(&format!("{}[data-hunk=\"1\"]", tid("pick-hunk"))).await;
+        app.select(&tid("compare-variant"), &index.to_string())
+            .await;
+        app.el(&format!("{}[data-path=\"notes.txt\"]", tid("file-diff")))
+            .await;
+        app.click(&format!("{}[data-hunk=\"1\"]", tid("pick-hunk")))
+            .await;
     }
-    app.text_contains(&tid("picks"), "1: notes.txt#1, 2: notes.txt#1").await;
+    app.text_contains(&tid("picks"), "1: notes.txt#1, 2: notes.txt#1")
+        .await;
     app.shot("picks").await;
     app.click(&tid("combine")).await;
-    app.el(&format!("{}[data-status=\"succeeded\"]", card(3))).await;
-    app.text_contains(&card(3), "combined from 1: notes.txt#1, 2: notes.txt#1").await;
+    app.el(&format!("{}[data-status=\"succeeded\"]", card(3)))
+        .await;
+    app.text_contains(&card(3), "combined from 1: notes.txt#1, 2: notes.txt#1")
+        .await;
 
     // Its check runs alone, and passes.
     assert!(
-        app.all(&format!("{} {}", card(3), tid("variant-check"))).await.is_empty(),
+        app.all(&format!("{} {}", card(3), tid("variant-check")))
+            .await
+            .is_empty(),
         "a combined variant has no check result before its check runs"
     );
-    app.click(&format!("{} {}", card(3), tid("check-variant"))).await;
-    app.el(&format!("{} {}[data-passed=\"true\"]", card(3), tid("variant-check"))).await;
-    app.el(&format!("{}[data-status=\"succeeded\"]", card(3))).await;
+    app.click(&format!("{} {}", card(3), tid("check-variant")))
+        .await;
+    app.el(&format!(
+        "{} {}[data-passed=\"true\"]",
+        card(3),
+        tid("variant-check")
+    ))
+    .await;
+    app.el(&format!("{}[data-status=\"succeeded\"]", card(3)))
+        .await;
     app.shot("combined").await;
 
     // And it is merged like any other.
-    app.js("document.querySelector('[data-testid=\"tab-merge\"]').scrollIntoView({block: 'center'})")
-        .await;
+    app.js(
+        "document.querySelector('[data-testid=\"tab-merge\"]').scrollIntoView({block: 'center'})",
+    )
+    .await;
     app.click(&tid("tab-merge")).await;
-    app.click(&format!("{}[data-index=\"3\"]", tid("merge-open"))).await;
+    app.click(&format!("{}[data-index=\"3\"]", tid("merge-open")))
+        .await;
     app.click(&tid("merge-confirm")).await;
     app.testid("merge-result").await;
-    let notes = repo.read("notes.txt").expect("notes.txt on the user's branch");
+    let notes = repo
+        .read("notes.txt")
+        .expect("notes.txt on the user's branch");
     assert!(
         notes.contains("fixed at the top") && notes.contains("fixed at the bottom"),
         "both halves reached the user's branch:\n{notes}"
     );
-    assert_eq!(api.model_requests().len(), 3, "two reviews and one ranking were asked");
+    assert_eq!(
+        api.model_requests().len(),
+        3,
+        "two reviews and one ranking were asked"
+    );
     app.close().await;
 }

@@ -146,9 +146,10 @@ impl Engine {
         }
         let _lease = self.lease(id, "combining variants")?;
         let repo = crate::experiment::experiment_repo(&view.experiment)?;
+        let mut diffs = Diffs::default();
         let picks = takes
             .iter()
-            .map(|take| pick(&repo, &view, take))
+            .map(|take| pick(&repo, &view, &mut diffs, take))
             .collect::<Result<Vec<_>, _>>()?;
         refuse_overlaps(&picks)?;
         let commit = combined_commit(&repo, &view, &picks)?;
@@ -223,8 +224,10 @@ impl Engine {
                 diff.text
             ));
             if !diff.summarised.is_empty() {
-                let names: Vec<&str> = diff.summarised.iter().map(|c| c.path.as_str()).collect();
-                guidelines.push_str(&format!("It also changed: {}.\n", names.join(", ")));
+                guidelines.push_str("Not shown whole:\n");
+                for change in &diff.summarised {
+                    guidelines.push_str(&crate::review::summary_line(&diff, change));
+                }
             }
             guidelines.push('\n');
             names.push(v.index.to_string());
@@ -349,14 +352,66 @@ pub fn describe(takes: &[Take]) -> String {
         .join(", ")
 }
 
+/// Each variant's changed files and each file's hunks, read once however
+/// many picks name them.
+#[derive(Default)]
+struct Diffs {
+    files: BTreeMap<String, Vec<FileChange>>,
+    hunks: BTreeMap<(String, String), Option<Vec<(u32, u32, u32, u32)>>>,
+}
+
+impl Diffs {
+    fn files(&mut self, repo: &Repository, base: &str, head: &str) -> Result<&[FileChange], Error> {
+        if !self.files.contains_key(head) {
+            let files = crate::diff::changed_files(repo, base, head)?;
+            self.files.insert(head.to_owned(), files);
+        }
+        Ok(self.files.get(head).map(Vec::as_slice).unwrap_or_default())
+    }
+
+    /// The hunks of `path` as the viewer numbers them; `None` when the file
+    /// has no patch to number (changed too much to show).
+    fn hunks(
+        &mut self,
+        repo: &Repository,
+        base: &str,
+        head: &str,
+        path: &str,
+    ) -> Result<Option<&[(u32, u32, u32, u32)]>, Error> {
+        let key = (head.to_owned(), path.to_owned());
+        if !self.hunks.contains_key(&key) {
+            // Numbered exactly as the diff viewer numbers them (DiffOptions::paged).
+            let diff = crate::diff::file_diff(repo, base, head, path, &DiffOptions::paged(false))?;
+            let hunks = match diff {
+                FileDiff::Patch { hunks, .. } => Some(
+                    hunks
+                        .iter()
+                        .map(|h| (h.old_start, h.old_lines, h.new_start, h.new_lines))
+                        .collect(),
+                ),
+                _ => None,
+            };
+            self.hunks.insert(key.clone(), hunks);
+        }
+        Ok(self.hunks.get(&key).and_then(|h| h.as_deref()))
+    }
+}
+
 /// Resolves a take against its variant's diff from the base.
-fn pick(repo: &Repository, view: &ExperimentView, take: &Take) -> Result<Pick, Error> {
+fn pick(
+    repo: &Repository,
+    view: &ExperimentView,
+    diffs: &mut Diffs,
+    take: &Take,
+) -> Result<Pick, Error> {
     let variant = variant_of(view, take.variant)?;
     let head = variant.branch_ref();
     let base = &view.experiment.base_commit;
-    let change = crate::diff::changed_files(repo, base, &head)?
-        .into_iter()
+    let change = diffs
+        .files(repo, base, &head)?
+        .iter()
         .find(|c| c.path == take.path || c.old_path.as_deref() == Some(take.path.as_str()))
+        .cloned()
         .ok_or_else(|| CombineError::NotChanged {
             variant: variant.index,
             path: take.path.clone(),
@@ -384,11 +439,10 @@ fn pick(repo: &Repository, view: &ExperimentView, take: &Take) -> Result<Pick, E
     if let Some(how) = how {
         return Err(whole_only(how).into());
     }
-    let diff = crate::diff::file_diff(repo, base, &head, &change.path, &DiffOptions::default())?;
-    let FileDiff::Patch { hunks, .. } = diff else {
+    let Some(hunks) = diffs.hunks(repo, base, &head, &change.path)? else {
         return Err(whole_only("changed too much to show").into());
     };
-    let h = hunks
+    let lines = *hunks
         .get(hunk as usize - 1)
         .ok_or_else(|| CombineError::NoSuchHunk {
             variant: variant.index,
@@ -400,7 +454,7 @@ fn pick(repo: &Repository, view: &ExperimentView, take: &Take) -> Result<Pick, E
         take: take.clone(),
         head,
         change,
-        lines: Some((h.old_start, h.old_lines, h.new_start, h.new_lines)),
+        lines: Some(lines),
     })
 }
 
@@ -419,13 +473,12 @@ fn base_range(lines: (u32, u32, u32, u32)) -> (u32, u32) {
 /// ranges (context included) meet: applied one after the other, the second
 /// would no longer find its context.
 fn refuse_overlaps(picks: &[Pick]) -> Result<(), CombineError> {
+    fn paths(p: &Pick) -> impl Iterator<Item = &str> {
+        std::iter::once(p.change.path.as_str()).chain(p.change.old_path.as_deref())
+    }
     for (i, a) in picks.iter().enumerate() {
         for b in &picks[i + 1..] {
-            let paths = |p: &Pick| [Some(p.change.path.clone()), p.change.old_path.clone()];
-            let same = paths(a)
-                .iter()
-                .flatten()
-                .any(|x| paths(b).iter().flatten().any(|y| x == y));
+            let same = paths(a).any(|x| paths(b).any(|y| x == y));
             if !same {
                 continue;
             }
@@ -528,16 +581,24 @@ fn take_hunks(
     let mut ordered: Vec<&&Pick> = hunks.iter().collect();
     // From the bottom up, so earlier positions stay valid.
     ordered.sort_by_key(|p| std::cmp::Reverse(p.lines.map(base_range)));
+    // Each variant's version of the file, read once however many of its hunks are picked.
+    let mut theirs_by_head: BTreeMap<&str, Vec<Vec<u8>>> = BTreeMap::new();
     for p in ordered {
         let Some(h) = p.lines else { continue };
-        let tree = head_tree(repo, &p.head)?;
-        let entry = tree
-            .get_path(Path::new(path))
-            .map_err(git("finding the variant's file"))?;
-        let blob = repo
-            .find_blob(entry.id())
-            .map_err(git("reading the variant's file"))?;
-        let theirs = split_lines(blob.content());
+        if !theirs_by_head.contains_key(p.head.as_str()) {
+            let tree = head_tree(repo, &p.head)?;
+            let entry = tree
+                .get_path(Path::new(path))
+                .map_err(git("finding the variant's file"))?;
+            let blob = repo
+                .find_blob(entry.id())
+                .map_err(git("reading the variant's file"))?;
+            theirs_by_head.insert(p.head.as_str(), split_lines(blob.content()));
+        }
+        let theirs = theirs_by_head
+            .get(p.head.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let (from, to) = base_range(h);
         let (new_start, new_lines) = (h.2, h.3);
         let new_from = if new_lines == 0 {

@@ -104,16 +104,10 @@ pub fn question(input: &DifferInput) -> Question {
         input.diff.text
     );
     if !input.diff.summarised.is_empty() {
-        let names: Vec<&str> = input
-            .diff
-            .summarised
-            .iter()
-            .map(|c| c.path.as_str())
-            .collect();
-        prompt.push_str(&format!(
-            "\nThese files differ too, but did not fit: {}.\n",
-            names.join(", ")
-        ));
+        prompt.push_str("\nThese files differ too, but did not fit whole:\n");
+        for change in &input.diff.summarised {
+            prompt.push_str(&crate::review::summary_line(&input.diff, change));
+        }
     }
     prompt.push_str(
         "\nAnswer with `summary` (one or two sentences), `design`, `behaviour` and `tests` (a few sentences each; say \"no difference\" where there is none).",

@@ -106,27 +106,66 @@ pub struct BoundedDiff {
     pub text: String,
     pub shown: Vec<String>,
     pub summarised: Vec<FileChange>,
+    /// Files of `summarised` shown in part: (path, hunks shown, hunks in
+    /// all, whether the last shown one is cut).
+    pub partial: Vec<(String, usize, usize, bool)>,
     pub tokens: usize,
 }
 
-/// `files` as unified patches, smallest first, within `budget_tokens`; the
-/// files that do not fit (and binary or oversized ones) are summarised.
+/// `files` as unified patches, smallest first, within `budget_tokens`. A
+/// file whose patch does not fit whole gives as many of its first hunks as
+/// still fit (`partial` says how many); binary and oversized files, and
+/// what fits not at all, are named only (`summarised`).
 pub fn bounded_diff(files: &[(FileChange, FileDiff)], budget_tokens: usize) -> BoundedDiff {
     let budget = budget_tokens.saturating_mul(CHARS_PER_TOKEN);
-    let mut patches: Vec<(&FileChange, String)> = files
+    let mut patches: Vec<(&FileChange, &FileDiff, String)> = files
         .iter()
-        .map(|(change, diff)| (change, unified(change, diff)))
+        .map(|(change, diff)| (change, diff, unified(change, diff)))
         .collect();
-    patches.sort_by_key(|(_, text)| text.len());
+    patches.sort_by_key(|(_, _, text)| text.len());
     let mut bounded = BoundedDiff::default();
-    for (change, text) in patches {
-        let whole = !text.is_empty();
-        if whole && bounded.text.len() + text.len() <= budget {
+    let mut left_over = Vec::new();
+    for (change, diff, text) in patches {
+        if !text.is_empty() && bounded.text.len() + text.len() <= budget {
             bounded.text.push_str(&text);
             bounded.shown.push(change.path.clone());
         } else {
-            bounded.summarised.push(change.clone());
+            left_over.push((change, diff));
         }
+    }
+    for (change, diff) in left_over {
+        if let Some((header, hunks)) = unified_hunks(change, diff) {
+            let fitting = hunks
+                .iter()
+                .scan(bounded.text.len() + header.len(), |used, hunk| {
+                    *used += hunk.len();
+                    (*used <= budget).then_some(hunk)
+                })
+                .count();
+            let cut = hunks.get(fitting).map(|next| {
+                let room = budget.saturating_sub(
+                    bounded.text.len()
+                        + header.len()
+                        + hunks[..fitting].iter().map(String::len).sum::<usize>(),
+                );
+                cut_hunk(next, room)
+            });
+            let cut = cut.flatten();
+            if fitting > 0 || cut.is_some() {
+                bounded.text.push_str(&header);
+                hunks[..fitting]
+                    .iter()
+                    .for_each(|h| bounded.text.push_str(h));
+                if let Some(cut) = &cut {
+                    bounded.text.push_str(cut);
+                }
+                let shown = fitting + usize::from(cut.is_some());
+                bounded
+                    .partial
+                    .push((change.path.clone(), shown, hunks.len(), cut.is_some()));
+            }
+        }
+        bounded.summarised.push(change.clone());
     }
     bounded.summarised.sort_by(|a, b| a.path.cmp(&b.path));
     bounded.tokens = bounded.text.len().div_ceil(CHARS_PER_TOKEN);
@@ -136,28 +175,84 @@ pub fn bounded_diff(files: &[(FileChange, FileDiff)], budget_tokens: usize) -> B
 /// One file's patch as `git diff` prints it; empty for binary and oversized
 /// files, which have no lines to show.
 pub fn unified(change: &FileChange, diff: &FileDiff) -> String {
+    unified_hunks(change, diff)
+        .map(|(header, hunks)| header + &hunks.concat())
+        .unwrap_or_default()
+}
+
+/// The first lines of `hunk` that fit in `room` bytes, with a last line
+/// saying how many were left out; `None` when not even its header fits with
+/// a few lines.
+fn cut_hunk(hunk: &str, room: usize) -> Option<String> {
+    const MARK_ROOM: usize = 80;
+    let lines: Vec<&str> = hunk.split_inclusive('\n').collect();
+    let mut text = String::new();
+    let mut kept = 0;
+    for line in &lines {
+        if text.len() + line.len() + MARK_ROOM > room {
+            break;
+        }
+        text.push_str(line);
+        kept += 1;
+    }
+    // The header and at least a few lines, or nothing.
+    if kept < 4 {
+        return None;
+    }
+    text.push_str(&format!(
+        "\\ … {} more lines of this hunk are not shown (the review's budget)\n",
+        lines.len() - kept
+    ));
+    Some(text)
+}
+
+/// A patch's file header and each of its hunks, as text.
+fn unified_hunks(change: &FileChange, diff: &FileDiff) -> Option<(String, Vec<String>)> {
     let FileDiff::Patch { hunks, .. } = diff else {
-        return String::new();
+        return None;
     };
     let old = change.old_path.as_deref().unwrap_or(&change.path);
-    let mut text = format!("--- a/{old}\n+++ b/{}\n", change.path);
-    for hunk in hunks {
-        text.push_str(&format!(
-            "@@ -{},{} +{},{} @@\n",
-            hunk.old_start, hunk.old_lines, hunk.new_start, hunk.new_lines
-        ));
-        for line in &hunk.lines {
-            let sign = match line.kind {
-                LineKind::Context => ' ',
-                LineKind::Added => '+',
-                LineKind::Removed => '-',
-            };
-            text.push(sign);
-            text.push_str(line.text.strip_suffix('\n').unwrap_or(&line.text));
-            text.push('\n');
-        }
-    }
-    text
+    let header = format!("--- a/{old}\n+++ b/{}\n", change.path);
+    let texts = hunks
+        .iter()
+        .map(|hunk| {
+            let mut text = format!(
+                "@@ -{},{} +{},{} @@\n",
+                hunk.old_start, hunk.old_lines, hunk.new_start, hunk.new_lines
+            );
+            for line in &hunk.lines {
+                text.push(match line.kind {
+                    LineKind::Context => ' ',
+                    LineKind::Added => '+',
+                    LineKind::Removed => '-',
+                });
+                text.push_str(line.text.strip_suffix('\n').unwrap_or(&line.text));
+                text.push('\n');
+            }
+            text
+        })
+        .collect();
+    Some((header, texts))
+}
+
+/// How `bounded` shows `change`: for a prompt's list of what did not fit whole.
+pub fn summary_line(bounded: &BoundedDiff, change: &FileChange) -> String {
+    let shown = bounded
+        .partial
+        .iter()
+        .find(|(path, ..)| *path == change.path)
+        .map(|(_, shown, total, cut)| {
+            let cut = if *cut { ", the last of them cut" } else { "" };
+            format!(", its first {shown} of {total} hunks shown above{cut}")
+        })
+        .unwrap_or_default();
+    format!(
+        "- {} (+{} −{}{}{shown})\n",
+        change.path,
+        change.added,
+        change.removed,
+        if change.binary { ", binary" } else { "" }
+    )
 }
 
 /// What a review is asked from, read from the engine.
@@ -247,17 +342,11 @@ pub fn question(input: &ReviewInput) -> Question {
     prompt.push_str("```\n");
     if !input.diff.summarised.is_empty() {
         prompt.push_str(&format!(
-            "\nThese files changed too, but their patches did not fit the review's budget of {} tokens (or are binary); only their names and sizes are shown:\n",
+            "\nThese files changed too, but their patches did not fit the review's budget of {} tokens whole (or are binary):\n",
             input.budget_tokens
         ));
         for change in &input.diff.summarised {
-            prompt.push_str(&format!(
-                "- {} (+{} −{}{})\n",
-                change.path,
-                change.added,
-                change.removed,
-                if change.binary { ", binary" } else { "" }
-            ));
+            prompt.push_str(&summary_line(&input.diff, change));
         }
     }
     prompt.push_str(&format!(
@@ -447,7 +536,7 @@ mod tests {
     }
 
     #[test]
-    fn the_budget_keeps_whole_small_patches_and_names_the_rest() {
+    fn the_budget_keeps_whole_small_patches_cuts_the_big_one_and_names_the_rest() {
         let files = vec![
             (change("big.rs"), patch(2_000)),
             (change("small.rs"), patch(3)),
@@ -468,9 +557,20 @@ mod tests {
                 .map(|c| c.path.as_str())
                 .collect::<Vec<_>>(),
             ["big.rs", "image.png"],
-            "the big patch and the binary file are named, not cut"
+            "the big patch and the binary file are in the list of what is not shown whole"
         );
-        assert!(bounded.text.contains("+line 2\n") && !bounded.text.contains("big.rs"));
+        assert!(bounded.text.contains("+line 2\n"));
+        assert_eq!(
+            bounded.partial,
+            [("big.rs".to_owned(), 1, 1, true)],
+            "the big patch fills what is left of the budget, cut at a line"
+        );
+        assert!(
+            bounded
+                .text
+                .contains("more lines of this hunk are not shown"),
+            "and the cut says so"
+        );
         assert!(bounded.tokens <= 500);
     }
 }
