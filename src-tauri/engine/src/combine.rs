@@ -126,8 +126,8 @@ struct Pick {
     take: Take,
     head: String,
     change: FileChange,
-    /// `(old_start, old_lines, new_start, new_lines)` of the hunk; `None` for a whole file.
-    lines: Option<(u32, u32, u32, u32)>,
+    /// The hunk's lines; `None` for a whole file.
+    lines: Option<HunkLines>,
 }
 
 impl Engine {
@@ -352,12 +352,15 @@ pub fn describe(takes: &[Take]) -> String {
         .join(", ")
 }
 
+/// `(old_start, old_lines, new_start, new_lines)` of one hunk.
+type HunkLines = (u32, u32, u32, u32);
+
 /// Each variant's changed files and each file's hunks, read once however
 /// many picks name them.
 #[derive(Default)]
 struct Diffs {
     files: BTreeMap<String, Vec<FileChange>>,
-    hunks: BTreeMap<(String, String), Option<Vec<(u32, u32, u32, u32)>>>,
+    hunks: BTreeMap<(String, String), Option<Vec<HunkLines>>>,
 }
 
 impl Diffs {
@@ -377,7 +380,7 @@ impl Diffs {
         base: &str,
         head: &str,
         path: &str,
-    ) -> Result<Option<&[(u32, u32, u32, u32)]>, Error> {
+    ) -> Result<Option<&[HunkLines]>, Error> {
         let key = (head.to_owned(), path.to_owned());
         if !self.hunks.contains_key(&key) {
             // Numbered exactly as the diff viewer numbers them (DiffOptions::paged).
@@ -460,7 +463,7 @@ fn pick(
 
 /// The base lines a pick replaces, as a half-open range `[from, to)` of
 /// 0-based line positions; an insertion is the empty range at its place.
-fn base_range(lines: (u32, u32, u32, u32)) -> (u32, u32) {
+fn base_range(lines: HunkLines) -> (u32, u32) {
     let (old_start, old_lines, ..) = lines;
     if old_lines == 0 {
         (old_start, old_start)
