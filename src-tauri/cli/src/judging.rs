@@ -1,8 +1,6 @@
 //! `fanout review`, `judge` and `differ`: a model's reading of the variants,
 //! printed for humans or as one JSON document.
 
-use std::path::PathBuf;
-
 use fanout_engine::api::Fanout;
 use fanout_engine::differ::Difference;
 use fanout_engine::ids::VariantIndex;
@@ -124,14 +122,11 @@ async fn asker(fanout: &Fanout, ask: &Ask, reviewer: Reviewer) -> Result<Asker, 
     fanout
         .blocking(move |e| {
             let workdir = e.experiment(&e.resolve(&experiment)?)?.experiment.repo_root;
-            let claude = Executables::from_env()
-                .claude
-                .unwrap_or_else(|| PathBuf::from("claude"));
             let api = ApiEndpoint {
                 model: reviewer.model,
                 ..ApiEndpoint::default()
             };
-            Asker::choose(choice, claude, workdir, &api)
+            Asker::choose(choice, &Executables::from_env(), workdir, &api)
         })
         .await
 }

@@ -179,7 +179,7 @@ enum Command {
     Review {
         experiment: String,
         variant: Option<String>,
-        /// auto (the model API when a key is set, else Claude Code), api, or claude.
+        /// auto (the model API when a key is set, else Claude Code), api, claude, codex or gemini.
         #[arg(long, default_value = "auto")]
         reviewer: String,
         #[arg(long)]

@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::agent::{AgentKind, PermissionProfile, SessionSpec};
+use crate::events::SessionEvent;
 use crate::llm::{Block, ChatRequest, LlmClient, LlmError, Message, Role, ToolDef, Usage};
+use crate::orchestrator::Executables;
 use crate::process::{self, ProcessEnd, ProcessSpec};
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +48,14 @@ impl OneShotError {
 #[derive(Debug, Clone)]
 pub enum Asker {
     Api(LlmClient),
+    /// An agent CLI asked once (`codex exec --json`, `gemini`), in an empty
+    /// folder of its own: the question carries everything it needs.
+    Agent {
+        kind: AgentKind,
+        executable: Option<PathBuf>,
+        timeout: Duration,
+        env: Vec<(String, String)>,
+    },
     /// `claude -p … --output-format json` in `workdir`.
     ClaudeCli {
         executable: PathBuf,
@@ -65,6 +76,8 @@ pub enum AskerChoice {
     Auto,
     Api,
     Claude,
+    Codex,
+    Gemini,
 }
 
 impl std::str::FromStr for AskerChoice {
@@ -74,8 +87,10 @@ impl std::str::FromStr for AskerChoice {
             "auto" => Ok(AskerChoice::Auto),
             "api" => Ok(AskerChoice::Api),
             "claude" | "claude-code" => Ok(AskerChoice::Claude),
+            "codex" => Ok(AskerChoice::Codex),
+            "gemini" => Ok(AskerChoice::Gemini),
             other => Err(format!(
-                "`{other}` is not a reviewer: use auto, api or claude."
+                "`{other}` is not a reviewer: use auto, api, claude, codex or gemini."
             )),
         }
     }
@@ -86,23 +101,35 @@ pub const CLI_TIMEOUT: Duration = Duration::from_secs(600);
 
 impl Asker {
     /// The asker `choice` names: the model API of `api` (its key from the
-    /// keyring or the environment), or `claude` one-shot in `workdir`.
-    /// Blocking: it may ask the keyring.
+    /// keyring or the environment), `claude` one-shot in `workdir`, or the
+    /// Codex or Gemini CLI. Blocking: it may ask the keyring.
     pub fn choose(
         choice: AskerChoice,
-        claude: PathBuf,
+        executables: &Executables,
         workdir: PathBuf,
         api: &crate::llm::ApiEndpoint,
     ) -> Result<Asker, crate::Error> {
+        let claude = executables
+            .claude
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("claude"));
         let cli = || Asker::ClaudeCli {
             executable: claude.clone(),
             workdir: workdir.clone(),
             timeout: CLI_TIMEOUT,
             env: Vec::new(),
         };
+        let agent = |kind| Asker::Agent {
+            kind,
+            executable: executables.for_kind(kind),
+            timeout: CLI_TIMEOUT,
+            env: Vec::new(),
+        };
         let client = |config| LlmClient::new(config).map(Asker::Api);
         match choice {
             AskerChoice::Claude => Ok(cli()),
+            AskerChoice::Codex => Ok(agent(AgentKind::Codex)),
+            AskerChoice::Gemini => Ok(agent(AgentKind::Gemini)),
             AskerChoice::Api => Ok(client(api.config()?)?),
             AskerChoice::Auto => match api.config() {
                 Ok(config) => Ok(client(config)?),
@@ -122,6 +149,12 @@ impl Asker {
             Asker::ClaudeCli { executable, .. } => {
                 format!("{} -p", executable.display())
             }
+            Asker::Agent {
+                kind, executable, ..
+            } => match executable {
+                Some(path) => path.display().to_string(),
+                None => kind.as_str().to_owned(),
+            },
         }
     }
 }
@@ -159,6 +192,7 @@ pub async fn ask<T>(
         let (answer, used) = match asker {
             Asker::Api(client) => ask_api(client, question, problem.as_ref()).await?,
             Asker::ClaudeCli { .. } => ask_cli(asker, question, problem.as_ref()).await?,
+            Asker::Agent { .. } => ask_agent(asker, question, problem.as_ref()).await?,
         };
         usage.add(used);
         let checked = answer
@@ -274,22 +308,7 @@ async fn ask_cli(
     else {
         return Ok((Answer::Text(String::new()), Usage::default()));
     };
-    let mut full = String::new();
-    if let Some(system) = &question.system {
-        full.push_str(system);
-        full.push_str("\n\n");
-    }
-    full.push_str(&question.prompt);
-    full.push_str(&format!(
-        "\n\nAnswer with only a JSON object with this JSON schema: {}",
-        question.schema
-    ));
-    if let Some((previous, why)) = problem {
-        full.push_str(&format!(
-            "\n\nAn earlier answer was not usable: {why}\nIt was:\n{}\n",
-            crate::events::bound(previous, 4000)
-        ));
-    }
+    let full = as_text(question, problem);
     let mut spec = ProcessSpec::new(executable, workdir)
         .args(["-p", full.as_str(), "--output-format", "json"])
         .timeout(Some(*timeout));
@@ -339,6 +358,90 @@ async fn ask_cli(
     };
     let text = value["result"].as_str().unwrap_or_default().to_owned();
     Ok((Answer::Text(text), usage))
+}
+
+/// The whole question as one text, for a CLI that reads a prompt: what it
+/// must answer with, and what was wrong with an earlier answer.
+fn as_text(question: &Question, problem: Option<&(String, String)>) -> String {
+    let mut full = String::new();
+    if let Some(system) = &question.system {
+        full.push_str(system);
+        full.push_str("\n\n");
+    }
+    full.push_str(&question.prompt);
+    full.push_str(&format!(
+        "\n\nAnswer with only a JSON object with this JSON schema: {}",
+        question.schema
+    ));
+    if let Some((previous, why)) = problem {
+        full.push_str(&format!(
+            "\n\nAn earlier answer was not usable: {why}\nIt was:\n{}\n",
+            crate::events::bound(previous, 4000)
+        ));
+    }
+    full
+}
+
+/// Asks an agent CLI through its backend, in an empty folder: its answer is
+/// its last message.
+async fn ask_agent(
+    asker: &Asker,
+    question: &Question,
+    problem: Option<&(String, String)>,
+) -> Result<(Answer, Usage), OneShotError> {
+    let Asker::Agent {
+        kind,
+        executable,
+        timeout,
+        env,
+    } = asker
+    else {
+        return Ok((Answer::Text(String::new()), Usage::default()));
+    };
+    let failed = |detail: String| OneShotError::Cli {
+        what: question.what,
+        program: kind.as_str().to_owned(),
+        detail,
+    };
+    let folder =
+        tempfile::tempdir().map_err(|e| failed(format!("no folder to run it in ({e})")))?;
+    let backend = crate::agent::backend(*kind, executable.clone(), None, &Default::default())
+        .map_err(|e| failed(e.to_string()))?;
+    let mut spec = SessionSpec::new(folder.path(), as_text(question, problem));
+    spec.permission = PermissionProfile::Edits;
+    spec.timeout = Some(*timeout);
+    spec.env = env.clone();
+    spec.secrets = kind.secret_vars().iter().map(|v| v.to_string()).collect();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+    let session = backend
+        .start(&spec, tx)
+        .map_err(|e| failed(e.to_string()))?;
+    let (mut answer, mut usage) = (String::new(), Usage::default());
+    while let Some(event) = rx.recv().await {
+        match event {
+            SessionEvent::AssistantText { text } => answer = text,
+            SessionEvent::Result {
+                summary,
+                input_tokens,
+                output_tokens,
+                ..
+            } => {
+                answer = summary.unwrap_or(answer);
+                usage.input_tokens = input_tokens;
+                usage.output_tokens = output_tokens;
+            }
+            _ => {}
+        }
+    }
+    let outcome = session.wait().await;
+    if !outcome.succeeded() {
+        return Err(failed(
+            outcome
+                .reason
+                .unwrap_or_else(|| "it failed without saying why.".into()),
+        ));
+    }
+    Ok((Answer::Text(answer), usage))
 }
 
 /// Reads a list of strings from `value[key]`, each trimmed, empty ones

@@ -287,10 +287,6 @@ impl Settings {
     /// Who reviews and judges, working in `workdir` (the experiment's
     /// repository). Blocking: it may ask the keyring.
     pub fn reviewer_asker(&self, workdir: PathBuf) -> Result<Asker, crate::Error> {
-        let claude = self
-            .executables()
-            .claude
-            .unwrap_or_else(|| PathBuf::from("claude"));
         let api = ApiEndpoint {
             model: self
                 .reviewer
@@ -299,7 +295,7 @@ impl Settings {
                 .or_else(|| self.api.model.clone()),
             ..self.api.clone()
         };
-        Asker::choose(self.reviewer.choice, claude, workdir, &api)
+        Asker::choose(self.reviewer.choice, &self.executables(), workdir, &api)
     }
 
     /// This machine's side of running agents: where their programs are, the

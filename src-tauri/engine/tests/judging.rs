@@ -305,3 +305,43 @@ async fn what_differs_is_explained_on_demand_and_kept() {
         "kept for the compare view"
     );
 }
+
+/// The Codex CLI as the reviewer (`codex exec --json`, the fake replaying a
+/// recording whose last message is the review): its last message is the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_cli_reviews_through_its_last_message() {
+    let rig = ran().await;
+    let recording = rig.fx.sibling("codex").join("review.jsonl");
+    let message = review("a.rs", 6).to_string();
+    let lines = [
+        json!({"type": "thread.started", "thread_id": "t-review"}),
+        json!({"type": "turn.started"}),
+        json!({"type": "item.completed", "item": {"id": "item_1", "type": "agent_message", "text": format!("Here it is:\n{message}")}}),
+        json!({"type": "turn.completed", "usage": {"input_tokens": 120, "cached_input_tokens": 0, "output_tokens": 40}}),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&recording, text).expect("write the recording");
+    let codex = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/agents/fake-codex");
+    let asker = Asker::Agent {
+        kind: fanout_engine::agent::AgentKind::Codex,
+        executable: Some(codex.clone()),
+        timeout: Duration::from_secs(60),
+        env: vec![(
+            "FANOUT_FAKE_RECORDING".into(),
+            recording.display().to_string(),
+        )],
+    };
+    let review = rig
+        .fanout
+        .review(&rig.id, VariantIndex(1), &asker, 24_000)
+        .await
+        .expect("reviewed by the CLI");
+    assert_eq!(review.changes[0].files, ["a.rs"]);
+    assert_eq!(review.scores[0].score, 6);
+    assert_eq!(
+        review.reviewer,
+        codex.display().to_string(),
+        "the review names its reviewer"
+    );
+}

@@ -788,7 +788,7 @@ budget_tokens: number, };
 /**
  * Who the user wants to answer.
  */
-export type AskerChoice = "auto" | "api" | "claude";
+export type AskerChoice = "auto" | "api" | "claude" | "codex" | "gemini";
 
 export type Theme = "system" | "light" | "dark";
 
