@@ -345,3 +345,35 @@ async fn an_agent_cli_reviews_through_its_last_message() {
         "the review names its reviewer"
     );
 }
+
+/// A model that keeps answering wrongly gets one correction, then a
+/// sentence: prose instead of JSON, then a ranking that leaves a variant out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_still_unusable_after_one_correction_is_a_clear_error() {
+    let rig = ran().await;
+    let server = MockServer::start(Script::sequential(vec![
+        Turn::text("I think variant 2 is best, trust me."),
+        Turn::tool("submit_ranking", ranked(&[2, 1])),
+    ]))
+    .await
+    .expect("the mock starts");
+    let err = rig
+        .fanout
+        .judge(&rig.id, &api(&server), JudgeOptions::default())
+        .await
+        .expect_err("refused");
+    assert_eq!(err.code(), "oneshot.unusable", "{err}");
+    assert!(
+        err.to_string().contains("leaves out variant 3"),
+        "the sentence says what was wrong the last time: {err}"
+    );
+    let correction = server.model_requests()[1].body_text();
+    assert!(
+        correction.contains("held no JSON object"),
+        "the first correction said the prose held no JSON: {correction}"
+    );
+    assert!(
+        rig.engine().ranking(&rig.id).expect("read").is_none(),
+        "nothing unusable was kept"
+    );
+}

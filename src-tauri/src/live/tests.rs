@@ -31,15 +31,16 @@ struct Fixture {
 }
 
 /// Settings whose `claude` is `claude`, saved in a new data folder.
-fn settings(repo: &Repo, claude: &Path) -> (Paths, Settings) {
+fn settings(repo: &Repo, claude: &Path, tweak: impl FnOnce(&mut Settings)) -> (Paths, Settings) {
     let paths = Paths::at(repo.sibling("home"));
-    let settings = Settings {
+    let mut settings = Settings {
         claude_path: Some(claude.to_owned()),
         // The fake agents read their scripts from /tmp, which the sandbox's
         // private /tmp hides; the sandbox has tests of its own (engine: trust.rs).
         sandbox: false,
         ..Settings::default()
     };
+    tweak(&mut settings);
     std::fs::create_dir_all(paths.home()).expect("home");
     settings.save(&paths.settings()).expect("save settings");
     (paths, settings)
@@ -71,8 +72,18 @@ async fn launched(
     names: &[&str],
     check: Option<&str>,
 ) -> (Fixture, mpsc::UnboundedReceiver<Tick>) {
+    launched_with(claude, names, check, |_| {}).await
+}
+
+/// [`launched`] with the settings changed by `tweak` first.
+async fn launched_with(
+    claude: &Path,
+    names: &[&str],
+    check: Option<&str>,
+    tweak: impl FnOnce(&mut Settings),
+) -> (Fixture, mpsc::UnboundedReceiver<Tick>) {
     let repo = Repo::new();
-    let (paths, settings) = settings(&repo, claude);
+    let (paths, settings) = settings(&repo, claude, tweak);
     let (fanout, live, notices) = open(&paths, &settings);
     tokio::spawn(live.clone().notify_requests());
     let approaches = names
@@ -616,4 +627,65 @@ async fn an_interrupted_agent_waits_for_the_next_message_and_answers_it() {
     );
     let empty = f.steer(1, Steer::Send { text: " ".into() }).await;
     assert!(empty.is_err(), "an empty message is refused");
+}
+
+/// With "review automatically" on, each variant that succeeded with changes
+/// is reviewed as its job ends, and the watch says a review was kept. The
+/// reviewer is the Codex CLI (the fake, replaying a recording whose last
+/// message is the review), so no key is needed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn succeeded_variants_are_reviewed_automatically_when_the_settings_say_so() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let recording = dir.path().join("review.jsonl");
+    let review = serde_json::json!({
+        "changes": [{"what": "writes the greeting", "files": ["fake-output.txt"]}],
+        "risks": [], "tests": {"covered": false, "note": "none"}, "scope_creep": [],
+        "scores": {"correctness": 7, "tests": 3, "scope": 9, "simplicity": 8, "maintainability": 7}
+    });
+    let lines = [
+        serde_json::json!({"type": "thread.started", "thread_id": "t"}),
+        serde_json::json!({"type": "turn.started"}),
+        serde_json::json!({"type": "item.completed", "item": {"id": "i", "type": "agent_message", "text": review.to_string()}}),
+        serde_json::json!({"type": "turn.completed", "usage": {"input_tokens": 1, "cached_input_tokens": 0, "output_tokens": 1}}),
+    ];
+    std::fs::write(
+        &recording,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .expect("write the recording");
+    // A wrapper names the recording: the fake Codex reads it from its environment.
+    let codex = fanout_testsupport::script(
+        &dir.path().join("codex"),
+        &format!(
+            "FANOUT_FAKE_RECORDING='{}' exec python3 '{}' \"$@\"",
+            recording.display(),
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/agents/fake-codex")
+                .display()
+        ),
+    );
+    let (f, mut ticks) = launched_with(&fake_claude(), &["One"], None, |s| {
+        s.codex_path = Some(codex.clone());
+        s.reviewer.choice = fanout_engine::oneshot::AskerChoice::Codex;
+        s.reviewer.automatic = true;
+    })
+    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let tick = tokio::time::timeout_at(deadline, ticks.recv())
+            .await
+            .expect("a review was kept within a minute")
+            .expect("the watch goes on");
+        if tick.batches.iter().any(|b| b.judged) {
+            break;
+        }
+    }
+    let id = f.id.clone();
+    let reviews = f
+        .fanout
+        .blocking(move |e| e.reviews(&id))
+        .await
+        .expect("reviews read");
+    assert_eq!(reviews.len(), 1, "the one variant was reviewed unasked");
+    assert_eq!(reviews[0].changes[0].what, "writes the greeting");
 }
