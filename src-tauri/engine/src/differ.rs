@@ -69,6 +69,12 @@ impl Engine {
         })??)
     }
 
+    /// Every explanation kept for the experiment.
+    pub fn differences(&self, id: &ExperimentId) -> Result<Vec<Difference>, Error> {
+        let id = id.to_string();
+        Ok(self.writer().call_blocking(move |s| s.differences(&id))??)
+    }
+
     /// What differs between `a` and `b`, when it was asked before.
     pub fn difference(
         &self,

@@ -7,6 +7,7 @@
 
 use std::fmt::Write;
 
+use crate::differ::Difference;
 use crate::experiment::{short_id, Engine, ExperimentView};
 use crate::ids::ExperimentId;
 use crate::judge::Ranking;
@@ -24,6 +25,7 @@ impl Engine {
         let judged = Judged {
             reviews: self.reviews(id)?,
             ranking: self.ranking(id)?,
+            differences: self.differences(id)?,
         };
         Ok(render(&view, &rows, similarity.as_deref(), &judged))
     }
@@ -34,6 +36,7 @@ impl Engine {
 pub struct Judged {
     pub reviews: Vec<Review>,
     pub ranking: Option<Ranking>,
+    pub differences: Vec<Difference>,
 }
 
 /// Renders the report from its parts.
@@ -127,6 +130,20 @@ pub fn render(
         }
         if let Some(review) = judged.reviews.iter().find(|rv| rv.variant == v.index) {
             render_review(&mut out, review);
+        }
+    }
+    if !judged.differences.is_empty() {
+        out.push_str("## What differs\n\n");
+        for d in &judged.differences {
+            let _ = writeln!(out, "**{} against {}**, by {}\n", d.b, d.a, cell(&d.by));
+            let _ = writeln!(out, "{}\n", quote(&d.summary));
+            let _ = writeln!(
+                out,
+                "- Design: {}\n- Behaviour: {}\n- Tests: {}\n",
+                cell(&d.design),
+                cell(&d.behaviour),
+                cell(&d.tests)
+            );
         }
     }
     out.push_str("## Similarity\n\n");

@@ -304,6 +304,11 @@ async fn what_differs_is_explained_on_demand_and_kept() {
         Some(difference),
         "kept for the compare view"
     );
+    let report = rig.engine().report(&rig.id).expect("report");
+    assert!(
+        report.contains("## What differs") && report.contains("1 adds a(), 2 adds b()."),
+        "and for the report:\n{report}"
+    );
 }
 
 /// The Codex CLI as the reviewer (`codex exec --json`, the fake replaying a

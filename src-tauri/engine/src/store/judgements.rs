@@ -146,4 +146,21 @@ impl Store {
             .optional()?;
         body.map(|text| from_json("difference", &text)).transpose()
     }
+
+    /// Every explanation of what differs kept for the experiment, by pair.
+    pub fn differences<T: DeserializeOwned>(
+        &self,
+        experiment_id: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        self.require_experiment(experiment_id)?;
+        let mut statement = self.conn.prepare_cached(
+            "SELECT body FROM differences WHERE experiment_id = ?1 ORDER BY a, b",
+        )?;
+        let rows = statement.query_map([experiment_id], |row| row.get::<_, String>(0))?;
+        let mut differences = Vec::new();
+        for row in rows {
+            differences.push(from_json("difference", &row?)?);
+        }
+        Ok(differences)
+    }
 }
