@@ -61,6 +61,7 @@ pub fn run() {
             commands::app::ui_ready,
             commands::app::repo_inspect,
             commands::app::recent_repos,
+            commands::app::machine_status,
             commands::experiments::experiments_list,
             commands::experiments::experiment_get,
             commands::experiments::variant_commit,

@@ -33,6 +33,7 @@ use crate::ids::{ExperimentId, VariantIndex};
 use crate::ignored_files::CopyReport;
 use crate::judge::{JudgeOptions, Ranked, Ranking, Standing};
 use crate::llm::{ApiEndpoint, Usage};
+use crate::machine::Machine;
 use crate::merge::{MergeOutcome, MergePreview, Strategy};
 use crate::oneshot::AskerChoice;
 use crate::orchestrator::{Progress, Steer, Tick, Update, UpdateKind, VariantBatch, VariantResult};
@@ -84,6 +85,7 @@ pub fn types() -> Vec<Declared> {
         Failure,
         // The app and repositories
         AppInfo,
+        Machine,
         RepoInfo,
         CommitInfo,
         Base,

@@ -25,6 +25,7 @@ pub mod judge;
 pub mod lease;
 pub mod linked;
 pub mod llm;
+pub mod machine;
 pub mod merge;
 pub mod methodology;
 pub mod oneshot;

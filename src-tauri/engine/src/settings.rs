@@ -96,6 +96,10 @@ pub struct Settings {
     pub agent_command_env: Vec<String>,
     /// Who reviews the variants and judges them, and when.
     pub reviewer: ReviewerSettings,
+    /// Checks at once on this machine; `None` is half the cores.
+    pub max_checks: Option<usize>,
+    /// A variant waits to start while less memory is available, in MB.
+    pub min_free_memory_mb: u64,
 }
 
 /// Who reviews the variants and judges them, and when.
@@ -144,6 +148,8 @@ impl Default for Settings {
             sandbox: true,
             agent_command_env: Vec::new(),
             reviewer: ReviewerSettings::default(),
+            max_checks: None,
+            min_free_memory_mb: crate::orchestrator::DEFAULT_MIN_FREE_MEMORY / 1_000_000,
         }
     }
 }
@@ -198,6 +204,11 @@ impl Settings {
         if self.timeout_minutes == 0 {
             return Err(SettingsError::Invalid(
                 "The session timeout must be at least one minute.".into(),
+            ));
+        }
+        if self.max_checks == Some(0) {
+            return Err(SettingsError::Invalid(
+                "Checks at once must be at least 1. Leave it empty for half the cores.".into(),
             ));
         }
         if let Some(url) = self.api.base_url.as_deref().map(str::trim) {
@@ -305,6 +316,10 @@ impl Settings {
             executables: self.executables(),
             env: agent_env(),
             approvals: self.approvals.clone(),
+            max_checks: self
+                .max_checks
+                .unwrap_or_else(crate::orchestrator::default_max_checks),
+            min_free_memory: self.min_free_memory_mb.saturating_mul(1_000_000),
             ..Environment::default()
         }
     }

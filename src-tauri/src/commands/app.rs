@@ -2,6 +2,7 @@
 //! repositories it opens.
 
 use fanout_engine::desktop::AppInfo;
+use fanout_engine::machine::Machine;
 use fanout_engine::recent;
 use fanout_engine::repo::{self, RepoInfo};
 use tauri::State;
@@ -30,6 +31,12 @@ pub fn ui_ready() {
     if let Err(err) = std::fs::write(&mark, now_ms.to_string()) {
         tracing::warn!(%err, "could not write the startup mark");
     }
+}
+
+/// This machine's load and memory, shown beside a running experiment.
+#[tauri::command]
+pub async fn machine_status() -> CommandResult<Option<Machine>> {
+    blocking(|| Ok(fanout_engine::machine::now())).await
 }
 
 #[tauri::command]

@@ -59,9 +59,15 @@ impl Rig {
 
     /// An experiment of `names` in `fx`'s repository.
     pub fn with(fx: Fixture, names: &[&str], agent: &str) -> Rig {
+        Rig::opened_with(fx, names, agent, Environment::default())
+    }
+
+    /// [`Rig::with`], Fanout opened with `environment` (what only opening
+    /// sets, such as the machine's limit on checks at once).
+    pub fn opened_with(fx: Fixture, names: &[&str], agent: &str, environment: Environment) -> Rig {
         let paths = Paths::at(fx.sibling("home"));
-        let fanout = Fanout::open(paths.clone(), Environment::default(), RunConfig::default())
-            .expect("Fanout opens");
+        let fanout =
+            Fanout::open(paths.clone(), environment, RunConfig::default()).expect("Fanout opens");
         let view = fanout
             .engine()
             .create_experiment(NewExperiment {

@@ -41,6 +41,7 @@ import type {
   Take,
   Variant,
   Stats,
+  Machine,
 } from "./generated/types";
 
 export type * from "./generated/types";
@@ -96,6 +97,9 @@ export const appInfo = () => call<AppInfo>("app_info");
 export const uiReady = () => call<void>("ui_ready");
 
 export const repoInspect = (path: string) => call<RepoInfo>("repo_inspect", { path });
+
+/** This machine's load and memory; null where the system does not say. */
+export const machineStatus = () => call<Machine | null>("machine_status");
 
 export const recentRepos = () => call<RepoInfo[]>("recent_repos");
 

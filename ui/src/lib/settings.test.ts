@@ -29,6 +29,8 @@ const defaults: Settings = {
   methodology_path: null,
   theme: "system",
   reviewer: { choice: "auto", model: null, automatic: false, budget_tokens: 24000 },
+  max_checks: null,
+  min_free_memory_mb: 2000,
   approvals: {
     defaults: {
       edit_tools: ["Write", "Edit", "MultiEdit", "NotebookEdit"],

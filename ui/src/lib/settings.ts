@@ -45,6 +45,9 @@ export interface SettingsForm {
   reviewerModel: string;
   reviewAutomatically: boolean;
   reviewBudget: string;
+  /** "" is half the cores. */
+  maxChecks: string;
+  minFreeMemoryMb: string;
   /** The saved approval settings; the rules below are written into them. */
   approvals: ApprovalSettings;
   /** The open repository's root, whose rules can differ; null edits the defaults only. */
@@ -134,6 +137,8 @@ export function toForm(s: Settings, repo: string | null = null): SettingsForm {
     reviewerModel: s.reviewer.model ?? "",
     reviewAutomatically: s.reviewer.automatic,
     reviewBudget: String(s.reviewer.budget_tokens),
+    maxChecks: s.max_checks == null ? "" : String(s.max_checks),
+    minFreeMemoryMb: String(s.min_free_memory_mb),
   };
 }
 
@@ -174,6 +179,8 @@ export function fromForm(f: SettingsForm): Settings {
       automatic: f.reviewAutomatically,
       budget_tokens: wholeNumber(f.reviewBudget),
     },
+    max_checks: optional(f.maxChecks) == null ? null : wholeNumber(f.maxChecks),
+    min_free_memory_mb: wholeNumber(f.minFreeMemoryMb),
   };
 }
 
@@ -202,6 +209,12 @@ export function validateForm(f: SettingsForm): FormErrors {
   if (!(timeout >= 1)) errors.timeoutMinutes = "The session timeout must be a whole number of minutes, at least 1.";
   if (!(wholeNumber(f.rules.timeoutMinutes) >= 1)) {
     errors.approvalTimeout = "The approval wait must be a whole number of minutes, at least 1.";
+  }
+  if (optional(f.maxChecks) != null && !(wholeNumber(f.maxChecks) >= 1)) {
+    errors.maxChecks = "Checks at once must be a whole number, at least 1. Leave it empty for half the cores.";
+  }
+  if (!(wholeNumber(f.minFreeMemoryMb) >= 0)) {
+    errors.minFreeMemoryMb = "The free memory to wait for must be a whole number of MB (0 never waits).";
   }
   if (!(wholeNumber(f.reviewBudget) >= 1000)) {
     errors.reviewBudget = "The review budget must be a whole number of tokens, at least 1000.";

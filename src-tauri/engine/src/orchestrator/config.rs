@@ -117,7 +117,20 @@ pub struct Environment {
     pub data_dir: PathBuf,
     /// Between SIGTERM and SIGKILL.
     pub grace: Duration,
+    /// Checks running at once on this machine, across every experiment: N
+    /// agents ending together must not start N test suites.
+    pub max_checks: usize,
+    /// A variant waits to start while less memory than this is available.
+    pub min_free_memory: u64,
 }
+
+/// Checks at once by default: half the cores, at least one.
+pub fn default_max_checks() -> usize {
+    (crate::machine::cores() / 2).max(1)
+}
+
+/// Memory a variant waits for by default: 2 GB.
+pub const DEFAULT_MIN_FREE_MEMORY: u64 = 2_000_000_000;
 
 impl Default for Environment {
     fn default() -> Self {
@@ -127,6 +140,8 @@ impl Default for Environment {
             approvals: ApprovalSettings::default(),
             data_dir: PathBuf::new(),
             grace: Duration::from_secs(5),
+            max_checks: default_max_checks(),
+            min_free_memory: DEFAULT_MIN_FREE_MEMORY,
         }
     }
 }

@@ -104,6 +104,8 @@ pub(crate) struct Shared {
     /// Each experiment's "allow always" tools, shared by its sessions.
     allowed: Mutex<HashMap<String, AllowedTools>>,
     environment: RwLock<Environment>,
+    /// Checks at once on this machine, across experiments.
+    pub(crate) checks: Arc<Semaphore>,
     /// For experiments created before Fanout stored their run configuration.
     defaults: RwLock<RunConfig>,
     me: ProcessId,
@@ -117,6 +119,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// The memory a variant waits for, as the environment says now (a
+    /// changed setting reaches the variants already waiting).
+    pub(crate) fn min_free_memory(&self) -> u64 {
+        self.environment
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .min_free_memory
+    }
+
     pub(crate) fn publish(&self, experiment_id: &Arc<str>, variant: u32, kind: UpdateKind) {
         // No subscriber is fine: the store has everything.
         let _ = self.updates.send(Update {
@@ -148,6 +159,7 @@ impl Dispatcher {
     /// run configuration was never stored.
     pub fn new(writer: StoreWriter, environment: Environment, defaults: RunConfig) -> Dispatcher {
         let (updates, _) = broadcast::channel(UPDATE_BUFFER);
+        let checks = Arc::new(Semaphore::new(environment.max_checks.max(1)));
         Dispatcher {
             shared: Arc::new(Shared {
                 writer,
@@ -156,6 +168,7 @@ impl Dispatcher {
                 permits: Mutex::new(HashMap::new()),
                 allowed: Mutex::new(HashMap::new()),
                 environment: RwLock::new(environment),
+                checks,
                 defaults: RwLock::new(defaults),
                 me: procfs::this_process(),
                 ended: Notify::new(),

@@ -37,7 +37,9 @@ pub use cancel::{cancel_elsewhere, Cancelled};
 pub use coalesce::{
     coalesce, coalesce_experiment, Progress, Tick, Update, UpdateKind, VariantBatch, UI_INTERVAL,
 };
-pub use config::{Config, Environment, Executables, RunConfig};
+pub use config::{
+    default_max_checks, Config, Environment, Executables, RunConfig, DEFAULT_MIN_FREE_MEMORY,
+};
 pub use dispatcher::{Dispatcher, Job, Ticket};
 pub use preflight::preflight;
 pub use results::{results, VariantResult};

@@ -80,6 +80,12 @@ pub(crate) enum Prompting {
 /// How a variant ends: its status and, unless it succeeded, why.
 pub(crate) type Ending = (VariantStatus, Option<String>);
 
+/// How often a variant waiting for memory looks again.
+const MEMORY_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How a variant's line begins while it waits for memory.
+const WAITING_FOR_MEMORY: &str = "waiting for memory";
+
 fn cancelled(reason: &str) -> Ending {
     (VariantStatus::Cancelled, Some(reason.to_owned()))
 }
@@ -131,6 +137,9 @@ impl Unit {
         self.publish();
         let (status, error) = match self.slot(permits).await {
             None => cancelled("The variant was cancelled before it started."),
+            Some(_permit) if !self.memory().await => {
+                cancelled("The variant was cancelled while it waited for memory.")
+            }
             Some(_permit) => match self.execute(prompting).await {
                 Ok(end) => end,
                 Err(error) => (VariantStatus::Failed, Some(error.to_string())),
@@ -151,6 +160,45 @@ impl Unit {
                     self.on_request(request);
                     if self.cancelled {
                         return None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits, queued, while less memory is available than the environment
+    /// asks for, saying so on the variant's line; `false` when cancelled.
+    async fn memory(&mut self) -> bool {
+        let mut poll = tokio::time::interval(MEMORY_POLL);
+        loop {
+            let wanted = self.shared.min_free_memory();
+            let available = crate::machine::available_memory().unwrap_or(u64::MAX);
+            if available >= wanted {
+                if self
+                    .progress
+                    .activity
+                    .as_deref()
+                    .is_some_and(|a| a.starts_with(WAITING_FOR_MEMORY))
+                {
+                    self.progress.activity = None;
+                }
+                return true;
+            }
+            let waiting = format!(
+                "{WAITING_FOR_MEMORY}: {} available, {} wanted",
+                crate::machine::gigabytes(available),
+                crate::machine::gigabytes(wanted)
+            );
+            if self.progress.activity.as_deref() != Some(waiting.as_str()) {
+                self.progress.activity = Some(waiting);
+                self.publish();
+            }
+            tokio::select! {
+                _ = poll.tick() => {}
+                Some(request) = self.requests.recv() => {
+                    self.on_request(request);
+                    if self.cancelled {
+                        return false;
                     }
                 }
             }
@@ -583,6 +631,16 @@ impl Unit {
 
     async fn check(&mut self, command: &str, sandbox: Option<Sandbox>) -> Ending {
         self.set_status(VariantStatus::Checking).await;
+        // At most `max_checks` checks at once on this machine.
+        let checks = self.shared.checks.clone();
+        if checks.available_permits() == 0 {
+            self.progress.activity = Some("waiting for a free check slot".into());
+            self.publish();
+        }
+        let Some(_slot) = self.slot(checks).await else {
+            return cancelled("The variant was cancelled before its check ran.");
+        };
+        self.progress.activity = None;
         let (timeout, grace) = (self.config.check_timeout(), self.config.grace());
         let worktree = self.variant.worktree.clone();
         let run = match check::spawn(&worktree, command, timeout, grace, sandbox) {

@@ -33,6 +33,19 @@ export type AppInfo = { name: string, version: string,
 launch_repo: string | null, };
 
 /**
+ * The machine as it is now.
+ */
+export type Machine = { 
+/**
+ * The load average over the last minute.
+ */
+load_1: number, cores: number, 
+/**
+ * Memory the kernel says new work can have without swapping (`MemAvailable`).
+ */
+memory_available: number, memory_total: number, };
+
+/**
  * What the user sees after opening a repository.
  */
 export type RepoInfo = { 
@@ -762,7 +775,15 @@ agent_command_env: Array<string>,
 /**
  * Who reviews the variants and judges them, and when.
  */
-reviewer: ReviewerSettings, };
+reviewer: ReviewerSettings, 
+/**
+ * Checks at once on this machine; `None` is half the cores.
+ */
+max_checks: number | null, 
+/**
+ * A variant waits to start while less memory is available, in MB.
+ */
+min_free_memory_mb: number, };
 
 /**
  * Who reviews the variants and judges them, and when.
