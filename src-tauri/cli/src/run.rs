@@ -135,6 +135,65 @@ pub fn follow_up(
     })
 }
 
+/// What `fanout pr` was given.
+pub struct PrArgs {
+    pub experiment: String,
+    pub variant: String,
+    pub branch: Option<String>,
+    pub title: Option<String>,
+    pub body_file: Option<PathBuf>,
+    pub draft: bool,
+    pub remote: String,
+    pub github: Option<String>,
+}
+
+/// Pushes the variant's branch and opens its pull request; prints its URL.
+pub fn pull_request(args: PrArgs, json_out: bool) -> Result<(), Failure> {
+    let body = match &args.body_file {
+        Some(file) => Some(std::fs::read_to_string(file).map_err(|e| {
+            Failure::Message(format!(
+                "Could not read the body file {}: {e}. Check the path.",
+                file.display()
+            ))
+        })?),
+        None => None,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Failure::Message(format!("Could not start Fanout's runtime: {e}. Try again."))
+        })?;
+    let pr = runtime.block_on(async move {
+        let fanout = Fanout::open(
+            Paths::from_env()?,
+            Environment::default(),
+            RunConfig::default(),
+        )?;
+        let (experiment, variant, remote) = (args.experiment, args.variant, args.remote.clone());
+        let (id, index, mut draft) = fanout
+            .blocking(move |engine| {
+                let (id, index) = crate::variant(engine, &experiment, &variant)?;
+                let draft = engine.pr_draft(&id, index, &remote)?;
+                Ok((id, index, draft))
+            })
+            .await?;
+        draft.branch = args.branch.unwrap_or(draft.branch);
+        draft.title = args.title.unwrap_or(draft.title);
+        draft.body = body.unwrap_or(draft.body);
+        draft.draft = args.draft;
+        draft.github = args.github.or(draft.github);
+        let api = fanout_engine::pr::github_api(None);
+        fanout.pull_request(&id, index, draft, api).await
+    })?;
+    if json_out {
+        println!("{}", json!(pr));
+    } else {
+        println!("{}", pr.url);
+    }
+    Ok(())
+}
+
 /// Adds a synthesis of the chosen variants and runs its agent live.
 pub fn synthesize(
     experiment: &str,

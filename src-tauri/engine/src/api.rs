@@ -22,6 +22,7 @@ use crate::judge::{self, JudgeOptions, Ranking};
 use crate::oneshot::{self, Asker};
 use crate::orchestrator::{self, Dispatcher, Environment, Job, RunConfig, Steer, Ticket, Update};
 use crate::paths::Paths;
+use crate::pr::{PrDraft, PullRequest};
 use crate::review::{self, Review};
 use crate::store::{Store, StoreWriter};
 use crate::Error;
@@ -201,6 +202,37 @@ impl Fanout {
         self.blocking(move |engine| engine.save_difference(&key, &saved))
             .await?;
         Ok(difference)
+    }
+
+    /// Pushes variant `index`'s branch as `draft` says and opens the pull
+    /// request on GitHub (`api`, the repository `draft.github`).
+    pub async fn pull_request(
+        &self,
+        id: &ExperimentId,
+        index: VariantIndex,
+        draft: PrDraft,
+        api: String,
+    ) -> Result<PullRequest, Error> {
+        let repo = draft.github.clone().filter(|r| r.contains('/'));
+        let (key, pushed) = (id.clone(), draft.clone());
+        let (repo, token) = self
+            .blocking(move |engine| {
+                let repo = match repo {
+                    Some(repo) => repo,
+                    None => {
+                        return Err(crate::pr::PrError::NotGitHub {
+                            url: engine.remote_url(&key, &pushed.remote)?,
+                            remote: pushed.remote.clone(),
+                        }
+                        .into())
+                    }
+                };
+                let token = crate::pr::github_token()?;
+                engine.push_variant(&key, index, &pushed)?;
+                Ok((repo, token))
+            })
+            .await?;
+        crate::pr::open_pull_request(&api, &token, &repo, &draft).await
     }
 
     /// Every update from now on, of every experiment.

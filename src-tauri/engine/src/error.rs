@@ -58,6 +58,8 @@ pub enum Error {
     Review(#[from] crate::review::ReviewError),
     #[error(transparent)]
     Combine(#[from] crate::combine::CombineError),
+    #[error(transparent)]
+    Pr(#[from] crate::pr::PrError),
 }
 
 impl Error {
@@ -87,6 +89,7 @@ impl Error {
             Error::Rubric(e) => e.code(),
             Error::Review(e) => e.code(),
             Error::Combine(e) => e.code(),
+            Error::Pr(e) => e.code(),
         }
     }
 }

@@ -31,6 +31,7 @@ pub mod methodology;
 pub mod oneshot;
 pub mod orchestrator;
 pub mod paths;
+pub mod pr;
 pub mod process;
 pub mod recent;
 pub mod recovery;

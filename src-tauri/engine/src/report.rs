@@ -13,9 +13,53 @@ use crate::ids::ExperimentId;
 use crate::judge::Ranking;
 use crate::orchestrator::{results, VariantResult};
 use crate::review::Review;
+use crate::store::Variant;
 use crate::Error;
 
 impl Engine {
+    /// One variant's section of the report, for a pull request's body: its
+    /// approach, summary, check and review, and the judge's rationale.
+    pub fn variant_report(
+        &self,
+        id: &ExperimentId,
+        index: crate::ids::VariantIndex,
+    ) -> Result<String, Error> {
+        let view = self.experiment(id)?;
+        let rows = results(&view);
+        let (v, r) = view
+            .variants
+            .iter()
+            .zip(&rows)
+            .find(|(v, _)| v.index == index.0)
+            .ok_or_else(|| crate::store::StoreError::VariantNotFound {
+                experiment_id: view.experiment.id.clone(),
+                index: index.0,
+            })?;
+        let judged = Judged {
+            reviews: self.reviews(id)?,
+            ranking: self.ranking(id)?,
+            differences: Vec::new(),
+        };
+        let mut out = format!("{}\n\n", quote(&view.experiment.task));
+        let _ = writeln!(out, "### Approach: {}\n", heading(&v.name));
+        render_variant(&mut out, v, r, &judged);
+        if let Some(ranking) = &judged.ranking {
+            let place = ranking.ranked.iter().position(|x| x.variant == v.index);
+            if let Some(place) = place {
+                let _ = writeln!(
+                    out,
+                    "**The judge** ranked it {} of {}: {}\n\n{}\n",
+                    place + 1,
+                    ranking.ranked.len(),
+                    quote(&ranking.ranked[place].paragraph),
+                    quote(&ranking.rationale)
+                );
+            }
+        }
+        out.push_str("_Made with Fanout._\n");
+        Ok(out)
+    }
+
     /// The experiment's report as Markdown.
     pub fn report(&self, id: &ExperimentId) -> Result<String, Error> {
         let view = self.experiment(id)?;
@@ -91,46 +135,7 @@ pub fn render(
     }
     for (v, r) in view.variants.iter().zip(rows) {
         let _ = writeln!(out, "## {}. {}\n", v.index, heading(&v.name));
-        let _ = writeln!(
-            out,
-            "Branch `{}`, agent {}{}.\n",
-            v.branch,
-            v.agent,
-            v.model
-                .as_ref()
-                .map(|m| format!(" ({m})"))
-                .unwrap_or_default()
-        );
-        if !v.description.trim().is_empty() {
-            let _ = writeln!(out, "{}\n", v.description.trim());
-        }
-        if !v.guidelines.trim().is_empty() {
-            let _ = writeln!(out, "**Guidelines**\n\n{}\n", v.guidelines.trim());
-        }
-        out.push_str("**Summary**\n\n");
-        let _ = writeln!(
-            out,
-            "{}\n",
-            r.summary.as_deref().map_or("_No summary._".into(), quote)
-        );
-        if let Some(error) = &r.error {
-            let _ = writeln!(out, "**Error**: {}\n", cell(error));
-        }
-        if let Some(check) = &r.check {
-            let _ = writeln!(
-                out,
-                "**Check** `{}`: {} in {}\n\n```text\n{}\n```\n",
-                check.command.replace('`', "'"),
-                check
-                    .exit_code
-                    .map_or("no exit code".into(), |c| format!("exit {c}")),
-                format_duration(check.duration_ms),
-                check.output_tail.replace("```", "'''")
-            );
-        }
-        if let Some(review) = judged.reviews.iter().find(|rv| rv.variant == v.index) {
-            render_review(&mut out, review);
-        }
+        render_variant(&mut out, v, r, judged);
     }
     if !judged.differences.is_empty() {
         out.push_str("## What differs\n\n");
@@ -167,6 +172,50 @@ pub fn render(
         _ => out.push_str("_Not available: the variants' branches are gone._\n"),
     }
     out
+}
+
+/// One variant's section: its approach, summary, check, review.
+fn render_variant(out: &mut String, v: &Variant, r: &VariantResult, judged: &Judged) {
+    let _ = writeln!(
+        out,
+        "Branch `{}`, agent {}{}.\n",
+        v.branch,
+        v.agent,
+        v.model
+            .as_ref()
+            .map(|m| format!(" ({m})"))
+            .unwrap_or_default()
+    );
+    if !v.description.trim().is_empty() {
+        let _ = writeln!(out, "{}\n", v.description.trim());
+    }
+    if !v.guidelines.trim().is_empty() {
+        let _ = writeln!(out, "**Guidelines**\n\n{}\n", v.guidelines.trim());
+    }
+    out.push_str("**Summary**\n\n");
+    let _ = writeln!(
+        out,
+        "{}\n",
+        r.summary.as_deref().map_or("_No summary._".into(), quote)
+    );
+    if let Some(error) = &r.error {
+        let _ = writeln!(out, "**Error**: {}\n", cell(error));
+    }
+    if let Some(check) = &r.check {
+        let _ = writeln!(
+            out,
+            "**Check** `{}`: {} in {}\n\n```text\n{}\n```\n",
+            check.command.replace('`', "'"),
+            check
+                .exit_code
+                .map_or("no exit code".into(), |c| format!("exit {c}")),
+            format_duration(check.duration_ms),
+            check.output_tail.replace("```", "'''")
+        );
+    }
+    if let Some(review) = judged.reviews.iter().find(|rv| rv.variant == v.index) {
+        render_review(out, review);
+    }
 }
 
 /// The judge's ranking: a table, then its words, quoted (they are a model's).

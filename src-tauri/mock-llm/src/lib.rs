@@ -15,6 +15,7 @@
 //! connections easy to script.
 
 mod gemini;
+pub mod github;
 mod script;
 mod wire;
 
@@ -33,6 +34,7 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use github::{GitHubRequest, MockGitHub};
 pub use script::{sample_approaches, Conversation, Reply, Script, ToolCall, Turn, WriteTool};
 
 /// One request the mock received.
