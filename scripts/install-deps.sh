@@ -14,9 +14,10 @@ packages=(
   libssl-dev libdbus-1-dev
 )
 # End-to-end tests drive the real window under a virtual display; the engine's
-# tests check Git LFS content with the real git-lfs.
+# tests check Git LFS content with the real git-lfs; the remote-host tests
+# start their own OpenSSH server on 127.0.0.1.
 if [[ "${1:-}" == "--e2e" ]]; then
-  packages+=(webkit2gtk-driver xvfb xauth imagemagick git-lfs)
+  packages+=(webkit2gtk-driver xvfb xauth imagemagick git-lfs openssh-server openssh-client)
 fi
 
 missing=()

@@ -16,7 +16,7 @@ mod harness;
 
 use std::path::Path;
 
-use fanout_mock_llm::{MockServer, Script, Turn};
+use fanout_mock_llm::{MockGitHub, MockServer, Script, Turn};
 use git::Repo;
 use harness::{tid, App};
 use serde_json::{json, Value};
@@ -111,6 +111,13 @@ async fn reviews_a_ranking_and_a_combined_variant_that_is_merged() {
         script.display().to_string(),
         api.url(),
     );
+    let github = MockGitHub::start(vec![(
+        201,
+        json!({"html_url": "https://github.example/acme/halves/pull/3", "number": 3}),
+    )])
+    .await
+    .expect("the mock GitHub API starts");
+    let github_url = github.url();
     let mut app = App::start_with_env(
         env!("CARGO_BIN_EXE_fanout-app"),
         &[
@@ -118,6 +125,8 @@ async fn reviews_a_ranking_and_a_combined_variant_that_is_merged() {
             ("FANOUT_FAKE_SCRIPT", &script),
             ("ANTHROPIC_BASE_URL", &url),
             ("ANTHROPIC_API_KEY", "sk-ant-e2e-winner-0123456789"),
+            ("GITHUB_API_URL", &github_url),
+            ("GH_TOKEN", "ghp_e2e0123456789abcdef"),
         ],
     )
     .await;
@@ -236,6 +245,53 @@ async fn reviews_a_ranking_and_a_combined_variant_that_is_merged() {
     )
     .await;
     app.click(&tid("tab-merge")).await;
+
+    // Handed to the team first, as a pull request under a name the user
+    // chose, with the variant's section of the report as its body.
+    let remote = scripts.path().join("halves-remote.git");
+    let remote = remote.display().to_string();
+    repo.git(&["init", "-q", "--bare", &remote]).await;
+    repo.git(&["remote", "add", "origin", &remote]).await;
+    app.click(&format!("{}[data-index=\"3\"]", tid("pr-open")))
+        .await;
+    let body = app.el(&tid("pr-body")).await;
+    app.until("the draft's body to name the combined variant", || {
+        let body = body.clone();
+        async move {
+            let text = body.prop("value").await?.unwrap_or_default();
+            Ok(text.contains("combined from").then_some(()))
+        }
+    })
+    .await;
+    app.type_into(&tid("pr-github"), "acme/halves").await;
+    app.type_into(&tid("pr-branch"), "combined-halves").await;
+    app.shot("pull-request").await;
+    app.click(&tid("pr-send")).await;
+    app.text_contains(&tid("pr-url"), "github.example/acme/halves/pull/3")
+        .await;
+    let pushed = git::git(
+        Path::new(&remote),
+        &["rev-parse", "refs/heads/combined-halves"],
+    )
+    .await;
+    let branches = repo.fanout_branches().await;
+    let branch = branches
+        .iter()
+        .find(|b| b.contains("combined"))
+        .unwrap_or_else(|| panic!("a combined variant's branch among {branches:?}"));
+    let combined = repo.git(&["rev-parse", branch]).await;
+    assert_eq!(
+        pushed.trim(),
+        combined.trim(),
+        "the remote got the combined variant's branch"
+    );
+    let asked = github.requests();
+    assert_eq!(asked.len(), 1, "one pull request was opened");
+    assert_eq!(asked[0].repo, "acme/halves");
+    assert_eq!(asked[0].body["head"], "combined-halves");
+    app.click(&format!("{} button.close", tid("pr-dialog")))
+        .await;
+
     app.click(&format!("{}[data-index=\"3\"]", tid("merge-open")))
         .await;
     app.click(&tid("merge-confirm")).await;

@@ -47,6 +47,7 @@ impl Fanout {
         let writer = StoreWriter::spawn(Store::open(&paths.database())?)?;
         environment.data_dir = paths.home().to_path_buf();
         let engine = Engine::with_writer(paths, writer.clone())?;
+        engine.set_hosts(environment.hosts.clone());
         Ok(Fanout {
             engine: Arc::new(engine),
             dispatcher: Dispatcher::new(writer, environment, defaults),
@@ -81,14 +82,36 @@ impl Fanout {
     /// created it checks that every agent can start (an unknown program, a
     /// template that does not parse, a missing API key is said at once).
     pub async fn launch(&self, request: NewExperiment) -> Result<(ExperimentView, Ticket), Error> {
-        let agents = agents_of(&request)?;
+        self.launch_on(request, &[]).await
+    }
+
+    /// [`Fanout::launch`], with the approaches that name no host placed on
+    /// `hosts` by their capacity (`local` is this machine; none: every
+    /// approach where it says, else here). Every host is reached before
+    /// anything is created: an unreachable one, or one that refuses the
+    /// login, is said at once.
+    pub async fn launch_on(
+        &self,
+        mut request: NewExperiment,
+        hosts: &[String],
+    ) -> Result<(ExperimentView, Ticket), Error> {
         let config = orchestrator::Config {
             run: request.run.clone(),
             environment: self.dispatcher.environment(),
         };
+        let wanted: Vec<Option<String>> =
+            request.approaches.iter().map(|a| a.host.clone()).collect();
+        let local_capacity = request.run.max_parallel.unwrap_or(wanted.len());
+        let placed =
+            crate::hosts::place(&wanted, hosts, &config.environment.hosts, local_capacity)?;
+        for (approach, host) in request.approaches.iter_mut().zip(placed) {
+            approach.host = host;
+        }
+        let agents = agents_of(&request)?;
         let view = self
             .blocking(move |engine| {
                 orchestrator::preflight(&config, &agents)?;
+                orchestrator::preflight_hosts(&config, &request)?;
                 engine.create_experiment(request)
             })
             .await?;
@@ -126,6 +149,7 @@ impl Fanout {
     pub fn use_settings(&self, settings: &crate::settings::Settings) {
         let mut environment = settings.environment();
         environment.data_dir = self.paths().home().to_path_buf();
+        self.engine.set_hosts(environment.hosts.clone());
         self.dispatcher.set_environment(environment);
         self.dispatcher.set_defaults(settings.run_config(None));
     }
@@ -254,10 +278,12 @@ where
 }
 
 /// The agent each approach of a new experiment runs.
+/// The agents that run on this machine (a host's are looked for there).
 fn agents_of(request: &NewExperiment) -> Result<Vec<AgentKind>, Error> {
     request
         .approaches
         .iter()
+        .filter(|a| a.host.is_none())
         .map(|a| {
             a.agent
                 .as_deref()

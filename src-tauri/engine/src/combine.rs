@@ -305,6 +305,8 @@ impl Engine {
             turns: None,
             check: None,
             head_commit: Some(commit.to_owned()),
+            // Combined here, from branches that are all here.
+            host: None,
         };
         let stored = variant.clone();
         let recorded = self

@@ -153,6 +153,14 @@ pub struct KeyStatus {
     pub env_var: String,
 }
 
+/// Where a token is (the keyring, the environment or nowhere), masked.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct TokenStatus {
+    pub source: KeyOrigin,
+    /// Like `ghp…a1b2`; never the token.
+    pub masked: Option<String>,
+}
+
 /// The first three and last four characters of a long key; nothing of a
 /// short one, where those would be most of it.
 pub fn mask(key: &str) -> String {

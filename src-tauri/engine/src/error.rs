@@ -60,6 +60,12 @@ pub enum Error {
     Combine(#[from] crate::combine::CombineError),
     #[error(transparent)]
     Pr(#[from] crate::pr::PrError),
+    #[error(transparent)]
+    Host(#[from] crate::hosts::HostError),
+    #[error(transparent)]
+    Executor(#[from] crate::executor::ExecutorError),
+    #[error(transparent)]
+    Supervisor(#[from] crate::supervisor::SupervisorMissing),
 }
 
 impl Error {
@@ -90,6 +96,9 @@ impl Error {
             Error::Review(e) => e.code(),
             Error::Combine(e) => e.code(),
             Error::Pr(e) => e.code(),
+            Error::Host(e) => e.code(),
+            Error::Executor(e) => e.code(),
+            Error::Supervisor(_) => "process.no_supervisor",
         }
     }
 }

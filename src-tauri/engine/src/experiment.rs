@@ -106,6 +106,10 @@ pub struct ApproachSpec {
     pub agent: Option<String>,
     #[serde(default)]
     pub model: Option<String>,
+    /// The ssh host it runs on (see [`crate::hosts`]); `None` or `local`
+    /// is this machine.
+    #[serde(default)]
+    pub host: Option<String>,
 }
 
 /// What a new experiment needs.
@@ -165,6 +169,10 @@ pub struct CleanReport {
     /// What the removed worktrees occupied on disk, measured before removal.
     pub freed_bytes: u64,
     pub archived: Vec<ArchivedVariant>,
+    /// Worktrees on ssh hosts that could not be removed there, each with
+    /// why (the host was unreachable, say); the local side is clean.
+    #[serde(default)]
+    pub left_on_hosts: Vec<String>,
 }
 
 /// A variant whose branch became an archive tag.
@@ -230,6 +238,8 @@ pub struct Engine {
     paths: Paths,
     writer: StoreWriter,
     recovered: crate::recovery::Recovered,
+    /// The ssh hosts, for cleaning up what variants left on them.
+    hosts: std::sync::RwLock<crate::hosts::Hosts>,
 }
 
 impl Engine {
@@ -252,11 +262,22 @@ impl Engine {
         if !recovered.interrupted.is_empty() {
             tracing::info!(?recovered, "a Fanout process had died mid-run");
         }
+        // The settings' hosts until a face says otherwise; unreadable
+        // settings are the face's to report, not cleanup's.
+        let hosts = crate::settings::Settings::load(&paths.settings())
+            .map(|s| s.hosts())
+            .unwrap_or_default();
         Ok(Engine {
             paths,
             writer,
             recovered,
+            hosts: std::sync::RwLock::new(hosts),
         })
+    }
+
+    /// The ssh hosts from now on (the settings changed).
+    pub fn set_hosts(&self, hosts: crate::hosts::Hosts) {
+        *self.hosts.write().unwrap_or_else(|e| e.into_inner()) = hosts;
     }
 
     /// What opening found of a Fanout process that had died mid-run.
@@ -390,6 +411,10 @@ impl Engine {
                 turns: None,
                 check: None,
                 head_commit: Some(base.commit.clone()),
+                host: a
+                    .host
+                    .clone()
+                    .filter(|h| !h.trim().is_empty() && h != crate::hosts::LOCAL),
             })
             .collect();
         let (stored_experiment, stored_variants, run) =
@@ -815,6 +840,7 @@ impl Engine {
             .map(|v| (v.branch.clone(), v.worktree.clone()))
             .collect();
         let report = worktree::remove(&exp.repo_root, &pairs, keep_branch.as_deref(), opts.force)?;
+        let left_on_hosts = self.discard_remote(exp, &view.variants, &report.removed);
         let freed_bytes = sizes
             .iter()
             .filter(|(path, _)| report.removed.contains(path))
@@ -827,7 +853,34 @@ impl Engine {
             removed: report,
             freed_bytes,
             archived,
+            left_on_hosts,
         })
+    }
+
+    /// Removes the host side of each variant whose local worktree went:
+    /// best effort, since a host may be gone for good; what stays is said.
+    fn discard_remote(
+        &self,
+        exp: &Experiment,
+        variants: &[Variant],
+        removed: &[PathBuf],
+    ) -> Vec<String> {
+        let remote: Vec<&Variant> = variants
+            .iter()
+            .filter(|v| v.host.is_some() && removed.contains(&v.worktree))
+            .collect();
+        if remote.is_empty() {
+            return Vec::new();
+        }
+        let hosts = self.hosts.read().unwrap_or_else(|e| e.into_inner()).clone();
+        remote
+            .into_iter()
+            .filter_map(|v| {
+                let outcome = crate::executor::for_variant(&hosts, v)
+                    .and_then(|executor| executor.discard(exp, v));
+                outcome.err().map(|e| format!("variant {}: {e}", v.index))
+            })
+            .collect()
     }
 
     /// Variants whose work is merged now, judged by the repository at this

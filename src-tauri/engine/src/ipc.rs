@@ -18,7 +18,7 @@ use crate::agent::{AgentKind, PermissionProfile};
 use crate::approaches::{GenerationProgress, PlanRequest};
 use crate::combine::Take;
 use crate::contract::{Code, Failure};
-use crate::desktop::{AppInfo, KeyOrigin, KeyStatus};
+use crate::desktop::{AppInfo, KeyOrigin, KeyStatus, TokenStatus};
 use crate::detect::{AgentStatus, AgentsReport};
 use crate::diff::{
     FileChange, FileDiff, FileDiffView, FileStatus, Gap, Hunk, Line, LineKind, Outline, PageLine,
@@ -29,6 +29,7 @@ use crate::experiment::{
     ApproachSpec, ArchivedVariant, CleanOptions, CleanReport, CommitResult, ExperimentView,
     VariantDisk, MAX_EVENTS_PAGE, MAX_VARIANTS,
 };
+use crate::hosts::{HostConfig, HostReport};
 use crate::ids::{ExperimentId, VariantIndex};
 use crate::ignored_files::CopyReport;
 use crate::judge::{JudgeOptions, Ranked, Ranking, Standing};
@@ -37,6 +38,7 @@ use crate::machine::Machine;
 use crate::merge::{MergeOutcome, MergePreview, Strategy};
 use crate::oneshot::AskerChoice;
 use crate::orchestrator::{Progress, Steer, Tick, Update, UpdateKind, VariantBatch, VariantResult};
+use crate::pr::{PrDraft, PullRequest};
 use crate::repo::{Base, CommitInfo, RepoInfo};
 use crate::repo_settings::{RepoSettings, RepoSettingsView};
 use crate::review::{ChangePoint, Review, Score, TestsVerdict};
@@ -171,6 +173,12 @@ pub fn types() -> Vec<Declared> {
         Availability,
         KeyStatus,
         KeyOrigin,
+        TokenStatus,
+        PrDraft,
+        PullRequest,
+        // Hosts
+        HostConfig,
+        HostReport,
     ]
 }
 

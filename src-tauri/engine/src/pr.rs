@@ -234,6 +234,27 @@ pub fn github_token() -> Result<ApiKey, Error> {
     Ok(ApiKey::new(token.trim().to_owned()))
 }
 
+/// Where the GitHub token is, masked, for the settings screen.
+pub fn github_token_status() -> crate::desktop::TokenStatus {
+    let from_keyring = keyring::Entry::new("fanout", TOKEN_ENTRY)
+        .and_then(|e| e.get_password())
+        .ok()
+        .filter(|t| !t.trim().is_empty());
+    let (source, token) = match from_keyring {
+        Some(token) => (crate::desktop::KeyOrigin::Keyring, Some(token)),
+        None => match std::env::var("GH_TOKEN").or_else(|_| std::env::var("GITHUB_TOKEN")) {
+            Ok(token) if !token.trim().is_empty() => {
+                (crate::desktop::KeyOrigin::Environment, Some(token))
+            }
+            _ => (crate::desktop::KeyOrigin::None, None),
+        },
+    };
+    crate::desktop::TokenStatus {
+        source,
+        masked: token.as_deref().map(crate::desktop::mask),
+    }
+}
+
 /// Keeps the GitHub token in the keyring.
 pub fn save_github_token(token: &str) -> Result<(), Error> {
     if token.trim().is_empty() {

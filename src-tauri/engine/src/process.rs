@@ -128,6 +128,13 @@ pub struct ProcessSpec {
     /// Secret variables of Fanout's environment this child may inherit
     /// (an agent CLI's own API key); every other one is removed.
     pub secrets: Vec<String>,
+    /// Run on this host instead (see [`crate::hosts::RemoteShell`]); `cwd`
+    /// is then a path there.
+    pub remote: Option<crate::hosts::Shell>,
+    /// Written to the child's stdin before anything else (a remote
+    /// process's environment); stdin is closed after it unless
+    /// [`ProcessSpec::piped_stdin`].
+    pub stdin_prefix: Option<Vec<u8>>,
 }
 
 impl ProcessSpec {
@@ -146,7 +153,15 @@ impl ProcessSpec {
             piped_stdin: false,
             sandbox: None,
             secrets: Vec::new(),
+            remote: None,
+            stdin_prefix: None,
         }
+    }
+
+    /// Runs on `remote`'s host, `cwd` being a path there.
+    pub fn remote(mut self, remote: Option<crate::hosts::Shell>) -> Self {
+        self.remote = remote;
+        self
     }
 
     pub fn sandbox(mut self, sandbox: Option<Sandbox>) -> Self {
@@ -344,6 +359,10 @@ impl RunningProcess {
 /// Starts `spec` under the supervisor, in its own process group. Must be
 /// called inside a tokio runtime.
 pub fn spawn(spec: ProcessSpec) -> Result<RunningProcess, ProcessError> {
+    let spec = match spec.remote.clone() {
+        Some(remote) => remote.wrap(spec),
+        None => spec,
+    };
     if !spec.cwd.is_dir() {
         return Err(ProcessError::WorkdirMissing {
             path: spec.cwd.clone(),
@@ -367,7 +386,13 @@ pub fn spawn(spec: ProcessSpec) -> Result<RunningProcess, ProcessError> {
         ))
     })?;
 
-    let stdin = child.stdin.take();
+    let mut stdin = child.stdin.take();
+    if let Some(prefix) = &spec.stdin_prefix {
+        write_prefix(&mut stdin, prefix).map_err(&spawn_failed)?;
+        if !spec.piped_stdin {
+            stdin = None;
+        }
+    }
     let (tx, rx) = mpsc::channel(spec.channel_capacity.max(1));
     let stdout = child
         .stdout
@@ -396,6 +421,30 @@ pub fn spawn(spec: ProcessSpec) -> Result<RunningProcess, ProcessError> {
         owner: tokio::spawn(owner.run()),
         finished: false,
     })
+}
+
+/// Writes `prefix` into a fresh pipe at once: it fits in the pipe's buffer
+/// (see [`crate::hosts`]), so no reader is needed yet.
+fn write_prefix(stdin: &mut Option<ChildStdin>, prefix: &[u8]) -> io::Result<()> {
+    use std::os::fd::AsFd;
+    if !crate::hosts::block_fits(prefix) {
+        return Err(io::Error::other(
+            "its environment is too large to send to the host",
+        ));
+    }
+    let pipe = stdin
+        .as_ref()
+        .ok_or_else(|| io::Error::other("its input could not be opened"))?;
+    let mut rest = prefix;
+    while !rest.is_empty() {
+        match rustix::io::write(pipe.as_fd(), rest) {
+            Ok(0) => return Err(io::Error::other("its input closed")),
+            Ok(n) => rest = &rest[n..],
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// The program's full path: found on the PATH the child will have, so a
@@ -491,7 +540,7 @@ fn command(spec: &ProcessSpec, supervisor: &Path, program: &Path, report: &Owned
     cmd.args(argv)
         .current_dir(&spec.cwd)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .stdin(if spec.piped_stdin {
+        .stdin(if spec.piped_stdin || spec.stdin_prefix.is_some() {
             Stdio::piped()
         } else {
             Stdio::null()

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::{AgentKind, ApprovalSettings, PermissionProfile};
 use crate::experiment::{ApproachSpec, NewExperiment, MAX_VARIANTS};
+use crate::hosts::{HostConfig, Hosts};
 use crate::llm::ApiEndpoint;
 use crate::oneshot::{Asker, AskerChoice};
 use crate::orchestrator::{Environment, Executables, RunConfig};
@@ -100,6 +101,14 @@ pub struct Settings {
     pub max_checks: Option<usize>,
     /// A variant waits to start while less memory is available, in MB.
     pub min_free_memory_mb: u64,
+    /// GitHub's REST API for pull requests (GitHub Enterprise); `None` is
+    /// `GITHUB_API_URL`, else api.github.com.
+    pub github_api: Option<String>,
+    /// The ssh hosts variants can run on (see [`crate::hosts`]).
+    pub hosts: Vec<HostConfig>,
+    /// The ssh configuration file for them (`ssh -F`); `None` is ssh's own
+    /// (`~/.ssh/config`). `FANOUT_SSH_CONFIG` wins over it.
+    pub ssh_config: Option<PathBuf>,
 }
 
 /// Who reviews the variants and judges them, and when.
@@ -150,6 +159,9 @@ impl Default for Settings {
             reviewer: ReviewerSettings::default(),
             max_checks: None,
             min_free_memory_mb: crate::orchestrator::DEFAULT_MIN_FREE_MEMORY / 1_000_000,
+            github_api: None,
+            hosts: Vec::new(),
+            ssh_config: None,
         }
     }
 }
@@ -205,6 +217,17 @@ impl Settings {
             return Err(SettingsError::Invalid(
                 "The session timeout must be at least one minute.".into(),
             ));
+        }
+        let mut aliases = std::collections::HashSet::new();
+        for host in &self.hosts {
+            host.validate()
+                .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+            if !aliases.insert(host.alias.as_str()) {
+                return Err(SettingsError::Invalid(format!(
+                    "The host `{}` is listed twice.",
+                    host.alias
+                )));
+            }
         }
         if self.max_checks == Some(0) {
             return Err(SettingsError::Invalid(
@@ -320,8 +343,17 @@ impl Settings {
                 .max_checks
                 .unwrap_or_else(crate::orchestrator::default_max_checks),
             min_free_memory: self.min_free_memory_mb.saturating_mul(1_000_000),
+            hosts: self.hosts(),
             ..Environment::default()
         }
+    }
+}
+
+impl Settings {
+    /// The hosts, with the ssh configuration `FANOUT_SSH_CONFIG` or these
+    /// settings name.
+    pub fn hosts(&self) -> Hosts {
+        Hosts::new(self.hosts.clone(), self.ssh_config.clone())
     }
 }
 

@@ -46,6 +46,7 @@ fn finished_variant(experiment_id: &str, index: u32) -> Variant {
             output_tail: "test result: ok.\n".to_string(),
         }),
         head_commit: Some("fedcba9876543210fedcba9876543210fedcba98".to_string()),
+        host: None,
         ..variant(experiment_id, index)
     }
 }

@@ -5,11 +5,13 @@
 use std::path::PathBuf;
 
 use fanout_engine::combine::Take;
+use fanout_engine::desktop::TokenStatus;
 use fanout_engine::differ::Difference;
 use fanout_engine::ids::{ExperimentId, VariantIndex};
 use fanout_engine::judge::{JudgeOptions, Ranking};
 use fanout_engine::oneshot::Asker;
 use fanout_engine::orchestrator::Job;
+use fanout_engine::pr::{PrDraft, PullRequest};
 use fanout_engine::review::Review;
 use fanout_engine::settings::Settings;
 use fanout_engine::stats::Stats;
@@ -134,6 +136,52 @@ pub async fn variant_check(
         .await?;
     state.live()?.after_job(ticket);
     Ok(())
+}
+
+/// The pull request Fanout would open for the variant, to edit first.
+#[tauri::command]
+pub async fn pr_draft(
+    state: State<'_, AppState>,
+    id: ExperimentId,
+    variant: VariantIndex,
+    remote: String,
+) -> CommandResult<PrDraft> {
+    engine(&state, move |e| e.pr_draft(&id, variant, &remote)).await
+}
+
+/// Pushes the variant's branch and opens the pull request as edited.
+#[tauri::command]
+pub async fn pr_open(
+    state: State<'_, AppState>,
+    id: ExperimentId,
+    variant: VariantIndex,
+    draft: PrDraft,
+) -> CommandResult<PullRequest> {
+    let file = state.paths()?.settings();
+    let api = blocking(move || {
+        Ok(fanout_engine::pr::github_api(
+            Settings::load(&file)?.github_api.as_deref(),
+        ))
+    })
+    .await?;
+    Ok(state
+        .fanout()?
+        .pull_request(&id, variant, draft, api)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn github_token_status() -> CommandResult<TokenStatus> {
+    blocking(|| Ok(fanout_engine::pr::github_token_status())).await
+}
+
+#[tauri::command]
+pub async fn github_token_save(token: String) -> CommandResult<TokenStatus> {
+    blocking(move || {
+        fanout_engine::pr::save_github_token(&token)?;
+        Ok(fanout_engine::pr::github_token_status())
+    })
+    .await
 }
 
 /// Which agent wins, across every experiment or one repository's.

@@ -8,6 +8,7 @@ pub mod procs;
 pub mod records;
 pub mod repo;
 pub mod rig;
+pub mod sshd;
 
 pub use agents::{claude_binary, claude_offline_env, gemini_binary};
 pub use procs::{
@@ -16,3 +17,4 @@ pub use procs::{
 pub use records::variant;
 pub use repo::{git, git_command, git_stdout, Fixture};
 pub use rig::{fake_claude, fake_config, Rig, TASK};
+pub use sshd::Sshd;

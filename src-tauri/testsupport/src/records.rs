@@ -33,5 +33,6 @@ pub fn variant(experiment_id: &str, index: u32) -> Variant {
         turns: None,
         check: None,
         head_commit: None,
+        host: None,
     }
 }

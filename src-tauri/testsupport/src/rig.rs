@@ -65,6 +65,18 @@ impl Rig {
     /// [`Rig::with`], Fanout opened with `environment` (what only opening
     /// sets, such as the machine's limit on checks at once).
     pub fn opened_with(fx: Fixture, names: &[&str], agent: &str, environment: Environment) -> Rig {
+        let placed: Vec<(&str, Option<&str>)> = names.iter().map(|n| (*n, None)).collect();
+        Rig::placed(fx, &placed, agent, environment)
+    }
+
+    /// [`Rig::opened_with`], each approach on the host named beside it
+    /// (`None`: this machine).
+    pub fn placed(
+        fx: Fixture,
+        names: &[(&str, Option<&str>)],
+        agent: &str,
+        environment: Environment,
+    ) -> Rig {
         let paths = Paths::at(fx.sibling("home"));
         let fanout =
             Fanout::open(paths.clone(), environment, RunConfig::default()).expect("Fanout opens");
@@ -75,10 +87,11 @@ impl Rig {
                 task: TASK.into(),
                 approaches: names
                     .iter()
-                    .map(|n| ApproachSpec {
+                    .map(|(n, host)| ApproachSpec {
                         name: n.to_string(),
                         description: format!("the {n} way"),
                         guidelines: format!("keep {n} simple"),
+                        host: host.map(str::to_owned),
                         ..ApproachSpec::default()
                     })
                     .collect(),
@@ -115,6 +128,7 @@ impl Rig {
             .expect("the run configuration is stored");
         let mut environment = config.environment.clone();
         environment.data_dir = self.paths.home().to_path_buf();
+        self.fanout.engine().set_hosts(environment.hosts.clone());
         self.fanout.dispatcher().set_environment(environment);
     }
 

@@ -42,6 +42,9 @@ import type {
   Variant,
   Stats,
   Machine,
+  PrDraft,
+  PullRequest,
+  TokenStatus,
 } from "./generated/types";
 
 export type * from "./generated/types";
@@ -260,6 +263,18 @@ export const variantSynthesize = (id: string, from: number[], note: string) =>
 export const variantCheck = (id: string, variant: number) => call<void>("variant_check", { id, variant });
 
 export const statsGet = (repo: string | null) => call<Stats>("stats_get", { repo });
+
+/** The pull request Fanout would open for the variant, every field editable. */
+export const prDraft = (id: string, variant: number, remote: string) =>
+  call<PrDraft>("pr_draft", { id, variant, remote });
+
+/** Pushes the variant's branch and opens the pull request as edited. */
+export const prOpen = (id: string, variant: number, draft: PrDraft) =>
+  call<PullRequest>("pr_open", { id, variant, draft });
+
+export const githubTokenStatus = () => call<TokenStatus>("github_token_status");
+
+export const githubTokenSave = (token: string) => call<TokenStatus>("github_token_save", { token });
 
 /** Answers a variant's approval request, or steers its running session. */
 export const variantSteer = (id: string, variant: number, steer: Steer) =>

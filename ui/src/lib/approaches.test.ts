@@ -46,19 +46,19 @@ describe("form helpers", () => {
     expect(move([1, 2, 3], 2, 1)).toEqual([1, 2, 3]);
   });
 
-  it("toSpecs trims and leaves agent and model to the defaults", () => {
-    const [spec] = toSpecs([{ key: 0, name: " A ", description: " d ", guidelines: "", agent: "", model: " " }]);
-    expect(spec).toEqual({ name: "A", description: "d", guidelines: "", agent: null, model: null });
+  it("toSpecs trims and leaves agent, model and host to the defaults", () => {
+    const [spec] = toSpecs([{ key: 0, name: " A ", description: " d ", guidelines: "", agent: "", model: " ", host: " " }]);
+    expect(spec).toEqual({ name: "A", description: "d", guidelines: "", agent: null, model: null, host: null });
   });
 });
 
 describe("agents and models", () => {
   it("sends a chosen agent and model, and generated approaches become drafts", () => {
-    const [spec] = toSpecs([{ key: 0, name: "A", description: "", guidelines: "", agent: "codex", model: " gpt-5 " }]);
+    const [spec] = toSpecs([{ key: 0, name: "A", description: "", guidelines: "", agent: "codex", model: " gpt-5 ", host: "" }]);
     expect(spec.agent).toBe("codex");
     expect(spec.model).toBe("gpt-5");
     let k = 10;
-    const drafts = fromSpecs([{ name: "N", description: "d", guidelines: "g", agent: null, model: null }], () => ++k);
-    expect(drafts).toEqual([{ key: 11, name: "N", description: "d", guidelines: "g", agent: "", model: "" }]);
+    const drafts = fromSpecs([{ name: "N", description: "d", guidelines: "g", agent: null, model: null, host: "big-box" }], () => ++k);
+    expect(drafts).toEqual([{ key: 11, name: "N", description: "d", guidelines: "g", agent: "", model: "", host: "big-box" }]);
   });
 });

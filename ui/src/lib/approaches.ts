@@ -17,6 +17,8 @@ export interface ApproachDraft {
   agent: string;
   /** "" uses the agent's default model. */
   model: string;
+  /** The ssh host it runs on; "" follows the launch's choice of hosts. */
+  host: string;
 }
 
 /** The agents an approach can name; "" is the settings' default. */
@@ -66,6 +68,7 @@ export function toSpecs(list: readonly ApproachDraft[]): ApproachSpec[] {
     guidelines: a.guidelines.trim(),
     agent: a.agent.trim() || null,
     model: a.model.trim() || null,
+    host: a.host.trim() || null,
   }));
 }
 
@@ -78,6 +81,7 @@ export function fromSpecs(specs: readonly ApproachSpec[], nextKey: () => number)
     guidelines: s.guidelines,
     agent: s.agent ?? "",
     model: s.model ?? "",
+    host: s.host ?? "",
   }));
 }
 
@@ -90,7 +94,7 @@ export function resize(list: readonly ApproachDraft[], n: number, nextKey: () =>
 }
 
 export function blankApproach(key: number): ApproachDraft {
-  return { key, name: "", description: "", guidelines: "", agent: "", model: "" };
+  return { key, name: "", description: "", guidelines: "", agent: "", model: "", host: "" };
 }
 
 /** Moves item `i` by `delta` places; out-of-range moves return the list unchanged. */

@@ -40,6 +40,7 @@ const variant = (index: number, over: Partial<Variant> = {}): Variant => ({
   turns: null,
   check: null,
   head_commit: null,
+  host: null,
   ...over,
 });
 

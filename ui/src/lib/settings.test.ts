@@ -31,6 +31,9 @@ const defaults: Settings = {
   reviewer: { choice: "auto", model: null, automatic: false, budget_tokens: 24000 },
   max_checks: null,
   min_free_memory_mb: 2000,
+  github_api: null,
+  hosts: [{ alias: "build-box", capacity: 3, agent_path: null, workspace: ".fanout" }],
+  ssh_config: null,
   approvals: {
     defaults: {
       edit_tools: ["Write", "Edit", "MultiEdit", "NotebookEdit"],

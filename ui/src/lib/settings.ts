@@ -6,6 +6,7 @@ import type {
   AskerChoice,
   ApprovalRules,
   ApprovalSettings,
+  HostConfig,
   KeyStatus,
   PermissionProfile,
   Provider,
@@ -48,6 +49,12 @@ export interface SettingsForm {
   /** "" is half the cores. */
   maxChecks: string;
   minFreeMemoryMb: string;
+  /** "" is GITHUB_API_URL, else api.github.com. */
+  githubApi: string;
+  /** The ssh hosts, edited in Settings → Hosts. */
+  hosts: HostConfig[];
+  /** "" is ssh's own configuration (~/.ssh/config). */
+  sshConfig: string;
   /** The saved approval settings; the rules below are written into them. */
   approvals: ApprovalSettings;
   /** The open repository's root, whose rules can differ; null edits the defaults only. */
@@ -139,6 +146,9 @@ export function toForm(s: Settings, repo: string | null = null): SettingsForm {
     reviewBudget: String(s.reviewer.budget_tokens),
     maxChecks: s.max_checks == null ? "" : String(s.max_checks),
     minFreeMemoryMb: String(s.min_free_memory_mb),
+    githubApi: s.github_api ?? "",
+    hosts: s.hosts,
+    sshConfig: s.ssh_config ?? "",
   };
 }
 
@@ -181,6 +191,9 @@ export function fromForm(f: SettingsForm): Settings {
     },
     max_checks: optional(f.maxChecks) == null ? null : wholeNumber(f.maxChecks),
     min_free_memory_mb: wholeNumber(f.minFreeMemoryMb),
+    github_api: optional(f.githubApi),
+    hosts: f.hosts,
+    ssh_config: optional(f.sshConfig),
   };
 }
 
@@ -218,6 +231,10 @@ export function validateForm(f: SettingsForm): FormErrors {
   }
   if (!(wholeNumber(f.reviewBudget) >= 1000)) {
     errors.reviewBudget = "The review budget must be a whole number of tokens, at least 1000.";
+  }
+  const github = optional(f.githubApi);
+  if (github != null && !/^https?:\/\//.test(github)) {
+    errors.githubApi = "The GitHub API URL must start with http:// or https://.";
   }
   const url = optional(f.baseUrl);
   if (url != null && !/^https?:\/\//.test(url)) {

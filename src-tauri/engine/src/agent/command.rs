@@ -103,6 +103,9 @@ impl Agent for CommandAgent {
         spec: &SessionSpec,
         events: mpsc::Sender<SessionEvent>,
     ) -> Result<Session, AgentError> {
+        if self.needs_prompt_file() && spec.remote.is_some() {
+            return Err(AgentError::PromptFileRemote);
+        }
         let prompt_file = if self.needs_prompt_file() {
             Some(write_prompt_file(&spec.prompt_with_methodology())?)
         } else {

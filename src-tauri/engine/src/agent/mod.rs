@@ -58,6 +58,8 @@ pub enum AgentError {
         #[source]
         source: std::io::Error,
     },
+    #[error("A command template with {{prompt_file}} cannot run on an ssh host: the file is written on this machine. Use {{prompt}} in the template for remote variants.")]
+    PromptFileRemote,
     #[error("Could not prepare the Gemini CLI settings {}: {reason}. Fix or remove that file.", path.display())]
     GeminiSettings { path: PathBuf, reason: String },
     #[error("The built-in agent cannot start: {detail}")]
@@ -78,6 +80,7 @@ impl AgentError {
             AgentError::EmptyTemplate => "agent.empty_template",
             AgentError::BadTemplate { .. } => "agent.bad_template",
             AgentError::PromptFile { .. } => "agent.prompt_file",
+            AgentError::PromptFileRemote => "agent.prompt_file_remote",
             AgentError::GeminiSettings { .. } => "agent.gemini_settings",
             AgentError::Api { .. } => "agent.api",
             AgentError::Interactive(e) => e.code(),
@@ -218,6 +221,8 @@ pub struct SessionSpec {
     /// Secret variables of Fanout's environment the agent may inherit (its
     /// own provider's key); see [`crate::secrets::CHILD_SECRET_VARS`].
     pub secrets: Vec<String>,
+    /// The host the agent runs on (`workdir` is a path there); `None` here.
+    pub remote: Option<crate::hosts::Shell>,
 }
 
 impl SessionSpec {
@@ -235,6 +240,7 @@ impl SessionSpec {
             env: Vec::new(),
             sandbox: None,
             secrets: Vec::new(),
+            remote: None,
         }
     }
 
@@ -253,6 +259,7 @@ impl SessionSpec {
             .grace(self.grace)
             .leak_grace(self.grace)
             .sandbox(self.sandbox.clone())
+            .remote(self.remote.clone())
             .secrets(self.secrets.iter().cloned());
         for (key, value) in &self.env {
             spec = spec.env(key, value);

@@ -1,8 +1,8 @@
 //! The experiment's check command (say `cargo test`), run in a variant's
 //! worktree after its session succeeded.
 
+use crate::executor::Workspace;
 use std::collections::VecDeque;
-use std::path::Path;
 use std::time::Duration;
 
 use crate::process::{self, ProcessEnd, ProcessError, ProcessSpec, RunningProcess};
@@ -47,14 +47,15 @@ impl CheckRun {
 /// Starts `command` through `sh -c` in `workdir` (it is the user's own shell
 /// command, so the shell is wanted); read it to its end with [`collect`].
 pub(super) fn spawn(
-    workdir: &Path,
+    workspace: &Workspace,
     command: &str,
     timeout: Duration,
     grace: Duration,
     sandbox: Option<Sandbox>,
 ) -> Result<RunningProcess, ProcessError> {
     process::spawn(
-        ProcessSpec::new("sh", workdir)
+        ProcessSpec::new("sh", &workspace.dir)
+            .remote(workspace.remote.clone())
             .args(["-c", command])
             .timeout(Some(timeout))
             .grace(grace)

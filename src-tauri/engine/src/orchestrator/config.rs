@@ -122,6 +122,8 @@ pub struct Environment {
     pub max_checks: usize,
     /// A variant waits to start while less memory than this is available.
     pub min_free_memory: u64,
+    /// The ssh hosts variants may be placed on.
+    pub hosts: crate::hosts::Hosts,
 }
 
 /// Checks at once by default: half the cores, at least one.
@@ -142,6 +144,7 @@ impl Default for Environment {
             grace: Duration::from_secs(5),
             max_checks: default_max_checks(),
             min_free_memory: DEFAULT_MIN_FREE_MEMORY,
+            hosts: crate::hosts::Hosts::default(),
         }
     }
 }

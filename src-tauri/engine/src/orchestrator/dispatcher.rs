@@ -106,6 +106,8 @@ pub(crate) struct Shared {
     environment: RwLock<Environment>,
     /// Checks at once on this machine, across experiments.
     pub(crate) checks: Arc<Semaphore>,
+    /// Agents at once on each ssh host, across experiments.
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
     /// For experiments created before Fanout stored their run configuration.
     defaults: RwLock<RunConfig>,
     me: ProcessId,
@@ -126,6 +128,22 @@ impl Shared {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .min_free_memory
+    }
+
+    /// The places on host `alias`: its capacity in the settings when first
+    /// asked for (an unknown host gets one, and fails when it opens).
+    pub(crate) fn host_slots(&self, alias: &str) -> Arc<Semaphore> {
+        let capacity = self
+            .environment
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .hosts
+            .get(alias)
+            .map_or(1, |h| h.capacity.max(1));
+        lock(&self.hosts)
+            .entry(alias.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(capacity)))
+            .clone()
     }
 
     pub(crate) fn publish(&self, experiment_id: &Arc<str>, variant: u32, kind: UpdateKind) {
@@ -169,6 +187,7 @@ impl Dispatcher {
                 allowed: Mutex::new(HashMap::new()),
                 environment: RwLock::new(environment),
                 checks,
+                hosts: Mutex::new(HashMap::new()),
                 defaults: RwLock::new(defaults),
                 me: procfs::this_process(),
                 ended: Notify::new(),

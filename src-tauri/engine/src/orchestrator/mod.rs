@@ -41,7 +41,7 @@ pub use config::{
     default_max_checks, Config, Environment, Executables, RunConfig, DEFAULT_MIN_FREE_MEMORY,
 };
 pub use dispatcher::{Dispatcher, Job, Ticket};
-pub use preflight::preflight;
+pub use preflight::{preflight, preflight_hosts};
 pub use results::{results, VariantResult};
 pub use unit::Steer;
 

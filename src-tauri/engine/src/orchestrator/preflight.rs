@@ -2,7 +2,32 @@
 
 use super::config::Config;
 use crate::agent::{self, AgentKind};
+use crate::executor::ExecutorError;
+use crate::experiment::NewExperiment;
 use crate::Error;
+
+/// Reaches every host the launch places an approach on (opening the shared
+/// connection the run will use), and refuses the built-in agent there: it
+/// runs inside Fanout. Blocking.
+pub fn preflight_hosts(config: &Config, request: &NewExperiment) -> Result<(), Error> {
+    let mut seen = std::collections::HashSet::new();
+    for approach in &request.approaches {
+        let Some(alias) = approach.host.as_deref() else {
+            continue;
+        };
+        let agent = approach.agent.as_deref().unwrap_or(&request.default_agent);
+        if agent.parse::<AgentKind>()? == AgentKind::Api {
+            return Err(ExecutorError::BuiltInRemote {
+                alias: alias.to_owned(),
+            }
+            .into());
+        }
+        if seen.insert(alias) {
+            config.environment.hosts.ssh(alias)?.check()?;
+        }
+    }
+    Ok(())
+}
 
 /// Checks, before anything is created, that each of `agents` can start with
 /// `config`: its CLI is found, the command template parses and names a

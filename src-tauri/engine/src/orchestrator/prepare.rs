@@ -24,7 +24,17 @@ pub(crate) async fn prepare(
 ) -> Result<(Box<dyn Agent>, SessionSpec, serde_json::Value), Error> {
     let kind: AgentKind = variant.agent.parse()?;
     let (run, environment) = (&config.run, &config.environment);
-    let executable = environment.executables.for_kind(kind);
+    // On a host, the agent is the host's: its path there, or its name.
+    let executable = match &variant.host {
+        Some(alias) => environment
+            .hosts
+            .get(alias)?
+            .agent_path
+            .as_ref()
+            .filter(|_| kind != AgentKind::Command)
+            .map(PathBuf::from),
+        None => environment.executables.for_kind(kind),
+    };
     let agent = agent::backend(
         kind,
         executable.clone(),
@@ -70,6 +80,7 @@ pub(crate) async fn prepare(
         other => other.secret_vars().iter().map(|v| v.to_string()).collect(),
     };
     let launch = json!({
+        "host": variant.host.as_deref().unwrap_or(crate::hosts::LOCAL),
         "base_commit": experiment.base_commit,
         "agent": kind,
         "executable": executable,
@@ -110,6 +121,14 @@ pub(crate) struct Sandboxes {
 }
 
 impl Sandboxes {
+    /// A variant on an ssh host runs in its worktree there, without the
+    /// sandbox of this machine; the transcript says so.
+    pub fn on_host(alias: Option<&str>) -> Sandboxes {
+        Sandboxes::off(alias.map(|alias| {
+            format!("This variant runs on the host `{alias}`, outside Fanout's sandbox: there it can reach what the account it logs in as can.")
+        }))
+    }
+
     fn off(unavailable: Option<String>) -> Sandboxes {
         Sandboxes {
             unavailable,

@@ -1,8 +1,8 @@
 //! The repository's setup command (say `npm ci`), run in a variant's worktree
 //! while the variant is preparing, before its agent starts.
 
+use crate::executor::Workspace;
 use std::collections::VecDeque;
-use std::path::Path;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -18,14 +18,15 @@ const TAIL_LINE_BYTES: usize = 400;
 /// Starts `command` through `sh -c` in `workdir` (the user's own shell
 /// command, so the shell is wanted), in its own process group.
 pub(super) fn spawn(
-    workdir: &Path,
+    workspace: &Workspace,
     command: &str,
     timeout: Duration,
     grace: Duration,
     sandbox: Option<Sandbox>,
 ) -> Result<RunningProcess, ProcessError> {
     process::spawn(
-        ProcessSpec::new("sh", workdir)
+        ProcessSpec::new("sh", &workspace.dir)
+            .remote(workspace.remote.clone())
             .args(["-c", command])
             .timeout(Some(timeout))
             .grace(grace)

@@ -24,12 +24,12 @@ use crate::agent::{
     Session, SessionSpec,
 };
 use crate::events::SessionEvent;
+use crate::executor::{self, Executor, Workspace};
 use crate::experiment::{commit_message, now_rfc3339};
 use crate::process::{Canceller, ProcessEnd};
 use crate::repo_settings::RepoSettings;
 use crate::sandbox::Sandbox;
 use crate::store::{Experiment, ProcessId, Variant, VariantStatus};
-use crate::worktree;
 use crate::Error;
 
 /// What a face asks of a running variant.
@@ -105,7 +105,12 @@ pub(crate) struct Unit {
     process: Option<Canceller>,
     /// The live session's handle, while it asks the user.
     interactive: Option<InteractiveHandle>,
+    /// Where the variant runs, once opened for this run.
+    place: Option<(Arc<dyn Executor>, Workspace)>,
 }
+
+/// ssh's own exit status: the connection failed or dropped.
+const SSH_FAILED: i32 = 255;
 
 impl Unit {
     pub(crate) fn new(
@@ -129,23 +134,97 @@ impl Unit {
             cancelled: false,
             process: None,
             interactive: None,
+            place: None,
         }
     }
 
     /// The whole run. Returns the variant as stored at its end.
     pub(crate) async fn run(mut self, prompting: Prompting, permits: Arc<Semaphore>) -> Variant {
         self.publish();
-        let (status, error) = match self.slot(permits).await {
-            None => cancelled("The variant was cancelled before it started."),
-            Some(_permit) if !self.memory().await => {
-                cancelled("The variant was cancelled while it waited for memory.")
-            }
-            Some(_permit) => match self.execute(prompting).await {
+        let (status, error) = match self.admit(permits).await {
+            Err(reason) => cancelled(reason),
+            Ok(_admitted) => match self.execute(prompting).await {
                 Ok(end) => end,
                 Err(error) => (VariantStatus::Failed, Some(error.to_string())),
             },
         };
         self.finish(status, error).await
+    }
+
+    /// Waits for the variant's turn: a slot of its experiment, then a place
+    /// on its host, or, on this machine, enough free memory. The permits
+    /// hold while the variant runs; a cancel while waiting says where.
+    async fn admit(
+        &mut self,
+        permits: Arc<Semaphore>,
+    ) -> Result<(OwnedSemaphorePermit, Option<OwnedSemaphorePermit>), &'static str> {
+        let Some(permit) = self.slot(permits).await else {
+            return Err("The variant was cancelled before it started.");
+        };
+        let Some(alias) = self.variant.host.clone() else {
+            if !self.memory().await {
+                return Err("The variant was cancelled while it waited for memory.");
+            }
+            return Ok((permit, None));
+        };
+        let places = self.shared.host_slots(&alias);
+        if places.available_permits() == 0 {
+            self.progress.activity = Some(format!("waiting for a free place on {alias}"));
+            self.publish();
+        }
+        let Some(place) = self.slot(places).await else {
+            return Err("The variant was cancelled while it waited for its host.");
+        };
+        self.progress.activity = None;
+        Ok((permit, Some(place)))
+    }
+
+    /// Opens the variant's workspace with its executor (this machine, or
+    /// its host), off the runtime.
+    async fn open(&mut self, fresh: bool) -> Result<(), Error> {
+        let hosts = self.config.environment.hosts.clone();
+        let executor: Arc<dyn Executor> = Arc::from(executor::for_variant(&hosts, &self.variant)?);
+        if executor.name() != crate::hosts::LOCAL {
+            self.progress.activity = Some(format!("connecting to {}", executor.name()));
+            self.publish();
+        }
+        let (opener, experiment, variant) = (
+            executor.clone(),
+            self.experiment.clone(),
+            self.variant.clone(),
+        );
+        let workspace = self
+            .serve(tokio::task::spawn_blocking(move || {
+                opener.open(&experiment, &variant, fresh)
+            }))
+            .await
+            .map_err(super::join_error)??;
+        self.progress.activity = None;
+        self.place = Some((executor, workspace));
+        Ok(())
+    }
+
+    fn workspace(&self) -> Option<&Workspace> {
+        self.place.as_ref().map(|(_, w)| w)
+    }
+
+    fn remote(&self) -> bool {
+        self.workspace().is_some_and(Workspace::is_remote)
+    }
+
+    /// A process on the host ended on its own (not cancelled, not timed
+    /// out) with ssh's own failure: the connection is gone, the work there
+    /// is kept.
+    fn connection_lost(&self, on_its_own: bool, exit_code: Option<i32>) -> Option<Ending> {
+        let alias = self.variant.host.as_deref()?;
+        (self.remote() && on_its_own && exit_code == Some(SSH_FAILED)).then(|| {
+            (
+                VariantStatus::Interrupted,
+                Some(format!(
+                    "The connection to the host `{alias}` dropped (ssh ended with {SSH_FAILED}). The variant's work there is kept: retry the variant, or follow up on it, once the host is reachable."
+                )),
+            )
+        })
     }
 
     /// Waits for a free slot (at most `max_parallel` variants run at once);
@@ -293,6 +372,7 @@ impl Unit {
             return self.check_only().await;
         }
         self.set_status(VariantStatus::Preparing).await;
+        self.open(matches!(prompting, Prompting::First)).await?;
         let config = self.config.clone();
         let experiment = self.experiment.clone();
         let (agent, mut spec, mut launch) = self
@@ -304,15 +384,22 @@ impl Unit {
             ))
             .await?;
         let settings = self.repo_settings().await?;
-        let sandboxes = self
-            .serve(Sandboxes::for_variant(
+        let sandboxes = if self.remote() {
+            Sandboxes::on_host(self.variant.host.as_deref())
+        } else {
+            self.serve(Sandboxes::for_variant(
                 &config,
                 &experiment,
                 &self.variant.clone(),
                 &spec,
                 settings.check_network,
             ))
-            .await?;
+            .await?
+        };
+        if let Some(workspace) = self.workspace() {
+            spec.workdir = workspace.dir.clone();
+            spec.remote = workspace.remote.clone();
+        }
         spec.sandbox = sandboxes.agent.clone();
         launch["sandbox"] = json!(sandboxes.describe());
         self.start_fresh();
@@ -372,6 +459,10 @@ impl Unit {
         }
         let outcome = self.serve(session.wait()).await;
         (self.process, self.interactive) = (None, None);
+        let on_its_own = outcome.status == agent::SessionStatus::Failed;
+        if let Some(ending) = self.connection_lost(on_its_own, outcome.exit_code) {
+            return Ok(ending);
+        }
         if let Some(ending) = self.verify_worktree().await {
             return Ok(ending);
         }
@@ -414,16 +505,20 @@ impl Unit {
         let Some(command) = config.run.check_command().map(str::to_owned) else {
             return Ok((VariantStatus::Succeeded, None));
         };
+        self.open(false).await?;
         let settings = self.repo_settings().await?;
         let experiment = self.experiment.clone();
-        let sandboxes = self
-            .serve(Sandboxes::for_check(
+        let sandboxes = if self.remote() {
+            Sandboxes::on_host(self.variant.host.as_deref())
+        } else {
+            self.serve(Sandboxes::for_check(
                 &config,
                 &experiment,
                 &self.variant.clone(),
                 settings.check_network,
             ))
-            .await?;
+            .await?
+        };
         if let Some(note) = sandboxes.unavailable.clone() {
             self.on_event(SessionEvent::Warning { message: note }).await;
         }
@@ -451,8 +546,8 @@ impl Unit {
             return Ok(None);
         };
         let (timeout, grace) = (settings.setup_timeout(), self.config.grace());
-        let worktree = self.variant.worktree.clone();
-        let mut running = match setup::spawn(&worktree, &command, timeout, grace, sandbox) {
+        let workspace = self.workspace().cloned().ok_or_else(no_workspace)?;
+        let mut running = match setup::spawn(&workspace, &command, timeout, grace, sandbox) {
             Ok(running) => running,
             Err(e) => {
                 let reason = format!("The setup command `{command}` could not start ({e}), so the agent was not started.");
@@ -480,6 +575,10 @@ impl Unit {
         }
         let outcome = self.serve(running.finish()).await;
         self.process = None;
+        let on_its_own = outcome.end == ProcessEnd::Exited;
+        if let Some(ending) = self.connection_lost(on_its_own, outcome.code) {
+            return Ok(Some(ending));
+        }
         let result = setup::SetupResult::new(&command, &outcome, &tail);
         let (exp_id, index) = (self.variant.experiment_id.clone(), self.variant.index);
         let payload = serde_json::to_value(&result).unwrap_or_default();
@@ -614,12 +713,15 @@ impl Unit {
         }
     }
 
+    /// Commits the session's work on the variant's branch here, wherever
+    /// the variant ran.
     async fn commit(&mut self) -> Result<(), Error> {
-        let linked = self.variant.linked(&self.experiment.repo_root)?;
+        let (executor, workspace) = self.place.clone().ok_or_else(no_workspace)?;
         let message = commit_message(&self.experiment, &self.variant);
+        let (experiment, variant) = (self.experiment.clone(), self.variant.clone());
         let commit = self
             .serve(tokio::task::spawn_blocking(move || {
-                worktree::auto_commit(&linked, &message)
+                executor.collect(&experiment, &variant, &workspace, &message)
             }))
             .await
             .map_err(super::join_error)??;
@@ -642,8 +744,10 @@ impl Unit {
         };
         self.progress.activity = None;
         let (timeout, grace) = (self.config.check_timeout(), self.config.grace());
-        let worktree = self.variant.worktree.clone();
-        let run = match check::spawn(&worktree, command, timeout, grace, sandbox) {
+        let Some(workspace) = self.workspace().cloned() else {
+            return (VariantStatus::Failed, Some(no_workspace().to_string()));
+        };
+        let run = match check::spawn(&workspace, command, timeout, grace, sandbox) {
             Ok(running) => {
                 self.process = Some(running.canceller());
                 // A `fanout cancel` elsewhere stops the check through this.
@@ -653,6 +757,10 @@ impl Unit {
             Err(error) => check::not_started(command, &error),
         };
         self.process = None;
+        let on_its_own = run.end == Some(ProcessEnd::Exited);
+        if let Some(ending) = self.connection_lost(on_its_own, run.result.exit_code) {
+            return ending;
+        }
         let (exp_id, index) = (self.variant.experiment_id.clone(), self.variant.index);
         let payload = serde_json::to_value(&run.result).unwrap_or_default();
         self.shared
@@ -667,6 +775,14 @@ impl Unit {
             Some(reason) => (VariantStatus::Failed, Some(reason)),
         }
     }
+}
+
+/// A stage that needs the workspace ran before it was opened: a bug.
+fn no_workspace() -> Error {
+    super::OrchestratorError::Task {
+        detail: "the variant's workspace was not opened".into(),
+    }
+    .into()
 }
 
 /// Folds what a session reports into the variant's record: the agent's

@@ -16,6 +16,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     V5_LEASES,
     V6_RUN_CONFIGS,
     V7_JUDGEMENTS,
+    V8_HOSTS,
 ];
 
 /// The newest schema this build of Fanout knows.
@@ -182,6 +183,12 @@ CREATE TABLE differences (
     body          TEXT NOT NULL,
     PRIMARY KEY (experiment_id, a, b)
 );
+";
+
+// Where each variant runs: NULL on this machine, otherwise the alias of the
+// ssh host (see `executor`) that holds its worktree and runs its agent.
+const V8_HOSTS: &str = "
+ALTER TABLE variants ADD COLUMN host TEXT;
 ";
 
 pub(super) fn user_version(conn: &Connection) -> rusqlite::Result<u32> {

@@ -810,8 +810,8 @@ fn experiment_from_row(row: &Row<'_>) -> rusqlite::Result<Experiment> {
 const VARIANT_COLUMNS: &str = "experiment_id, idx, name, slug, description, guidelines, agent, \
      model, branch, worktree, status, started_at, finished_at, exit_code, error, summary, \
      cost_usd, input_tokens, output_tokens, turns, check_command, check_exit_code, \
-     check_duration_ms, check_output_tail, head_commit";
-const VARIANT_COLUMN_COUNT: usize = 25;
+     check_duration_ms, check_output_tail, head_commit, host";
+const VARIANT_COLUMN_COUNT: usize = 26;
 
 fn with_variant_params<T>(
     v: &Variant,
@@ -849,6 +849,7 @@ fn with_variant_params<T>(
         &check_duration_ms,
         &check_output_tail,
         &v.head_commit,
+        &v.host,
     ];
     Ok(run(&params)?)
 }
@@ -887,6 +888,7 @@ fn variant_from_row(row: &Row<'_>) -> rusqlite::Result<Variant> {
         turns: row.get(19)?,
         check,
         head_commit: row.get(24)?,
+        host: row.get(25)?,
     })
 }
 

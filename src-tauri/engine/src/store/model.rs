@@ -216,6 +216,10 @@ pub struct Variant {
     pub check: Option<CheckResult>,
     /// The variant branch's last auto-commit.
     pub head_commit: Option<String>,
+    /// The ssh host (an alias of the user's ssh configuration) the variant
+    /// runs on; `None` on this machine.
+    #[serde(default)]
+    pub host: Option<String>,
 }
 
 /// The outcome of the experiment's check command in one variant's worktree.

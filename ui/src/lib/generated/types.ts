@@ -134,7 +134,12 @@ index: number, name: string, slug: string, description: string, guidelines: stri
 /**
  * The variant branch's last auto-commit.
  */
-head_commit: string | null, };
+head_commit: string | null, 
+/**
+ * The ssh host (an alias of the user's ssh configuration) the variant
+ * runs on; `None` on this machine.
+ */
+host: string | null, };
 
 /**
  * Where one variant (one approach, one worktree) is in its life.
@@ -153,7 +158,12 @@ exit_code: number | null, duration_ms: number, output_tail: string, };
 /**
  * One approach as the user wrote or accepted it.
  */
-export type ApproachSpec = { name: string, description: string, guidelines: string, agent: string | null, model: string | null, };
+export type ApproachSpec = { name: string, description: string, guidelines: string, agent: string | null, model: string | null, 
+/**
+ * The ssh host it runs on (see [`crate::hosts`]); `None` or `local`
+ * is this machine.
+ */
+host: string | null, };
 
 /**
  * Per-variant outcome of [`Engine::commit`].
@@ -217,6 +227,11 @@ export type CleanReport = {
  * What the removed worktrees occupied on disk, measured before removal.
  */
 freed_bytes: number, archived: Array<ArchivedVariant>, 
+/**
+ * Worktrees on ssh hosts that could not be removed there, each with
+ * why (the host was unreachable, say); the local side is clean.
+ */
+left_on_hosts: Array<string>, 
 /**
  * Worktree folders removed.
  */
@@ -783,7 +798,21 @@ max_checks: number | null,
 /**
  * A variant waits to start while less memory is available, in MB.
  */
-min_free_memory_mb: number, };
+min_free_memory_mb: number, 
+/**
+ * GitHub's REST API for pull requests (GitHub Enterprise); `None` is
+ * `GITHUB_API_URL`, else api.github.com.
+ */
+github_api: string | null, 
+/**
+ * The ssh hosts variants can run on (see [`crate::hosts`]).
+ */
+hosts: Array<HostConfig>, 
+/**
+ * The ssh configuration file for them (`ssh -F`); `None` is ssh's own
+ * (`~/.ssh/config`). `FANOUT_SSH_CONFIG` wins over it.
+ */
+ssh_config: string | null, };
 
 /**
  * Who reviews the variants and judges them, and when.
@@ -974,6 +1003,77 @@ masked: string | null,
 env_var: string, };
 
 export type KeyOrigin = "keyring" | "environment" | "none";
+
+/**
+ * Where a token is (the keyring, the environment or nowhere), masked.
+ */
+export type TokenStatus = { source: KeyOrigin, 
+/**
+ * Like `ghp…a1b2`; never the token.
+ */
+masked: string | null, };
+
+/**
+ * A pull request as the dialog shows it before sending, every field editable.
+ */
+export type PrDraft = { remote: string, 
+/**
+ * The branch to create on the remote.
+ */
+branch: string, 
+/**
+ * The branch to merge into: the one the experiment started from.
+ */
+base: string, title: string, 
+/**
+ * The variant's section of the report.
+ */
+body: string, draft: boolean, 
+/**
+ * The GitHub repository as owner/name, when the remote's URL says it.
+ */
+github: string | null, };
+
+/**
+ * An opened pull request.
+ */
+export type PullRequest = { url: string, number: number, branch: string, };
+
+/**
+ * One remote host in the settings.
+ */
+export type HostConfig = { 
+/**
+ * A `Host` alias of the user's ssh configuration.
+ */
+alias: string, 
+/**
+ * Agents at once on the host.
+ */
+capacity: number, 
+/**
+ * The agent CLI on the host (say `/opt/claude/bin/claude`); `None`
+ * finds the agent by its name on the host's PATH.
+ */
+agent_path: string | null, 
+/**
+ * The folder on the host for Fanout's cache repositories and worktrees;
+ * relative paths start at the home directory there.
+ */
+workspace: string, };
+
+/**
+ * What `check` found on a host.
+ */
+export type HostReport = { alias: string, 
+/**
+ * `uname -sm` there.
+ */
+platform: string, git: string | null, 
+/**
+ * The agent CLIs found there, with their versions (`claude 2.1.3`).
+ */
+agents: Array<string>, workspace: string, };
 
 /** The most variants one experiment may have. */
 export const MAX_VARIANTS = 8;
