@@ -5,6 +5,7 @@
 //! failed, 2 for usage errors (clap's own exit code).
 
 mod ask;
+mod hosts;
 mod judging;
 mod output;
 mod run;
@@ -173,6 +174,16 @@ enum Command {
         /// Repeat for more.
         #[arg(long = "agent-env", value_name = "NAME")]
         agent_env: Vec<String>,
+        /// Where variants run: an ssh host set up with `fanout hosts add`,
+        /// or `local` for this machine; repeat to spread the variants over
+        /// several by their capacity (default: here).
+        #[arg(long = "host", value_name = "ALIAS")]
+        hosts: Vec<String>,
+    },
+    /// The ssh hosts variants can run on: list them, or add, remove or check one.
+    Hosts {
+        #[command(subcommand)]
+        action: Option<hosts::HostsAction>,
     },
     /// Have a model review a variant (or every variant with changes): what it
     /// does, its risks, its tests, its scope, a score per rubric criterion.
@@ -448,6 +459,7 @@ fn main() -> ExitCode {
             permission,
             sandbox,
             agent_env,
+            hosts,
         } => run::run(
             run::RunArgs {
                 repo,
@@ -465,6 +477,7 @@ fn main() -> ExitCode {
                 permission,
                 sandbox,
                 agent_env,
+                hosts,
             },
             json_out,
         ),
@@ -559,6 +572,7 @@ fn main() -> ExitCode {
             experiment,
             variant,
         } => run::check(&experiment, &variant, json_out),
+        Command::Hosts { action } => hosts::hosts(action, json_out),
         Command::Report { experiment, output } => {
             run::report(&experiment, output.as_deref(), json_out)
         }
@@ -785,6 +799,7 @@ fn run(command: Command, out: &Out) -> Result<(), Error> {
         | Command::Pr { .. }
         | Command::Synthesize { .. }
         | Command::Check { .. }
+        | Command::Hosts { .. }
         | Command::Review { .. }
         | Command::Judge { .. }
         | Command::Differ { .. }

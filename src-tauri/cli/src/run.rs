@@ -16,6 +16,7 @@ use fanout_engine::orchestrator::{
 };
 use fanout_engine::paths::Paths;
 use fanout_engine::report::format_duration;
+use fanout_engine::settings::Settings;
 use fanout_engine::store::VariantStatus;
 use fanout_engine::Error;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -47,6 +48,8 @@ pub struct RunArgs {
     pub permission: String,
     pub sandbox: bool,
     pub agent_env: Vec<String>,
+    /// Where the variants run (`local` is here); none: here.
+    pub hosts: Vec<String>,
 }
 
 /// The file `fanout plan --json` prints.
@@ -93,9 +96,10 @@ pub fn run(args: RunArgs, json_out: bool) -> Result<(), Failure> {
             ..RunConfig::default()
         },
     };
+    let hosts = args.hosts;
     drive(json_out, |fanout| async move {
         // Nothing is created for a run that cannot start.
-        let (view, ticket) = fanout.launch(request).await?;
+        let (view, ticket) = fanout.launch_on(request, &hosts).await?;
         if !json_out {
             println!(
                 "Experiment {} ({} variants) on base {}",
@@ -374,11 +378,14 @@ where
             Failure::Message(format!("Could not start Fanout's runtime: {e}. Try again."))
         })?;
     let result = runtime.block_on(async {
+        let paths = Paths::from_env()?;
         let environment = Environment {
             executables: Executables::from_env(),
+            // The hosts are the settings' (the app's Settings → Hosts).
+            hosts: Settings::load(&paths.settings())?.hosts(),
             ..Environment::default()
         };
-        let fanout = Fanout::open(Paths::from_env()?, environment, RunConfig::default())?;
+        let fanout = Fanout::open(paths, environment, RunConfig::default())?;
         let multi = MultiProgress::new();
         // Subscribed before the job starts, so the display misses nothing.
         let updates = fanout.subscribe();
@@ -449,7 +456,10 @@ impl Display {
         let names: HashMap<u32, String> = view
             .variants
             .iter()
-            .map(|v| (v.index, v.name.clone()))
+            .map(|v| match &v.host {
+                Some(host) => (v.index, format!("{} (on {host})", v.name)),
+                None => (v.index, v.name.clone()),
+            })
             .collect();
         let live = !json_out && std::io::stdout().is_terminal();
         tokio::spawn(async move {
@@ -565,14 +575,15 @@ fn finish(view: &ExperimentView, json_out: bool) -> Result<(), Failure> {
 
 fn print_table(results: &[VariantResult]) {
     println!(
-        "\n  # {:<20} {:<11} {:>10} {:>6} {:>9} {:>6} {:>11} {:<8}",
-        "approach", "status", "time", "turns", "cost", "files", "+/-", "check"
+        "\n  # {:<20} {:<14} {:<11} {:>10} {:>6} {:>9} {:>6} {:>11} {:<8}",
+        "approach", "host", "status", "time", "turns", "cost", "files", "+/-", "check"
     );
     for r in results {
         println!(
-            "  {} {:<20} {:<11} {:>10} {:>6} {:>9} {:>6} {:>11} {:<8}",
+            "  {} {:<20} {:<14} {:<11} {:>10} {:>6} {:>9} {:>6} {:>11} {:<8}",
             r.index,
             truncate(&r.name, 20),
+            truncate(&r.host, 14),
             r.status.as_str(),
             r.duration_ms.map_or("–".into(), format_duration),
             r.turns.map_or("–".into(), |t| t.to_string()),

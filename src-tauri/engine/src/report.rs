@@ -178,12 +178,16 @@ pub fn render(
 fn render_variant(out: &mut String, v: &Variant, r: &VariantResult, judged: &Judged) {
     let _ = writeln!(
         out,
-        "Branch `{}`, agent {}{}.\n",
+        "Branch `{}`, agent {}{}{}.\n",
         v.branch,
         v.agent,
         v.model
             .as_ref()
             .map(|m| format!(" ({m})"))
+            .unwrap_or_default(),
+        v.host
+            .as_ref()
+            .map(|h| format!(", on the host `{h}`"))
             .unwrap_or_default()
     );
     if !v.description.trim().is_empty() {

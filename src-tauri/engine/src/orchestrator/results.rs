@@ -16,6 +16,8 @@ pub struct VariantResult {
     pub name: String,
     pub agent: String,
     pub model: Option<String>,
+    /// Where it ran: `local`, or the ssh host's alias.
+    pub host: String,
     pub status: VariantStatus,
     pub duration_ms: Option<u64>,
     pub turns: Option<u32>,
@@ -47,6 +49,10 @@ pub fn results(view: &ExperimentView) -> Vec<VariantResult> {
                 name: v.name.clone(),
                 agent: v.agent.clone(),
                 model: v.model.clone(),
+                host: v
+                    .host
+                    .clone()
+                    .unwrap_or_else(|| crate::hosts::LOCAL.to_owned()),
                 status: v.status,
                 duration_ms: duration_ms(v.started_at.as_deref(), v.finished_at.as_deref()),
                 turns: v.turns,

@@ -275,7 +275,11 @@ messages: Array<string>, };
 /**
  * One row of the results table.
  */
-export type VariantResult = { index: number, name: string, agent: string, model: string | null, status: VariantStatus, duration_ms: number | null, turns: number | null, input_tokens: number | null, output_tokens: number | null, cost_usd: number | null, 
+export type VariantResult = { index: number, name: string, agent: string, model: string | null, 
+/**
+ * Where it ran: `local`, or the ssh host's alias.
+ */
+host: string, status: VariantStatus, duration_ms: number | null, turns: number | null, input_tokens: number | null, output_tokens: number | null, cost_usd: number | null, 
 /**
  * Against the base; `None` when the branch is gone (cleaned up).
  */
