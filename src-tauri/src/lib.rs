@@ -97,6 +97,7 @@ pub fn run() {
             commands::judging::pr_open,
             commands::judging::github_token_status,
             commands::judging::github_token_save,
+            commands::settings::host_check,
             commands::settings::settings_get,
             commands::settings::settings_save,
             commands::settings::repo_settings_get,

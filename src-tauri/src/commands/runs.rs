@@ -24,6 +24,7 @@ pub async fn experiment_launch(
     approaches: Vec<ApproachSpec>,
     include_uncommitted: bool,
     check: Option<String>,
+    hosts: Option<Vec<String>>,
 ) -> CommandResult<ExperimentView> {
     let file = state.paths()?.settings();
     let settings = blocking(move || Ok(Settings::load(&file)?)).await?;
@@ -34,7 +35,8 @@ pub async fn experiment_launch(
         include_uncommitted,
         check,
     );
-    let (view, ticket) = state.fanout()?.launch(request).await?;
+    let hosts = hosts.unwrap_or_default();
+    let (view, ticket) = state.fanout()?.launch_on(request, &hosts).await?;
     state.live()?.after_job(ticket);
     Ok(view)
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use fanout_engine::detect::{self, AgentsReport};
+use fanout_engine::hosts::{HostConfig, HostReport, Hosts};
 use fanout_engine::repo_settings::{RepoSettings, RepoSettingsView};
 use fanout_engine::settings::Settings;
 use tauri::State;
@@ -15,6 +16,21 @@ use crate::state::{AppState, CommandResult};
 pub async fn settings_get(state: State<'_, AppState>) -> CommandResult<Settings> {
     let file = state.paths()?.settings();
     blocking(move || Ok(Settings::load(&file)?)).await
+}
+
+/// Connects to a host as the settings form describes it (saved or not)
+/// and says what is there.
+#[tauri::command]
+pub async fn host_check(
+    host: HostConfig,
+    ssh_config: Option<PathBuf>,
+) -> CommandResult<HostReport> {
+    blocking(move || {
+        let alias = host.alias.clone();
+        host.validate()?;
+        Ok(Hosts::new(vec![host], ssh_config).ssh(&alias)?.check()?)
+    })
+    .await
 }
 
 /// Validates and saves; the next run uses them. Returns what was saved.

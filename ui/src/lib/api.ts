@@ -45,6 +45,8 @@ import type {
   PrDraft,
   PullRequest,
   TokenStatus,
+  HostConfig,
+  HostReport,
 } from "./generated/types";
 
 export type * from "./generated/types";
@@ -164,7 +166,12 @@ export const experimentLaunch = (
   approaches: ApproachSpec[],
   includeUncommitted: boolean,
   check: string | null,
-) => call<ExperimentView>("experiment_launch", { repo, task, approaches, includeUncommitted, check });
+  hosts: string[] = [],
+) => call<ExperimentView>("experiment_launch", { repo, task, approaches, includeUncommitted, check, hosts });
+
+/** Connects to a host as the settings form has it, saved or not. */
+export const hostCheck = (host: HostConfig, sshConfig: string | null) =>
+  call<HostReport>("host_check", { host, sshConfig });
 
 /** Streams the experiment's ticks to `onTick`; returns the id `runStop` ends it with. */
 export function runWatch(id: string, onTick: (tick: Tick) => void): Promise<string> {

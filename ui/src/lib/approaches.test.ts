@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { blankApproach, fromSpecs, move, resize, toSpecs, validateApproaches, type ApproachDraft } from "./approaches";
+import { blankApproach, fromSpecs, launchHosts, move, resize, toSpecs, validateApproaches, type ApproachDraft } from "./approaches";
 
 const named = (...names: string[]): ApproachDraft[] =>
   names.map((name, key) => ({ ...blankApproach(key), name }));
@@ -60,5 +60,13 @@ describe("agents and models", () => {
     let k = 10;
     const drafts = fromSpecs([{ name: "N", description: "d", guidelines: "g", agent: null, model: null, host: "big-box" }], () => ++k);
     expect(drafts).toEqual([{ key: 11, name: "N", description: "d", guidelines: "g", agent: "", model: "", host: "big-box" }]);
+  });
+});
+
+describe("where a launch runs", () => {
+  it("this machine, one host, or this machine and every host", () => {
+    expect(launchHosts("", ["a", "b"])).toEqual([]);
+    expect(launchHosts("b", ["a", "b"])).toEqual(["b"]);
+    expect(launchHosts("*", ["a", "b"])).toEqual(["local", "a", "b"]);
   });
 });

@@ -61,6 +61,13 @@ export function validateApproaches(list: readonly ApproachDraft[]): ApproachErro
   return { count, names, valid: count === null && names.every((n) => n === null) };
 }
 
+/** The launch's choice of where: "" this machine, "*" this machine and every host by capacity, else one host. */
+export function launchHosts(where: string, aliases: readonly string[]): string[] {
+  if (where === "") return [];
+  if (where === "*") return ["local", ...aliases];
+  return [where];
+}
+
 export function toSpecs(list: readonly ApproachDraft[]): ApproachSpec[] {
   return list.map((a) => ({
     name: a.name.trim(),

@@ -6,6 +6,7 @@ import {
   fromForm,
   fromRepoSetupForm,
   loadTheme,
+  newHost,
   saveTheme,
   setOwnRules,
   toForm,
@@ -210,5 +211,29 @@ describe("repository setup form", () => {
     expect(fromRepoSetupForm({ copy: [], setupCommand: "", timeoutSecs: "0", checkNetwork: false })).toEqual({
       settings: { copy: [], setup_command: null, setup_timeout_secs: 0, check_network: false },
     });
+  });
+});
+
+describe("hosts", () => {
+  const fields = { alias: "build-box", capacity: "3", agentPath: " /opt/claude ", workspace: "" };
+
+  it("a new host keeps what was typed, with the default folder", () => {
+    expect(newHost([], fields)).toEqual({ alias: "build-box", capacity: 3, agent_path: "/opt/claude", workspace: ".fanout" });
+  });
+
+  it("refuses what ssh would read as an option or a user, this machine's name, twins and no room", () => {
+    for (const alias of ["-oProxyCommand=x", "me@box", "two words", "", "local"]) {
+      expect(newHost([], { ...fields, alias }), alias).toMatch(/alias of a Host/);
+    }
+    const first = newHost([], fields);
+    if (typeof first === "string") throw new Error(first);
+    expect(newHost([first], fields)).toMatch(/listed already/);
+    expect(newHost([], { ...fields, capacity: "0" })).toMatch(/at least 1/);
+  });
+
+  it("the form carries the hosts and the ssh configuration through unchanged", () => {
+    const back = fromForm(toForm({ ...defaults, ssh_config: "/etc/fanout/ssh" }));
+    expect(back.hosts).toEqual(defaults.hosts);
+    expect(back.ssh_config).toBe("/etc/fanout/ssh");
   });
 });

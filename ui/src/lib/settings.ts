@@ -163,6 +163,26 @@ function wholeNumber(text: string): number {
   return /^\d+$/.test(t) ? Number(t) : NaN;
 }
 
+/** What the user typed for a new host. */
+export interface HostFields {
+  alias: string;
+  capacity: string;
+  agentPath: string;
+  workspace: string;
+}
+
+/** A host to add to `hosts`, or why it cannot be (the engine checks the same on save). */
+export function newHost(hosts: readonly HostConfig[], f: HostFields): HostConfig | string {
+  const alias = f.alias.trim();
+  if (!/^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(alias) || alias === "local") {
+    return "Give the alias of a Host in your ssh configuration: letters, digits, dots, dashes and underscores (not \"local\", which is this machine).";
+  }
+  if (hosts.some((h) => h.alias === alias)) return `The host ${alias} is listed already.`;
+  const capacity = wholeNumber(f.capacity);
+  if (!(capacity >= 1)) return "Agents at once must be a whole number, at least 1.";
+  return { alias, capacity, agent_path: f.agentPath.trim() || null, workspace: f.workspace.trim() || ".fanout" };
+}
+
 /** The settings the form describes; call only once `validateForm` found nothing. */
 export function fromForm(f: SettingsForm): Settings {
   const parallel = optional(f.maxParallel);

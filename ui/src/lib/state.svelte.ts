@@ -65,12 +65,15 @@ export const draft = $state<{
   hints: string;
   /** Run in each worktree after its agent; "" for none. */
   check: string;
+  /** Where the approaches that name no host run: see `launchHosts`. */
+  where: string;
 }>({
   task: "",
   includeUncommitted: false,
   approaches: freshApproaches(),
   hints: "",
   check: "",
+  where: "",
 });
 
 export function resetDraft() {

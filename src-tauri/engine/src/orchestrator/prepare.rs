@@ -24,17 +24,7 @@ pub(crate) async fn prepare(
 ) -> Result<(Box<dyn Agent>, SessionSpec, serde_json::Value), Error> {
     let kind: AgentKind = variant.agent.parse()?;
     let (run, environment) = (&config.run, &config.environment);
-    // On a host, the agent is the host's: its path there, or its name.
-    let executable = match &variant.host {
-        Some(alias) => environment
-            .hosts
-            .get(alias)?
-            .agent_path
-            .as_ref()
-            .filter(|_| kind != AgentKind::Command)
-            .map(PathBuf::from),
-        None => environment.executables.for_kind(kind),
-    };
+    let executable = executable(config, variant, kind)?;
     let agent = agent::backend(
         kind,
         executable.clone(),
@@ -96,6 +86,26 @@ pub(crate) async fn prepare(
         "methodology_warning": methodology.warning,
     });
     Ok((agent, spec, launch))
+}
+
+/// The agent CLI for `variant`: on a host, the host's (its path there, or
+/// found by name); here, the settings' or the name on the PATH (`None`).
+pub(crate) fn executable(
+    config: &Config,
+    variant: &Variant,
+    kind: AgentKind,
+) -> Result<Option<PathBuf>, Error> {
+    let environment = &config.environment;
+    Ok(match &variant.host {
+        Some(alias) => environment
+            .hosts
+            .get(alias)?
+            .agent_path
+            .as_ref()
+            .filter(|_| kind != AgentKind::Command)
+            .map(PathBuf::from),
+        None => environment.executables.for_kind(kind),
+    })
 }
 
 /// Whether the variant runs a session that asks the user: the "ask" profile

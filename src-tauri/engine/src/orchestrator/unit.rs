@@ -673,12 +673,9 @@ impl Unit {
             let api = ApiAgent::new(config.run.api.config().map_err(agent::AgentError::from)?);
             return Ok(api.start_asking(spec, approvals, events)?);
         }
-        let executable = config
-            .environment
-            .executables
-            .claude
-            .clone()
-            .unwrap_or_else(|| "claude".into());
+        let executable =
+            super::prepare::executable(config, &self.variant, agent::AgentKind::ClaudeCode)?
+                .unwrap_or_else(|| "claude".into());
         Ok(ClaudeInteractive::new(executable).start(spec, approvals, events)?)
     }
 
