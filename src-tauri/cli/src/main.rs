@@ -335,8 +335,16 @@ enum Command {
         /// the sandbox).
         #[arg(long, value_name = "on|off", value_parser = parse_switch)]
         check_network: Option<bool>,
+        /// A folder of built state (`target`, `node_modules`) copied into
+        /// each new worktree so its first build is warm; repeat for more.
+        /// Replaces the list Fanout detects.
+        #[arg(long = "warm", value_name = "FOLDER")]
+        warm: Vec<String>,
+        /// Warm nothing: every new worktree starts cold.
+        #[arg(long, conflicts_with = "warm")]
+        no_warm: bool,
         /// Forget this repository's settings: back to the defaults.
-        #[arg(long, conflicts_with_all = ["copy", "no_copy", "setup", "no_setup", "setup_timeout", "check_network"])]
+        #[arg(long, conflicts_with_all = ["copy", "no_copy", "setup", "no_setup", "setup_timeout", "check_network", "warm", "no_warm"])]
         reset: bool,
         /// Also write the settings to .fanout.json at the repository's root.
         #[arg(long)]
@@ -352,6 +360,8 @@ struct SettingsChange {
     no_setup: bool,
     setup_timeout: Option<u64>,
     check_network: Option<bool>,
+    warm: Vec<String>,
+    no_warm: bool,
 }
 
 impl SettingsChange {
@@ -362,6 +372,8 @@ impl SettingsChange {
             && !self.no_setup
             && self.setup_timeout.is_none()
             && self.check_network.is_none()
+            && self.warm.is_empty()
+            && !self.no_warm
     }
 
     fn apply(self, settings: &mut RepoSettings) {
@@ -379,6 +391,9 @@ impl SettingsChange {
         }
         if let Some(on) = self.check_network {
             settings.check_network = on;
+        }
+        if self.no_warm || !self.warm.is_empty() {
+            settings.warm = Some(self.warm);
         }
     }
 }
@@ -765,6 +780,8 @@ fn run(command: Command, out: &Out) -> Result<(), Error> {
             no_setup,
             setup_timeout,
             check_network,
+            warm,
+            no_warm,
             reset,
             export,
         } => {
@@ -776,6 +793,8 @@ fn run(command: Command, out: &Out) -> Result<(), Error> {
                 no_setup,
                 setup_timeout,
                 check_network,
+                warm,
+                no_warm,
             };
             let view = if reset {
                 engine.reset_repo_settings(&repo)?

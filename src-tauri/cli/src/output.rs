@@ -413,6 +413,18 @@ impl Out {
                 println!("setup timeout  {} s", s.setup_timeout_secs);
                 let network = if s.check_network { "on" } else { "off" };
                 println!("check network  {network}");
+                let detected: Vec<String> = view
+                    .warm_detected
+                    .iter()
+                    .map(|d| format!("{} ({}, {})", d.path, d.ecosystem, human_bytes(d.bytes)))
+                    .collect();
+                let warm = match &s.warm {
+                    None if detected.is_empty() => "nothing found to warm".to_owned(),
+                    None => format!("{} (detected)", detected.join(", ")),
+                    Some(list) if list.is_empty() => "off".to_owned(),
+                    Some(list) => list.join(" "),
+                };
+                println!("warm           {warm}");
                 if let Some(path) = exported {
                     println!("exported to    {}", path.display());
                 }

@@ -428,6 +428,7 @@ impl Engine {
             return Err(err);
         }
         self.record_copies(&id, &created, copied);
+        self.warm(&id, &info.root, &req.approaches, &created);
         Ok(ExperimentView {
             experiment,
             variants,
@@ -442,6 +443,7 @@ impl Engine {
         Ok(RepoSettingsView {
             stored: stored.is_some(),
             settings: stored.unwrap_or_default(),
+            warm_detected: crate::warm::detect(&root),
             repo_root: root,
         })
     }
@@ -459,11 +461,18 @@ impl Engine {
             .filter(|c| !c.trim().is_empty())
             .map(|c| c.trim().to_owned());
         settings.copy = settings.copy.iter().map(|g| g.trim().to_owned()).collect();
+        settings.warm = settings.warm.map(|list| {
+            list.iter()
+                .map(|f| f.trim().trim_end_matches('/').to_owned())
+                .filter(|f| !f.is_empty())
+                .collect()
+        });
         settings.validate()?;
         let root = repo::inspect(repo)?.root;
         let (key, value) = (root.clone(), settings.clone());
         self.store(move |s| s.set_repo_settings(&key, &value))?;
         Ok(RepoSettingsView {
+            warm_detected: crate::warm::detect(&root),
             repo_root: root,
             settings,
             stored: true,
@@ -507,6 +516,39 @@ impl Engine {
             .collect()
     }
 
+    /// Gives each new worktree of a variant that runs here a copy of the
+    /// checkout's built state (see [`crate::warm`]), and records what it
+    /// cost at the start of its transcript (kind `warmed`). A variant on a
+    /// host builds there; nothing is copied for it.
+    fn warm(
+        &self,
+        id: &str,
+        root: &Path,
+        approaches: &[ApproachSpec],
+        created: &[worktree::CreatedWorktree],
+    ) {
+        let key = root.to_path_buf();
+        let setting = self
+            .store(move |s| s.repo_settings(&key))
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+            .warm;
+        let folders = crate::warm::chosen(root, setting.as_deref());
+        if folders.is_empty() {
+            return;
+        }
+        let here: Vec<&worktree::CreatedWorktree> = created
+            .iter()
+            .zip(approaches)
+            .filter(|(_, a)| a.host.is_none())
+            .map(|(wt, _)| wt)
+            .collect();
+        let paths: Vec<PathBuf> = here.iter().map(|wt| wt.path.clone()).collect();
+        let reports = crate::warm::warm_all(root, &folders, &paths);
+        self.note_each(id, "warmed", here.iter().map(|wt| wt.index).zip(reports));
+    }
+
     /// Puts each worktree's copy report at the start of its variant's
     /// transcript (kind `copied_files`), so the user sees which ignored files
     /// the agent got. The experiment exists by now: a store that fails here
@@ -517,20 +559,26 @@ impl Engine {
         created: &[worktree::CreatedWorktree],
         copied: Vec<ignored_files::CopyReport>,
     ) {
+        let notes = created.iter().map(|wt| wt.index).zip(copied);
+        self.note_each(id, "copied_files", notes);
+    }
+
+    /// Records one event of `kind` per variant at the start of its
+    /// transcript. The experiment exists by now: a store that fails here
+    /// costs the note, not the experiment.
+    fn note_each<T: Serialize>(&self, id: &str, kind: &str, notes: impl Iterator<Item = (u32, T)>) {
         let time = now_rfc3339();
-        let events: Vec<NewEvent> = created
-            .iter()
-            .zip(copied)
-            .map(|(wt, report)| NewEvent {
+        let events: Vec<NewEvent> = notes
+            .map(|(variant, report)| NewEvent {
                 experiment_id: id.to_owned(),
-                variant: wt.index,
+                variant,
                 time: time.clone(),
-                kind: "copied_files".into(),
+                kind: kind.to_owned(),
                 payload: serde_json::to_value(report).unwrap_or_default(),
             })
             .collect();
         if let Err(err) = self.store(move |s| s.append_events(&events)) {
-            tracing::warn!(%err, "the copied files could not be noted in the transcripts");
+            tracing::warn!(%err, kind, "a note could not be recorded in the transcripts");
         }
     }
 

@@ -49,6 +49,7 @@ use crate::stats::{AgentStats, JudgeRecord, Stats};
 use crate::store::{
     CheckResult, Experiment, ExperimentStatus, MergeRecord, StoredEvent, Variant, VariantStatus,
 };
+use crate::warm::{Detected, WarmReport, WarmedFolder};
 use crate::worktree::RemoveReport;
 
 /// Where the generated file lives, relative to the repository's root.
@@ -179,6 +180,10 @@ pub fn types() -> Vec<Declared> {
         // Hosts
         HostConfig,
         HostReport,
+        // Warm worktrees
+        Detected,
+        WarmReport,
+        WarmedFolder,
     ]
 }
 

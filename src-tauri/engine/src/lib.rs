@@ -50,6 +50,7 @@ pub mod slug;
 pub mod stats;
 pub mod store;
 pub mod supervisor;
+pub mod warm;
 pub mod worktree;
 
 pub use error::Error;

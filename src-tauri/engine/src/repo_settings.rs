@@ -65,6 +65,11 @@ pub struct RepoSettings {
     /// Checks may reach the network. Off, a check runs in a sandbox with
     /// loopback only (when the sandbox is on), so a test suite cannot call out.
     pub check_network: bool,
+    /// Built-state folders copied into each new worktree so its first build
+    /// is warm (see [`crate::warm`]); `None` is what Fanout detects, an
+    /// empty list is none.
+    #[serde(default)]
+    pub warm: Option<Vec<String>>,
 }
 
 impl Default for RepoSettings {
@@ -74,6 +79,7 @@ impl Default for RepoSettings {
             setup_command: None,
             setup_timeout_secs: 10 * 60,
             check_network: true,
+            warm: None,
         }
     }
 }
@@ -85,6 +91,8 @@ pub struct RepoSettingsView {
     pub settings: RepoSettings,
     /// `false` while the repository still uses the defaults.
     pub stored: bool,
+    /// The built-state folders the checkout has, warmed by default.
+    pub warm_detected: Vec<crate::warm::Detected>,
 }
 
 impl RepoSettings {

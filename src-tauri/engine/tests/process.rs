@@ -149,7 +149,10 @@ async fn cancel_escalates_to_sigkill_when_sigterm_is_ignored() {
 
 #[tokio::test]
 async fn a_timeout_ends_a_hanging_child() {
-    let spec = sh("sleep 30").timeout(Some(Duration::from_millis(300)));
+    // `exec`: one process, so the signal that ends it is the timeout's own.
+    // A shell waiting on `sleep` may see its child die first and exit with
+    // 128 + the signal instead of being killed itself.
+    let spec = sh("exec sleep 30").timeout(Some(Duration::from_millis(300)));
     let running = process::spawn(spec).expect("sh starts");
     let pgid = running.pid();
     let outcome = running.finish().await;
@@ -159,7 +162,10 @@ async fn a_timeout_ends_a_hanging_child() {
         ProcessEnd::TimedOut,
         "the timer, not the child, ended it"
     );
-    assert!(outcome.signal.is_some(), "it was killed by a signal");
+    assert!(
+        outcome.signal.is_some(),
+        "it was killed by a signal: {outcome:?}"
+    );
     assert_group_gone(pgid).await;
 }
 

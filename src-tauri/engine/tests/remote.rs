@@ -8,13 +8,17 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{fake_claude, fake_config, git, Fixture, Rig, Sshd};
+use common::{
+    claude_binary, claude_offline_env, fake_claude, fake_config, git, Fixture, Rig, Sshd,
+};
+use fanout_engine::agent::PermissionProfile;
 use fanout_engine::api::Fanout;
 use fanout_engine::experiment::{ApproachSpec, CleanOptions, NewExperiment};
 use fanout_engine::ids::VariantIndex;
 use fanout_engine::orchestrator::{Config, Environment, Job, RunConfig};
 use fanout_engine::paths::Paths;
 use fanout_engine::store::{Variant, VariantStatus};
+use fanout_mock_llm::{MockServer, Script, WriteTool};
 
 const HOST: &str = Sshd::ALIAS;
 
@@ -398,4 +402,42 @@ fn checking_a_host_reports_its_platform_git_and_agents() {
         .check()
         .unwrap_err();
     assert_eq!(err.code(), "host.unreachable");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_claude_code_runs_on_the_host_against_the_mock_api() {
+    let sshd = Sshd::start();
+    let rig = Rig::placed(
+        Fixture::new(),
+        &[("far", Some(HOST))],
+        "claude-code",
+        Environment::default(),
+    );
+    let target = remote_worktree(&sshd, rig.id.as_str(), 1).join("hello.txt");
+    let content = "Hello from Claude Code on another host.\n";
+    let script = Script::sequential(Script::write_file(
+        WriteTool::ClaudeCode,
+        &target.display().to_string(),
+        content,
+    ));
+    let server = MockServer::start(script).await.expect("the mock starts");
+    let home = tempfile::tempdir().expect("a throwaway HOME for the CLI");
+    let mut config = Config::default();
+    config.environment.hosts = sshd.hosts(sshd.host(1, Some(&claude_binary())));
+    // Sent to the host on the session's stdin: the mock's address, its key,
+    // the CLI's own HOME.
+    config.environment.env = claude_offline_env(&server.url(), home.path());
+    config.run.permission = PermissionProfile::Edits;
+    let done = rig.run(config).await;
+    let v = &done.variants[0];
+    succeeded(v);
+    assert!(
+        !server.requests().is_empty(),
+        "the CLI on the host talked to the mock"
+    );
+    assert_eq!(
+        git(&rig.fx.root, &["show", &format!("{}:hello.txt", v.branch)]),
+        content.trim_end(),
+        "what the CLI wrote there is committed on the branch here"
+    );
 }

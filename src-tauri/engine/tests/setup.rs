@@ -174,6 +174,7 @@ fn settings_are_stored_by_fanout_validated_and_exported_on_request() {
         setup_command: Some("npm ci".into()),
         setup_timeout_secs: 90,
         check_network: false,
+        warm: Some(vec!["target".into()]),
     };
     s.engine()
         .save_repo_settings(&s.fx.root, wanted.clone())
@@ -666,6 +667,7 @@ fn repository_settings_save_trimmed_refuse_bad_input_with_a_sentence_and_export_
         setup_command: Some("  npm ci  ".into()),
         setup_timeout_secs: 120,
         check_network: false,
+        warm: None,
     };
     let saved = s
         .engine()

@@ -197,19 +197,21 @@ describe("theme", () => {
 
 describe("repository setup form", () => {
   it("round-trips the engine's settings", () => {
-    const s = { copy: [".env", ".env.*"], setup_command: "npm ci", setup_timeout_secs: 600, check_network: false };
-    expect(fromRepoSetupForm(toRepoSetupForm(s))).toEqual({ settings: s });
+    for (const warm of [null, [], ["target", "node_modules"]]) {
+      const s = { copy: [".env", ".env.*"], setup_command: "npm ci", setup_timeout_secs: 600, check_network: false, warm };
+      expect(fromRepoSetupForm(toRepoSetupForm(s))).toEqual({ settings: s });
+    }
   });
   it("drops blank rows, trims, and sends an empty command as none", () => {
-    const out = fromRepoSetupForm({ copy: [" .env ", "", "  "], setupCommand: "   ", timeoutSecs: " 30 ", checkNetwork: true });
-    expect(out).toEqual({ settings: { copy: [".env"], setup_command: null, setup_timeout_secs: 30, check_network: true } });
+    const out = fromRepoSetupForm({ copy: [" .env ", "", "  "], setupCommand: "   ", timeoutSecs: " 30 ", checkNetwork: true, warmFolders: "  target  node_modules ", warmOff: false });
+    expect(out).toEqual({ settings: { copy: [".env"], setup_command: null, setup_timeout_secs: 30, check_network: true, warm: ["target", "node_modules"] } });
   });
   it("refuses a timeout that is no whole number, leaving range checks to the engine", () => {
-    expect(fromRepoSetupForm({ copy: [], setupCommand: "", timeoutSecs: "ten", checkNetwork: true })).toEqual({
+    expect(fromRepoSetupForm({ copy: [], setupCommand: "", timeoutSecs: "ten", checkNetwork: true, warmFolders: "", warmOff: false })).toEqual({
       error: "The setup timeout must be a whole number of seconds, like 600 for ten minutes.",
     });
-    expect(fromRepoSetupForm({ copy: [], setupCommand: "", timeoutSecs: "0", checkNetwork: false })).toEqual({
-      settings: { copy: [], setup_command: null, setup_timeout_secs: 0, check_network: false },
+    expect(fromRepoSetupForm({ copy: [], setupCommand: "", timeoutSecs: "0", checkNetwork: false, warmFolders: "target", warmOff: true })).toEqual({
+      settings: { copy: [], setup_command: null, setup_timeout_secs: 0, check_network: false, warm: [] },
     });
   });
 });

@@ -377,6 +377,10 @@ export interface RepoSetupForm {
   setupCommand: string;
   timeoutSecs: string;
   checkNetwork: boolean;
+  /** Built-state folders to warm, space-separated; "" is what Fanout detects. */
+  warmFolders: string;
+  /** Every new worktree starts cold. */
+  warmOff: boolean;
 }
 
 export function toRepoSetupForm(s: RepoSettings): RepoSetupForm {
@@ -385,6 +389,8 @@ export function toRepoSetupForm(s: RepoSettings): RepoSetupForm {
     setupCommand: s.setup_command ?? "",
     timeoutSecs: String(s.setup_timeout_secs),
     checkNetwork: s.check_network,
+    warmFolders: (s.warm ?? []).join(" "),
+    warmOff: s.warm != null && s.warm.length === 0,
   };
 }
 
@@ -402,6 +408,7 @@ export function fromRepoSetupForm(f: RepoSetupForm): { settings: RepoSettings } 
       setup_command: optional(f.setupCommand),
       setup_timeout_secs: timeout,
       check_network: f.checkNetwork,
+      warm: f.warmOff ? [] : f.warmFolders.trim() === "" ? null : f.warmFolders.trim().split(/\s+/),
     },
   };
 }

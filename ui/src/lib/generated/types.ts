@@ -935,7 +935,13 @@ setup_command: string | null, setup_timeout_secs: number,
  * Checks may reach the network. Off, a check runs in a sandbox with
  * loopback only (when the sandbox is on), so a test suite cannot call out.
  */
-check_network: boolean, };
+check_network: boolean, 
+/**
+ * Built-state folders copied into each new worktree so its first build
+ * is warm (see [`crate::warm`]); `None` is what Fanout detects, an
+ * empty list is none.
+ */
+warm: Array<string> | null, };
 
 /**
  * A repository's settings as a settings screen shows them.
@@ -944,7 +950,11 @@ export type RepoSettingsView = { repo_root: string, settings: RepoSettings,
 /**
  * `false` while the repository still uses the defaults.
  */
-stored: boolean, };
+stored: boolean, 
+/**
+ * The built-state folders the checkout has, warmed by default.
+ */
+warm_detected: Array<Detected>, };
 
 /**
  * What the settings screen shows of this machine's agents.
@@ -1078,6 +1088,38 @@ platform: string, git: string | null,
  * The agent CLIs found there, with their versions (`claude 2.1.3`).
  */
 agents: Array<string>, workspace: string, };
+
+/**
+ * A folder of built state the checkout has, and whose it is.
+ */
+export type Detected = { 
+/**
+ * Relative to the repository's root.
+ */
+path: string, 
+/**
+ * "Cargo", "npm" …
+ */
+ecosystem: string, bytes: number, };
+
+/**
+ * What warming one worktree did, for its run record.
+ */
+export type WarmReport = { folders: Array<WarmedFolder>, 
+/**
+ * One sentence per folder that was not warmed, saying why.
+ */
+skipped: Array<string>, millis: number, };
+
+export type WarmedFolder = { path: string, bytes: number, 
+/**
+ * `reflink` (copy-on-write) or `copy`.
+ */
+method: string, 
+/**
+ * Symlinks back into the checkout that were removed from the copy.
+ */
+links_removed: number, };
 
 /** The most variants one experiment may have. */
 export const MAX_VARIANTS = 8;
