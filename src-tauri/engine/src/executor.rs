@@ -215,16 +215,19 @@ impl SshHost {
 
     /// Pushes the base to the cache (creating it) and makes a fresh
     /// worktree there at the base.
+    /// Makes the cache repository of the experiment's repository there.
+    fn cache_script(&self, experiment: &Experiment) -> String {
+        format!(
+            "mkdir -p {ws}/repos {ws}/worktrees && {{ test -d {cache} || git init -q --bare {cache}; }}",
+            ws = quote(&self.ssh.host.workspace),
+            cache = quote(&self.cache(&experiment.repo_root))
+        )
+    }
+
+    /// Pushes the base to the cache (made by [`Self::cache_script`]) and
+    /// makes a fresh worktree there at the base.
     fn fresh_worktree(&self, experiment: &Experiment, wt: &str) -> Result<(), Error> {
         let cache = self.cache(&experiment.repo_root);
-        self.ssh.run(
-            "creating the cache repository",
-            &format!(
-                "mkdir -p {ws}/repos {ws}/worktrees && {{ test -d {cache} || git init -q --bare {cache}; }}",
-                ws = quote(&self.ssh.host.workspace),
-                cache = quote(&cache)
-            ),
-        )?;
         let push = self
             .git_here(&experiment.repo_root)
             .args(["push", "-q", "--no-verify"])
@@ -267,23 +270,25 @@ impl Executor for SshHost {
             }
             .into());
         }
-        let supervisor = hosts::install_supervisor(&self.ssh, &crate::supervisor::executable()?)?;
         let wt = self.worktree(experiment, variant);
+        // One round trip: the cache repository made (fresh) or the worktree
+        // looked for, the platform read, the supervisor looked for.
+        let prelude = if fresh {
+            self.cache_script(experiment)
+        } else {
+            format!("test -e {}/.git && echo worktree || echo gone", quote(&wt))
+        };
+        let (supervisor, said) =
+            hosts::install_supervisor(&self.ssh, &crate::supervisor::executable()?, &prelude)?;
         if fresh {
             self.fresh_worktree(experiment, &wt)?;
-        } else {
-            let there = self.ssh.run(
-                "looking for the variant's worktree",
-                &format!("test -e {}/.git && echo yes || true", quote(&wt)),
-            )?;
-            if there.trim() != "yes" {
-                return Err(ExecutorError::RemoteWorktreeGone {
-                    index: variant.index,
-                    alias: self.alias().to_owned(),
-                    path: wt,
-                }
-                .into());
+        } else if said.trim() != "worktree" {
+            return Err(ExecutorError::RemoteWorktreeGone {
+                index: variant.index,
+                alias: self.alias().to_owned(),
+                path: wt,
             }
+            .into());
         }
         Ok(Workspace {
             dir: PathBuf::from(wt),

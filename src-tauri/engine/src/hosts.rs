@@ -557,16 +557,41 @@ pub(crate) fn block_fits(block: &[u8]) -> bool {
 
 /// The supervisor for a host: this machine's own (same platform), copied
 /// into the workspace there once per build, by size and modification time.
-pub fn install_supervisor(ssh: &Ssh, local: &Path) -> Result<String, HostError> {
-    let here = format!("{} {}", std::env::consts::OS, std::env::consts::ARCH);
-    let platform = ssh.run("reading the platform", "uname -sm")?;
+/// `prelude` (a script) runs first in the same round trip, since each one
+/// costs a variant on a distant host real time; what it printed comes back
+/// beside the supervisor's path.
+pub fn install_supervisor(
+    ssh: &Ssh,
+    local: &Path,
+    prelude: &str,
+) -> Result<(String, String), HostError> {
+    let name = supervisor_name(ssh, local)?;
+    let answer = ssh.run(
+        "looking for Fanout's supervisor",
+        &format!(
+            "{prelude}\nuname -sm; test -x {} && echo present || echo missing",
+            quote(&name)
+        ),
+    )?;
+    let mut lines: Vec<&str> = answer.lines().collect();
+    let present = lines.pop().map(str::trim) == Some("present");
+    let platform = lines.pop().unwrap_or_default().trim().to_owned();
+    let said = lines.join("\n");
     if !same_platform(&platform) {
         return Err(HostError::Platform {
             alias: ssh.alias().to_owned(),
-            there: platform.trim().to_owned(),
-            here,
+            there: platform,
+            here: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
         });
     }
+    if !present {
+        upload_supervisor(ssh, local, &name)?;
+    }
+    Ok((name, said))
+}
+
+/// Where this build's supervisor lives on the host.
+fn supervisor_name(ssh: &Ssh, local: &Path) -> Result<String, HostError> {
     let meta = std::fs::metadata(local).map_err(|e| HostError::Remote {
         alias: ssh.alias().to_owned(),
         doing: "copying Fanout's supervisor".into(),
@@ -577,27 +602,27 @@ pub fn install_supervisor(ssh: &Ssh, local: &Path) -> Result<String, HostError> 
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_secs());
-    let ws = &ssh.host.workspace;
-    let name = format!("{ws}/bin/fanout-supervisor-{}-{stamp}", meta.len());
-    let present = ssh.run(
-        "looking for Fanout's supervisor",
-        &format!("test -x {} && echo yes || true", quote(&name)),
-    )?;
-    if present.trim() != "yes" {
-        let bytes = std::fs::read(local).map_err(|e| HostError::Remote {
-            alias: ssh.alias().to_owned(),
-            doing: "copying Fanout's supervisor".into(),
-            detail: format!("{} could not be read here: {e}", local.display()),
-        })?;
-        // A file of its own per copy: variants starting together each copy.
-        let script = format!(
-            "mkdir -p {ws}/bin && t={name}.part.$$ && cat > \"$t\" && chmod 755 \"$t\" && mv -f \"$t\" {name}",
-            ws = quote(ws),
-            name = quote(&name),
-        );
-        ssh.run_with_input("copying Fanout's supervisor", &script, Some(&bytes))?;
-    }
-    Ok(name)
+    Ok(format!(
+        "{}/bin/fanout-supervisor-{}-{stamp}",
+        ssh.host.workspace,
+        meta.len()
+    ))
+}
+
+fn upload_supervisor(ssh: &Ssh, local: &Path, name: &str) -> Result<(), HostError> {
+    let bytes = std::fs::read(local).map_err(|e| HostError::Remote {
+        alias: ssh.alias().to_owned(),
+        doing: "copying Fanout's supervisor".into(),
+        detail: format!("{} could not be read here: {e}", local.display()),
+    })?;
+    // A file of its own per copy: variants starting together each copy.
+    let script = format!(
+        "mkdir -p {ws}/bin && t={name}.part.$$ && cat > \"$t\" && chmod 755 \"$t\" && mv -f \"$t\" {name}",
+        ws = quote(&ssh.host.workspace),
+        name = quote(name),
+    );
+    ssh.run_with_input("copying Fanout's supervisor", &script, Some(&bytes))?;
+    Ok(())
 }
 
 /// `uname -sm` names the same OS and architecture as this build's.
