@@ -6,7 +6,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 APP := target/release/fanout-app
 
-.PHONY: run test test-long bench bench-ui bench-startup deps ui app cli dist types claude-code gemini-cli test-rust test-ui test-dist clean
+.PHONY: run test test-long bench bench-ui bench-drown bench-startup deps ui app cli dist types claude-code gemini-cli test-rust test-ui test-dist clean
 
 deps: .cache/deps-ok ui/node_modules/.package-lock.json
 
@@ -104,6 +104,13 @@ bench: deps
 # longest stall while scrolling, measured in the page. Figures in BENCHMARKS.md.
 bench-ui: ui e2e-deps
 	$(CARGO) test --features custom-protocol --test ui_bench -- --ignored --nocapture
+
+# 16 variants whose checks each burn a core for 20 s, with and without the
+# limit on checks at once: wall time, peak memory, the window's longest
+# frame. Figures in BENCHMARKS.md.
+bench-drown: export FANOUT_SANDBOX_READABLE := $(CURDIR)
+bench-drown: ui e2e-deps
+	$(CARGO) test --features custom-protocol --test drown_bench -- --ignored --nocapture
 
 # Cold start of the release app to its first screen, and its idle memory (PSS
 # over the app and its WebKit processes). Figures in BENCHMARKS.md.

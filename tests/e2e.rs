@@ -71,11 +71,7 @@ fn fake_claude() -> PathBuf {
     ignore = "the app must serve ui/dist: run with --features custom-protocol (make test does)"
 )]
 async fn the_real_window_opens_compares_merges_and_refuses_to_clobber() {
-    let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/dist/index.html");
-    assert!(
-        dist.is_file(),
-        "ui/dist is not built, so the app would show nothing: run `cd ui && npm ci && npm run build`"
-    );
+    harness::assert_ui_built();
     let api = MockServer::start(Script::approaches_tool(3))
         .await
         .expect("the mock model API starts");
@@ -259,7 +255,7 @@ async fn all_reach(app: &App, n: usize, status: &str) {
 /// Variant 1's agent printed HTML and Svelte-like text in its answer and its
 /// tool input: expanded, the transcript shows it as typed and nothing ran.
 async fn hostile_transcript(app: &mut App, scripts_at_start: &serde_json::Value) {
-    let card = format!("{}[data-index=\"1\"]", tid("variant-card"));
+    let card = harness::card(1);
     app.click(&format!("{card} {}", tid("transcript-toggle")))
         .await;
     let text = app
@@ -313,7 +309,7 @@ async fn open_repo(app: &mut App, repo: &Repo) {
 
 /// The worktree a variant card shows (its full path is the title).
 async fn worktree_of(app: &App, index: u32) -> String {
-    let card = format!("{}[data-index=\"{index}\"]", tid("variant-card"));
+    let card = harness::card(index);
     let dd = app.el(&format!("{card} dd[title]")).await;
     dd.attr("title")
         .await
@@ -323,7 +319,7 @@ async fn worktree_of(app: &App, index: u32) -> String {
 
 /// The branch a variant card shows.
 async fn branch_of(app: &App, index: u32) -> String {
-    let card = format!("{}[data-index=\"{index}\"]", tid("variant-card"));
+    let card = harness::card(index);
     let branch = app.el(&format!("{card} dd.mono")).await;
     text_of(&branch).await.expect("read the branch")
 }
@@ -872,7 +868,7 @@ async fn repo_setup_in_settings(app: &mut App, repo: &Repo, gate: &Path) {
 async fn setup_is_visible(app: &mut App, gate: &Path) -> u64 {
     all_reach(app, 3, "preparing").await;
     let before = disk_bytes(app, 2).await;
-    let card = format!("{}[data-index=\"1\"]", tid("variant-card"));
+    let card = harness::card(1);
     app.text_contains(&format!("{card} {}", tid("variant-activity")), "Preparing")
         .await;
     app.click(&format!("{card} {}", tid("transcript-toggle")))
@@ -966,7 +962,7 @@ async fn failing_setup(app: &mut App, repo: &Repo) {
     }
     app.click(&tid("launch")).await;
     all_reach(app, 3, "failed").await;
-    let card = format!("{}[data-index=\"1\"]", tid("variant-card"));
+    let card = harness::card(1);
     let reason = app
         .text_contains(&format!("{card} {}", tid("variant-error")), "exit code 3")
         .await;
@@ -1044,11 +1040,7 @@ async fn merge_refuses_over_uncommitted_work(app: &mut App, repo: &Repo) {
         tid("commit-variant")
     ))
     .await;
-    app.text_contains(
-        &format!("{}[data-index=\"1\"]", tid("variant-card")),
-        "Committed",
-    )
-    .await;
+    app.text_contains(&harness::card(1), "Committed").await;
 
     let users_edit = "# greeter\n\nSays hello. (my local note)\n";
     write(&repo.root, "README.md", users_edit);

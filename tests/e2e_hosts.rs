@@ -17,11 +17,7 @@ use std::path::Path;
 
 use fanout_testsupport::Sshd;
 use git::Repo;
-use harness::{tid, App};
-
-fn card(index: u32) -> String {
-    format!("{}[data-index=\"{index}\"]", tid("variant-card"))
-}
+use harness::{card, tid, App};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
@@ -29,11 +25,7 @@ fn card(index: u32) -> String {
     ignore = "the app must serve ui/dist: run with --features custom-protocol (make test does)"
 )]
 async fn two_variants_run_on_a_host_added_in_settings_and_one_is_merged_here() {
-    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/dist/index.html");
-    assert!(
-        dist.is_file(),
-        "ui/dist is not built: run `cd ui && npm ci && npm run build`"
-    );
+    harness::assert_ui_built();
     let sshd = Sshd::start();
     let claude = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/agents/fake-claude");
     let claude = claude.display().to_string();

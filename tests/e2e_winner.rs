@@ -18,7 +18,7 @@ use std::path::Path;
 
 use fanout_mock_llm::{MockGitHub, MockServer, Script, Turn};
 use git::Repo;
-use harness::{tid, App};
+use harness::{card, tid, App};
 use serde_json::{json, Value};
 
 /// 40 numbered lines: far enough apart for a change at the top and one at the bottom.
@@ -60,21 +60,13 @@ fn review(what: &str, n: u64) -> Turn {
     )
 }
 
-fn card(index: u32) -> String {
-    format!("{}[data-index=\"{index}\"]", tid("variant-card"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     not(feature = "custom-protocol"),
     ignore = "the app must serve ui/dist: run with --features custom-protocol (make test does)"
 )]
 async fn reviews_a_ranking_and_a_combined_variant_that_is_merged() {
-    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/dist/index.html");
-    assert!(
-        dist.is_file(),
-        "ui/dist is not built: run `cd ui && npm ci && npm run build`"
-    );
+    harness::assert_ui_built();
     let api = MockServer::start(Script::sequential(vec![
         review("fixes the top line", 7),
         review("fixes the bottom line", 8),

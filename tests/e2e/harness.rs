@@ -392,6 +392,26 @@ impl App {
         self.client = connect(self.port, &self.binary, args).await;
     }
 
+    /// Fanout's data folder of this app (its FANOUT_HOME).
+    #[allow(dead_code)] // the benchmarks' (drown_bench)
+    pub fn fanout_home(&self) -> PathBuf {
+        self._home.path().join("fanout")
+    }
+
+    /// Every process of this run: the app, its WebKit processes and all
+    /// they started (agents, checks), by the marker they inherit.
+    #[allow(dead_code)] // the benchmarks' (drown_bench)
+    pub fn processes(&self) -> Vec<i32> {
+        pids_with_env(&self._sweep.marker)
+    }
+
+    /// [`App::processes`], for another thread.
+    #[allow(dead_code)] // the benchmarks' (drown_bench)
+    pub fn processes_probe(&self) -> impl Fn() -> Vec<i32> + Send + 'static {
+        let marker = self._sweep.marker.clone();
+        move || pids_with_env(&marker)
+    }
+
     /// Saves a screenshot as target/e2e-screenshots/<test>/NN-name.png.
     pub async fn shot(&mut self, name: &str) {
         self.shot_no += 1;
@@ -576,4 +596,18 @@ pub async fn text_of(el: &Element) -> Result<String, CmdError> {
 /// The CSS selector of a data-testid.
 pub fn tid(id: &str) -> String {
     format!("[data-testid=\"{id}\"]")
+}
+
+/// Variant `index`'s card on the experiment page.
+pub fn card(index: u32) -> String {
+    format!("{}[data-index=\"{index}\"]", tid("variant-card"))
+}
+
+/// Fails the test unless `ui/dist` is built: the app would show nothing.
+pub fn assert_ui_built() {
+    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/dist/index.html");
+    assert!(
+        dist.is_file(),
+        "ui/dist is not built: run `cd ui && npm ci && npm run build`"
+    );
 }

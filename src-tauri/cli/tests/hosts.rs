@@ -18,6 +18,27 @@ fn fanout(home: &Path, sshd: &Sshd, args: &[&str]) -> Output {
         .expect("run fanout")
 }
 
+/// `fanout [flags] run` of `approaches` (a plan's JSON) on `host`, with
+/// Fanout's data in the fixture's `home`.
+fn run_on(fx: &Fixture, sshd: &Sshd, approaches: &str, flags: &[&str], host: &str) -> Output {
+    let plan = fx.sibling("plan").join("approaches.json");
+    std::fs::write(&plan, approaches).expect("plan");
+    let (root, plan) = (fx.root.display().to_string(), plan.display().to_string());
+    let mut args: Vec<&str> = flags.to_vec();
+    args.extend([
+        "run",
+        "--repo",
+        &root,
+        "--task",
+        "greet",
+        "--approaches",
+        &plan,
+        "--host",
+        host,
+    ]);
+    fanout(&fx.sibling("home"), sshd, &args)
+}
+
 fn succeeded(out: &Output) -> String {
     assert!(
         out.status.success(),
@@ -58,28 +79,12 @@ fn a_host_is_added_checked_and_runs_the_variants() {
         "check reports git there:\n{checked}"
     );
 
-    let plan = fx.sibling("plan").join("approaches.json");
-    std::fs::write(
-        &plan,
-        r#"{"approaches": [{"name": "left"}, {"name": "right"}]}"#,
-    )
-    .expect("plan");
-    let root = fx.root.display().to_string();
-    let run = fanout(
-        &home,
+    let run = run_on(
+        &fx,
         &sshd,
-        &[
-            "--json",
-            "run",
-            "--repo",
-            &root,
-            "--task",
-            "greet",
-            "--approaches",
-            &plan.display().to_string(),
-            "--host",
-            Sshd::ALIAS,
-        ],
+        r#"{"approaches": [{"name": "left"}, {"name": "right"}]}"#,
+        &["--json"],
+        Sshd::ALIAS,
     );
     let doc: Value = serde_json::from_str(&succeeded(&run)).expect("json");
     let results = doc["results"].as_array().expect("results");
@@ -104,23 +109,12 @@ fn a_run_on_an_unreachable_host_is_refused_before_anything_is_created() {
     let fx = Fixture::new();
     let home = fx.sibling("home");
     succeeded(&fanout(&home, &sshd, &["hosts", "add", Sshd::DEAD]));
-    let plan = fx.sibling("plan").join("approaches.json");
-    std::fs::write(&plan, r#"{"approaches": [{"name": "only"}]}"#).expect("plan");
-    let root = fx.root.display().to_string();
-    let run = fanout(
-        &home,
+    let run = run_on(
+        &fx,
         &sshd,
-        &[
-            "run",
-            "--repo",
-            &root,
-            "--task",
-            "greet",
-            "--approaches",
-            &plan.display().to_string(),
-            "--host",
-            Sshd::DEAD,
-        ],
+        r#"{"approaches": [{"name": "only"}]}"#,
+        &[],
+        Sshd::DEAD,
     );
     assert_eq!(run.status.code(), Some(1));
     let err = String::from_utf8_lossy(&run.stderr);

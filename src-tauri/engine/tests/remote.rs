@@ -37,6 +37,16 @@ fn remote_worktree(sshd: &Sshd, experiment_id: &str, index: u32) -> PathBuf {
         .join(format!("{short}-{index}"))
 }
 
+/// An experiment of one approach, placed on the test host, run by `agent`.
+fn one_on_the_host(agent: &str) -> Rig {
+    Rig::placed(
+        Fixture::new(),
+        &[("far", Some(HOST))],
+        agent,
+        Environment::default(),
+    )
+}
+
 fn succeeded(v: &Variant) {
     assert_eq!(
         v.status,
@@ -250,12 +260,7 @@ async fn appears(path: &Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_connection_interrupts_the_variant_and_a_retry_reconnects() {
     let sshd = Sshd::start();
-    let rig = Rig::placed(
-        Fixture::new(),
-        &[("far", Some(HOST))],
-        "command",
-        Environment::default(),
-    );
+    let rig = one_on_the_host("command");
     let mut config = remote_config(&sshd, "success", 1);
     config.run.agent_command = Some("sh -c 'echo begun > begun.txt; sleep 600'".into());
     rig.configure(&config).await;
@@ -299,12 +304,7 @@ async fn a_dropped_connection_interrupts_the_variant_and_a_retry_reconnects() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worktree_deleted_on_the_host_is_a_clear_error_and_the_branch_stays() {
     let sshd = Sshd::start();
-    let rig = Rig::placed(
-        Fixture::new(),
-        &[("far", Some(HOST))],
-        "claude-code",
-        Environment::default(),
-    );
+    let rig = one_on_the_host("claude-code");
     let mut config = remote_config(&sshd, "success", 1);
     config.run.check = Some("true".into());
     let done = rig.run(config).await;
@@ -338,12 +338,7 @@ async fn a_worktree_deleted_on_the_host_is_a_clear_error_and_the_branch_stays() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_agent_that_double_forks_is_still_stopped_on_cancel() {
     let sshd = Sshd::start();
-    let rig = Rig::placed(
-        Fixture::new(),
-        &[("far", Some(HOST))],
-        "command",
-        Environment::default(),
-    );
+    let rig = one_on_the_host("command");
     // The agent starts a daemon (a child of a child that exits at once, in
     // a session of its own), notes its pid, and waits.
     let template =
@@ -407,12 +402,7 @@ fn checking_a_host_reports_its_platform_git_and_agents() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_real_claude_code_runs_on_the_host_against_the_mock_api() {
     let sshd = Sshd::start();
-    let rig = Rig::placed(
-        Fixture::new(),
-        &[("far", Some(HOST))],
-        "claude-code",
-        Environment::default(),
-    );
+    let rig = one_on_the_host("claude-code");
     let target = remote_worktree(&sshd, rig.id.as_str(), 1).join("hello.txt");
     let content = "Hello from Claude Code on another host.\n";
     let script = Script::sequential(Script::write_file(

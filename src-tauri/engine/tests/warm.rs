@@ -28,6 +28,23 @@ fn built_checkout() -> Fixture {
     fx
 }
 
+/// Saves the repository's warm setting where the rig's Fanout will read it.
+fn save_warm(fx: &Fixture, warm: Option<Vec<String>>) {
+    let engine = fanout_engine::experiment::Engine::open(fanout_engine::paths::Paths::at(
+        fx.sibling("home"),
+    ))
+    .expect("engine");
+    engine
+        .save_repo_settings(
+            &fx.root,
+            RepoSettings {
+                warm,
+                ..RepoSettings::default()
+            },
+        )
+        .expect("settings saved");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_worktree_starts_with_its_own_copy_of_the_build() {
     let rig = Rig::with(built_checkout(), &["one", "two"], "claude-code");
@@ -89,20 +106,7 @@ async fn a_folder_git_does_not_ignore_is_not_copied_and_the_record_says_why() {
     );
     fx.commit_all("a crate without a .gitignore");
     fx.write("target/debug/x", "built");
-    let engine = fanout_engine::experiment::Engine::open(fanout_engine::paths::Paths::at(
-        fx.sibling("home"),
-    ))
-    .expect("engine");
-    engine
-        .save_repo_settings(
-            &fx.root,
-            RepoSettings {
-                warm: Some(vec!["target".into()]),
-                ..RepoSettings::default()
-            },
-        )
-        .expect("settings saved");
-    drop(engine);
+    save_warm(&fx, Some(vec!["target".into()]));
     let rig = Rig::with(fx, &["one"], "claude-code");
     let v = &rig.view.variants[0];
     assert!(
@@ -128,20 +132,7 @@ async fn a_folder_git_does_not_ignore_is_not_copied_and_the_record_says_why() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn warming_can_be_turned_off_per_repository() {
     let fx = built_checkout();
-    let engine = fanout_engine::experiment::Engine::open(fanout_engine::paths::Paths::at(
-        fx.sibling("home"),
-    ))
-    .expect("engine");
-    engine
-        .save_repo_settings(
-            &fx.root,
-            RepoSettings {
-                warm: Some(Vec::new()),
-                ..RepoSettings::default()
-            },
-        )
-        .expect("settings saved");
-    drop(engine);
+    save_warm(&fx, Some(Vec::new()));
     let rig = Rig::with(fx, &["one"], "claude-code");
     assert!(!rig.view.variants[0].worktree.join("target").exists());
     assert!(
