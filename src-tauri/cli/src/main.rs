@@ -255,25 +255,7 @@ enum Command {
     /// Push a variant's branch to the remote and open a pull request on GitHub
     /// (token: GH_TOKEN or the keyring; API: GITHUB_API_URL or github.com).
     /// Prints the pull request's URL.
-    Pr {
-        experiment: String,
-        variant: String,
-        /// The branch to create on the remote (default: the variant's own).
-        #[arg(long)]
-        branch: Option<String>,
-        #[arg(long)]
-        title: Option<String>,
-        /// The body, instead of the variant's section of the report.
-        #[arg(long, value_name = "FILE")]
-        body_file: Option<PathBuf>,
-        #[arg(long)]
-        draft: bool,
-        #[arg(long, default_value = "origin")]
-        remote: String,
-        /// The GitHub repository as owner/name, when the remote's URL does not say.
-        #[arg(long)]
-        github: Option<String>,
-    },
+    Pr(run::PrArgs),
     /// Send a finished variant's agent a new instruction (resumes its session).
     FollowUp {
         experiment: String,
@@ -555,28 +537,7 @@ fn main() -> ExitCode {
             },
             json_out,
         ),
-        Command::Pr {
-            experiment,
-            variant,
-            branch,
-            title,
-            body_file,
-            draft,
-            remote,
-            github,
-        } => run::pull_request(
-            run::PrArgs {
-                experiment,
-                variant,
-                branch,
-                title,
-                body_file,
-                draft,
-                remote,
-                github,
-            },
-            json_out,
-        ),
+        Command::Pr(args) => run::pull_request(args, json_out),
         Command::Synthesize {
             experiment,
             from,
@@ -815,7 +776,7 @@ fn run(command: Command, out: &Out) -> Result<(), Error> {
         | Command::Run { .. }
         | Command::FollowUp { .. }
         | Command::Cancel { .. }
-        | Command::Pr { .. }
+        | Command::Pr(_)
         | Command::Synthesize { .. }
         | Command::Check { .. }
         | Command::Hosts { .. }

@@ -140,14 +140,24 @@ pub fn follow_up(
 }
 
 /// What `fanout pr` was given.
+#[derive(clap::Args)]
 pub struct PrArgs {
     pub experiment: String,
     pub variant: String,
+    /// The branch to create on the remote (default: the variant's own).
+    #[arg(long)]
     pub branch: Option<String>,
+    #[arg(long)]
     pub title: Option<String>,
+    /// The body, instead of the variant's section of the report.
+    #[arg(long, value_name = "FILE")]
     pub body_file: Option<PathBuf>,
+    #[arg(long)]
     pub draft: bool,
+    #[arg(long, default_value = "origin")]
     pub remote: String,
+    /// The GitHub repository as owner/name, when the remote's URL does not say.
+    #[arg(long)]
     pub github: Option<String>,
 }
 

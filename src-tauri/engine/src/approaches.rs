@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::experiment::{validate_approaches, ApproachSpec};
 use crate::llm::{Block, ChatRequest, LlmClient, LlmError, Message, Role, ToolDef};
-use crate::process::{self, ProcessEnd, ProcessSpec};
+use crate::process::ProcessSpec;
 
 const TOOL: &str = "propose_approaches";
 
@@ -280,38 +280,9 @@ async fn ask_claude(
     for (key, value) in env {
         spec = spec.env(key, value);
     }
-    let claude_error = |detail: String| ApproachError::Claude { detail };
-    let mut running = process::spawn(spec).map_err(|e| claude_error(e.to_string()))?;
-    let mut stdout = String::new();
-    let mut last_stderr = String::new();
-    while let Some(line) = running.next_line().await {
-        match line.stream {
-            process::Stream::Stdout => {
-                stdout.push_str(&line.text);
-                stdout.push('\n');
-            }
-            process::Stream::Stderr if !line.text.trim().is_empty() => last_stderr = line.text,
-            process::Stream::Stderr => {}
-        }
-    }
-    let outcome = running.finish().await;
-    if outcome.end == ProcessEnd::TimedOut {
-        return Err(claude_error(format!(
-            "it did not answer within {} s.",
-            timeout.as_secs()
-        )));
-    }
-    let value: Value = serde_json::from_str(stdout.trim()).map_err(|_| {
-        claude_error(format!(
-            "it exited with code {} without printing its JSON result ({}).",
-            outcome.code.map_or("none".to_owned(), |c| c.to_string()),
-            crate::events::bound(last_stderr.trim(), 300)
-        ))
-    })?;
-    if value["is_error"].as_bool() == Some(true) {
-        let reason = value["result"].as_str().unwrap_or("no reason given");
-        return Err(claude_error(format!("it reported an error: {reason}.")));
-    }
+    let value = crate::oneshot::claude_json(spec, *timeout)
+        .await
+        .map_err(|detail| ApproachError::Claude { detail })?;
     Ok(Answer::Text(
         value["result"].as_str().unwrap_or_default().to_owned(),
     ))

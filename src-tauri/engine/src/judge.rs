@@ -297,15 +297,7 @@ fn variant_section(input: &JudgeInput, v: &Variant) -> String {
 }
 
 fn schema(criteria: &[String]) -> Value {
-    let scores: serde_json::Map<String, Value> = criteria
-        .iter()
-        .map(|c| {
-            (
-                c.clone(),
-                json!({"type": "integer", "minimum": 1, "maximum": 10}),
-            )
-        })
-        .collect();
+    let scores = crate::rubric::scores_schema(criteria);
     json!({
         "type": "object",
         "properties": {
@@ -313,7 +305,7 @@ fn schema(criteria: &[String]) -> Value {
                 "type": "object",
                 "properties": {
                     "variant": {"type": "integer"},
-                    "scores": {"type": "object", "properties": scores, "required": criteria},
+                    "scores": scores,
                     "paragraph": {"type": "string"}
                 },
                 "required": ["variant", "scores", "paragraph"]

@@ -315,12 +315,27 @@ async fn ask_cli(
     for (key, value) in env {
         spec = spec.env(key, value);
     }
-    let failed = |detail: String| OneShotError::Cli {
-        what: question.what,
-        program: executable.display().to_string(),
-        detail,
+    let value = claude_json(spec, *timeout)
+        .await
+        .map_err(|detail| OneShotError::Cli {
+            what: question.what,
+            program: executable.display().to_string(),
+            detail,
+        })?;
+    let usage = Usage {
+        input_tokens: value["usage"]["input_tokens"].as_u64().unwrap_or(0),
+        output_tokens: value["usage"]["output_tokens"].as_u64().unwrap_or(0),
+        ..Usage::default()
     };
-    let mut running = process::spawn(spec).map_err(|e| failed(e.to_string()))?;
+    let text = value["result"].as_str().unwrap_or_default().to_owned();
+    Ok((Answer::Text(text), usage))
+}
+
+/// Runs `claude -p … --output-format json` as `spec` says and returns its
+/// JSON result; or why not, as the end of a sentence ("it did not answer
+/// within 120 s.") for the caller's error to carry.
+pub(crate) async fn claude_json(spec: ProcessSpec, timeout: Duration) -> Result<Value, String> {
+    let mut running = process::spawn(spec).map_err(|e| e.to_string())?;
     let mut stdout = String::new();
     let mut last_stderr = String::new();
     while let Some(line) = running.next_line().await {
@@ -335,29 +350,20 @@ async fn ask_cli(
     }
     let outcome = running.finish().await;
     if outcome.end == ProcessEnd::TimedOut {
-        return Err(failed(format!(
-            "it did not answer within {} s.",
-            timeout.as_secs()
-        )));
+        return Err(format!("it did not answer within {} s.", timeout.as_secs()));
     }
     let value: Value = serde_json::from_str(stdout.trim()).map_err(|_| {
-        failed(format!(
+        format!(
             "it exited with code {} without printing its JSON result ({}).",
             outcome.code.map_or("none".to_owned(), |c| c.to_string()),
             crate::events::bound(last_stderr.trim(), 300)
-        ))
+        )
     })?;
     if value["is_error"].as_bool() == Some(true) {
         let reason = value["result"].as_str().unwrap_or("no reason given");
-        return Err(failed(format!("it reported an error: {reason}.")));
+        return Err(format!("it reported an error: {reason}."));
     }
-    let usage = Usage {
-        input_tokens: value["usage"]["input_tokens"].as_u64().unwrap_or(0),
-        output_tokens: value["usage"]["output_tokens"].as_u64().unwrap_or(0),
-        ..Usage::default()
-    };
-    let text = value["result"].as_str().unwrap_or_default().to_owned();
-    Ok((Answer::Text(text), usage))
+    Ok(value)
 }
 
 /// The whole question as one text, for a CLI that reads a prompt: what it

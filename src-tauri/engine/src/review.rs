@@ -382,15 +382,7 @@ fn check_text(v: &Variant) -> String {
 }
 
 fn schema(criteria: &[String]) -> Value {
-    let scores: serde_json::Map<String, Value> = criteria
-        .iter()
-        .map(|c| {
-            (
-                c.clone(),
-                json!({"type": "integer", "minimum": 1, "maximum": 10}),
-            )
-        })
-        .collect();
+    let scores = crate::rubric::scores_schema(criteria);
     json!({
         "type": "object",
         "properties": {
@@ -402,7 +394,7 @@ fn schema(criteria: &[String]) -> Value {
             "risks": {"type": "array", "items": {"type": "string"}},
             "tests": {"type": "object", "properties": {"covered": {"type": "boolean"}, "note": {"type": "string"}}, "required": ["covered", "note"]},
             "scope_creep": {"type": "array", "items": {"type": "string"}},
-            "scores": {"type": "object", "properties": scores, "required": criteria}
+            "scores": scores
         },
         "required": ["changes", "risks", "tests", "scope_creep", "scores"]
     })

@@ -12,6 +12,21 @@ use serde::Serialize;
 
 use crate::repo_files::{self, Resolved};
 
+/// The JSON schema of one score per criterion, each 1 to 10: what a review
+/// and the judge's ranking both return for a variant.
+pub fn scores_schema(criteria: &[String]) -> serde_json::Value {
+    let scores: serde_json::Map<String, serde_json::Value> = criteria
+        .iter()
+        .map(|c| {
+            (
+                c.clone(),
+                serde_json::json!({"type": "integer", "minimum": 1, "maximum": 10}),
+            )
+        })
+        .collect();
+    serde_json::json!({"type": "object", "properties": scores, "required": criteria})
+}
+
 /// Where a repository keeps its rubric.
 pub const RUBRIC_PATH: &str = ".fanout/judge.md";
 
