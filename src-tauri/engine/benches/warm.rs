@@ -3,10 +3,12 @@
 //! the first `cargo test` after a one-file change, three ways:
 //!
 //! - in the checkout itself (the floor: what the user pays by hand);
-//! - in each of 3 variants' worktrees, warmed by Fanout (their own copy of
-//!   the checkout's `target/`: copy-on-write where the disk can, see
-//!   `fanout_engine::warm`);
-//! - in each of 3 variants' worktrees started cold (warming off), as before.
+//! - as the first check of each of 3 variants, warmed by Fanout (their own
+//!   copy of the checkout's `target/`: copy-on-write where the disk can, see
+//!   `fanout_engine::warm`), run through Fanout in the check's sandbox,
+//!   which shows the worktree at the checkout's path;
+//! - as the first check of each of 3 variants started cold (warming off),
+//!   as before.
 //!
 //! Target: warm ≤ 1.5× the checkout. Also prints what warming cost (time,
 //! size, method) from the run record.
@@ -19,9 +21,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use fanout_engine::experiment::{ApproachSpec, Engine, NewExperiment};
+use fanout_engine::api::Fanout;
+use fanout_engine::experiment::{ApproachSpec, NewExperiment};
 use fanout_engine::ids::VariantIndex;
-use fanout_engine::orchestrator::RunConfig;
+use fanout_engine::orchestrator::{Environment, Job, RunConfig};
 use fanout_engine::paths::Paths;
 use fanout_engine::repo_settings::RepoSettings;
 use fanout_testsupport::Fixture;
@@ -113,43 +116,57 @@ fn main() {
 }
 
 /// An experiment of 3 variants with warming as `warm` says; each variant
-/// changes src/lib.rs and runs its first `cargo test`. The times, in order.
+/// changes src/lib.rs and runs the experiment's check (`cargo test`) through
+/// Fanout, in its sandbox, as a variant's first check runs. The checks'
+/// times, in order.
 fn variants(fx: &Fixture, name: &str, warm: Option<Vec<String>>) -> Vec<Duration> {
-    let engine = Engine::open(Paths::at(fx.sibling(&format!("home-{name}")))).expect("engine");
-    engine
-        .save_repo_settings(
-            &fx.root,
-            RepoSettings {
-                warm,
-                ..RepoSettings::default()
-            },
-        )
-        .expect("repository settings");
-    let started = Instant::now();
-    let view = engine
-        .create_experiment(NewExperiment {
-            repo: fx.root.clone(),
-            task: format!("{name} builds"),
-            approaches: (1..=3)
-                .map(|i| ApproachSpec {
-                    name: format!("{name} {i}"),
-                    ..ApproachSpec::default()
-                })
-                .collect(),
-            include_uncommitted: false,
-            worktree_root: Some(fx.sibling(&format!("worktrees-{name}"))),
-            default_agent: "claude-code".into(),
-            run: RunConfig::default(),
-        })
-        .expect("experiment");
-    println!(
-        "\n{name}: 3 worktrees created in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    let id = view.id();
-    view.variants
-        .iter()
-        .map(|v| {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let paths = Paths::at(fx.sibling(&format!("home-{name}")));
+        let fanout = Fanout::open(paths, Environment::default(), RunConfig::default())
+            .expect("Fanout opens");
+        let engine = fanout.engine();
+        engine
+            .save_repo_settings(
+                &fx.root,
+                RepoSettings {
+                    warm,
+                    ..RepoSettings::default()
+                },
+            )
+            .expect("repository settings");
+        let started = Instant::now();
+        let view = engine
+            .create_experiment(NewExperiment {
+                repo: fx.root.clone(),
+                task: format!("{name} builds"),
+                approaches: (1..=3)
+                    .map(|i| ApproachSpec {
+                        name: format!("{name} {i}"),
+                        ..ApproachSpec::default()
+                    })
+                    .collect(),
+                include_uncommitted: false,
+                worktree_root: Some(fx.sibling(&format!("worktrees-{name}"))),
+                default_agent: "claude-code".into(),
+                run: RunConfig {
+                    check: Some("cargo test --offline -q".into()),
+                    sandbox: true,
+                    ..RunConfig::default()
+                },
+            })
+            .expect("experiment");
+        println!(
+            "\n{name}: 3 worktrees created in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        let id = view.id();
+        let mut times = Vec::new();
+        for v in &view.variants {
             let events = engine
                 .events(&id, VariantIndex(v.index), 0, 100)
                 .expect("events");
@@ -157,9 +174,26 @@ fn variants(fx: &Fixture, name: &str, warm: Option<Vec<String>>) -> Vec<Duration
                 println!("  variant {} warmed: {}", v.index, warmed.payload);
             }
             change(&v.worktree, v.index);
-            timed(|| cargo(&v.worktree, &["test", "--offline", "-q"]))
-        })
-        .collect()
+            let job = Job::Check {
+                experiment: id.clone(),
+                variant: VariantIndex(v.index),
+            };
+            fanout
+                .submit(job)
+                .await
+                .expect("the check starts")
+                .finished()
+                .await;
+            let after = engine.experiment(&id).expect("the experiment");
+            let check = after.variants[v.index as usize - 1]
+                .check
+                .clone()
+                .expect("the check ran");
+            assert_eq!(check.exit_code, Some(0), "{}", check.output_tail);
+            times.push(Duration::from_millis(check.duration_ms));
+        }
+        times
+    })
 }
 
 /// What a variant does: one more function in src/lib.rs.

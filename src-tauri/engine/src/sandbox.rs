@@ -86,7 +86,26 @@ pub struct Sandbox {
     /// Replaced by an empty folder (or an empty file).
     pub hidden: Vec<PathBuf>,
     pub network: bool,
+    /// The worktree shown at the checkout's own path (see
+    /// [`Sandbox::at_checkout`]); `None`: everything at its own path.
+    pub moved: Option<Moved>,
 }
+
+/// A worktree shown at its checkout's path, its git folders elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    pub worktree: PathBuf,
+    pub checkout: PathBuf,
+    /// The repository's git folder, shown at [`MOVED_GIT`] instead.
+    pub common_dir: PathBuf,
+    /// The worktree's own git folder (inside `common_dir`).
+    pub git_dir: PathBuf,
+}
+
+/// Where a moved worktree's repository git folder is shown: the checkout's
+/// own `.git` path holds the worktree's `.git` file there. Inside the
+/// sandbox's private /tmp, where a mount point can be made.
+const MOVED_GIT: &str = "/tmp/.fanout-git";
 
 /// Whether this machine can sandbox, and if not why, for the settings screen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
@@ -159,6 +178,31 @@ fn find_bwrap() -> Option<PathBuf> {
 }
 
 impl Sandbox {
+    /// This sandbox with its worktree shown at the checkout's own path, and
+    /// git pointed at the worktree's folders (`GIT_DIR`, `GIT_WORK_TREE`):
+    /// a build there finds the state copied from the checkout as the
+    /// checkout left it (rustc's incremental state names its working
+    /// folder), so a warm worktree's first check is as quick as a rebuild
+    /// in the checkout. Run the program with the checkout as its `cwd`.
+    /// The user's own files stay hidden: the checkout's path shows the
+    /// worktree.
+    pub fn at_checkout(mut self, moved: Moved) -> Sandbox {
+        self.moved = Some(moved);
+        self
+    }
+
+    /// Where `path` appears inside: the repository's git folder moves to
+    /// [`MOVED_GIT`] when the worktree takes the checkout's place.
+    fn shown_at(&self, path: &Path) -> PathBuf {
+        match &self.moved {
+            Some(moved) => match path.strip_prefix(&moved.common_dir) {
+                Ok(rest) => Path::new(MOVED_GIT).join(rest),
+                Err(_) => path.to_path_buf(),
+            },
+            None => path.to_path_buf(),
+        }
+    }
+
     /// The program and arguments that run `program args…` in this sandbox,
     /// in `cwd`.
     pub fn wrap(&self, program: &OsStr, args: &[OsString], cwd: &Path) -> (PathBuf, Vec<OsString>) {
@@ -194,20 +238,49 @@ impl Sandbox {
                 Err(_) => {}
             }
         }
+        if let Some(moved) = &self.moved {
+            add(&[
+                "--bind".as_ref(),
+                moved.worktree.as_os_str(),
+                moved.checkout.as_os_str(),
+                "--ro-bind".as_ref(),
+                moved.worktree.join(".git").as_os_str(),
+                moved.checkout.join(".git").as_os_str(),
+            ]);
+        }
         for path in &self.readable {
-            add(&["--ro-bind-try".as_ref(), path.as_os_str(), path.as_os_str()]);
+            let at = self.shown_at(path);
+            add(&["--ro-bind-try".as_ref(), path.as_os_str(), at.as_os_str()]);
         }
         for path in &self.writable {
-            add(&["--bind-try".as_ref(), path.as_os_str(), path.as_os_str()]);
+            let at = self.shown_at(path);
+            add(&["--bind-try".as_ref(), path.as_os_str(), at.as_os_str()]);
         }
         for path in &self.pinned {
-            add(&["--ro-bind-try".as_ref(), path.as_os_str(), path.as_os_str()]);
+            let at = self.shown_at(path);
+            add(&["--ro-bind-try".as_ref(), path.as_os_str(), at.as_os_str()]);
         }
         // Hidden folders are empty and stay so: read-only once everything
         // inside them that is shown has been mounted (the remount does not
-        // reach those mounts).
-        for path in self.hidden.iter().filter(|p| p.is_dir()) {
+        // reach those mounts). A checkout that shows the worktree is not.
+        let checkout = self.moved.as_ref().map(|m| m.checkout.as_path());
+        for path in self
+            .hidden
+            .iter()
+            .filter(|p| p.is_dir() && Some(p.as_path()) != checkout)
+        {
             add(&["--remount-ro".as_ref(), path.as_os_str()]);
+        }
+        if let Some(moved) = &self.moved {
+            let git_dir = self.shown_at(&moved.git_dir);
+            add(&[
+                "--setenv".as_ref(),
+                "GIT_DIR".as_ref(),
+                git_dir.as_os_str(),
+                "--setenv".as_ref(),
+                "GIT_WORK_TREE".as_ref(),
+                moved.checkout.as_os_str(),
+            ]);
         }
         for name in UNSET {
             add(&["--unsetenv".as_ref(), name.as_ref()]);
@@ -288,6 +361,7 @@ pub fn for_worktree(layout: Layout<'_>) -> Sandbox {
         pinned,
         hidden,
         network: layout.network,
+        moved: None,
     }
 }
 

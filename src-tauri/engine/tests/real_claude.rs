@@ -48,6 +48,7 @@ async fn real_claude_code_writes_a_file_through_the_mock() {
         pinned: vec![root.join(".git")],
         hidden: Vec::new(),
         network: true,
+        moved: None,
     });
 
     let (tx, mut rx) = mpsc::channel(256);

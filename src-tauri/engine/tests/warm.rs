@@ -140,3 +140,45 @@ async fn warming_can_be_turned_off_per_repository() {
         "nothing warmed, nothing recorded"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_sees_its_worktree_at_the_checkouts_path_and_writes_only_there() {
+    if !fanout_engine::sandbox::availability().available {
+        panic!("bubblewrap works here (make test installs it)");
+    }
+    let rig = Rig::new(&["one"], "claude-code");
+    let checkout = rig.fx.root.display().to_string();
+    // From the checkout's path: the agent's file is there, git answers for
+    // the variant's branch, and what the check writes lands in the worktree.
+    let check = format!(
+        "test \"$(pwd)\" = '{checkout}' && test -f fake-output.txt \
+         && git rev-parse --abbrev-ref HEAD > branch.txt && echo from-check > by-check.txt"
+    );
+    let mut config = common::fake_config(common::fake_claude(), "success");
+    config.run.check = Some(check);
+    let done = rig.run(config).await;
+    let v = &done.variants[0];
+    assert_eq!(
+        v.status,
+        fanout_engine::store::VariantStatus::Succeeded,
+        "{:?} {:?}",
+        v.error,
+        v.check
+    );
+    assert_eq!(
+        std::fs::read_to_string(v.worktree.join("branch.txt"))
+            .unwrap()
+            .trim(),
+        v.branch,
+        "git in the check works on the variant's own branch"
+    );
+    assert!(
+        v.worktree.join("by-check.txt").is_file(),
+        "the check wrote into its worktree"
+    );
+    assert!(
+        !rig.fx.root.join("by-check.txt").exists() && !rig.fx.root.join("fake-output.txt").exists(),
+        "nothing reached the user's checkout"
+    );
+    assert_eq!(rig.fx.status(), "", "the checkout is untouched");
+}

@@ -250,10 +250,23 @@ impl Sandboxes {
                 session_home: session_home.clone(),
                 network,
             };
+        let check = for_worktree(layout(Vec::new(), Vec::new(), check_network));
+        // The check sees its worktree where the checkout is (which it
+        // cannot see anyway), so a warm build's state is found as built.
+        let check = if check.hidden.contains(&linked.root) {
+            check.at_checkout(crate::sandbox::Moved {
+                worktree: linked.worktree.clone(),
+                checkout: linked.root.clone(),
+                common_dir: linked.common_dir.clone(),
+                git_dir: linked.git_dir.clone(),
+            })
+        } else {
+            check
+        };
         Ok(Sandboxes {
             agent: Some(for_worktree(layout(state, config, true))),
             tools: Some(for_worktree(layout(Vec::new(), Vec::new(), true))),
-            check: Some(for_worktree(layout(Vec::new(), Vec::new(), check_network))),
+            check: Some(check),
             unavailable: None,
         })
     }

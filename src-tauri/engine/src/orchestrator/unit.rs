@@ -741,9 +741,14 @@ impl Unit {
         };
         self.progress.activity = None;
         let (timeout, grace) = (self.config.check_timeout(), self.config.grace());
-        let Some(workspace) = self.workspace().cloned() else {
+        let Some(mut workspace) = self.workspace().cloned() else {
             return (VariantStatus::Failed, Some(no_workspace().to_string()));
         };
+        // A sandbox that shows the worktree at the checkout's path runs the
+        // check from there.
+        if let Some(moved) = sandbox.as_ref().and_then(|s| s.moved.as_ref()) {
+            workspace.dir = moved.checkout.clone();
+        }
         let run = match check::spawn(&workspace, command, timeout, grace, sandbox) {
             Ok(running) => {
                 self.process = Some(running.canceller());
