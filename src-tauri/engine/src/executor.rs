@@ -126,6 +126,8 @@ pub enum ExecutorError {
         alias: String,
         commit: String,
     },
+    #[error("Variant {index}'s branch or worktree here changed while it ran on the host `{alias}`, so its work there was not taken: nothing here was overwritten. Commit or undo the change here, then retry the variant.")]
+    ChangedHere { index: u32, alias: String },
     #[error("Bringing variant {index}'s work back from the host `{alias}` failed: {detail}")]
     Fetch {
         index: u32,
@@ -141,6 +143,7 @@ impl ExecutorError {
             ExecutorError::BuiltInRemote { .. } => "executor.built_in_remote",
             ExecutorError::ForeignCommit { .. } => "executor.foreign_commit",
             ExecutorError::Fetch { .. } => "executor.fetch",
+            ExecutorError::ChangedHere { .. } => "executor.changed_here",
         }
     }
 }
@@ -151,6 +154,22 @@ impl ExecutorError {
 /// and Fanout's supervisor.
 pub struct SshHost {
     ssh: Ssh,
+}
+
+/// What the host says when the variant's worktree is not there.
+const GONE: &str = "fanout-worktree-gone";
+
+/// One lock per cache repository on a host, for this process.
+fn cache_lock(alias: &str, cache: &str) -> Arc<std::sync::Mutex<()>> {
+    type Locks = std::collections::HashMap<(String, String), Arc<std::sync::Mutex<()>>>;
+    static LOCKS: std::sync::OnceLock<std::sync::Mutex<Locks>> = std::sync::OnceLock::new();
+    LOCKS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry((alias.to_owned(), cache.to_owned()))
+        .or_default()
+        .clone()
 }
 
 /// The identity of commits made on a host when its git has none.
@@ -270,6 +289,43 @@ impl Executor for SshHost {
             }
             .into());
         }
+        self.resolved()?.open_resolved(experiment, variant, fresh)
+    }
+
+    fn collect(
+        &self,
+        experiment: &Experiment,
+        variant: &Variant,
+        workspace: &Workspace,
+        message: &str,
+    ) -> Result<Option<String>, Error> {
+        self.resolved()?
+            .collect_resolved(experiment, variant, workspace, message)
+    }
+
+    fn discard(&self, experiment: &Experiment, variant: &Variant) -> Result<(), Error> {
+        self.resolved()?.discard_resolved(experiment, variant)
+    }
+}
+
+impl SshHost {
+    /// This host with its workspace as an absolute path there.
+    fn resolved(&self) -> Result<SshHost, Error> {
+        Ok(SshHost {
+            ssh: self.ssh.resolved()?,
+        })
+    }
+
+    fn open_resolved(
+        &self,
+        experiment: &Experiment,
+        variant: &Variant,
+        fresh: bool,
+    ) -> Result<Workspace, Error> {
+        // Variants of one repository opening on one host at once would race
+        // for its cache repository (git init, the base's ref).
+        let lock = cache_lock(self.alias(), &self.cache(&experiment.repo_root));
+        let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
         let wt = self.worktree(experiment, variant);
         // One round trip: the cache repository made (fresh) or the worktree
         // looked for, the platform read, the supervisor looked for.
@@ -282,7 +338,7 @@ impl Executor for SshHost {
             hosts::install_supervisor(&self.ssh, &crate::supervisor::executable()?, &prelude)?;
         if fresh {
             self.fresh_worktree(experiment, &wt)?;
-        } else if said.trim() != "worktree" {
+        } else if !said.lines().any(|l| l.trim() == "worktree") {
             return Err(ExecutorError::RemoteWorktreeGone {
                 index: variant.index,
                 alias: self.alias().to_owned(),
@@ -296,7 +352,7 @@ impl Executor for SshHost {
         })
     }
 
-    fn collect(
+    fn collect_resolved(
         &self,
         experiment: &Experiment,
         variant: &Variant,
@@ -309,25 +365,31 @@ impl Executor for SshHost {
         let head = self.ssh.run_with_input(
             "committing the variant's work",
             &format!(
-                "cd {wt} || exit 3; git add --all && \
+                "cd {wt} 2>/dev/null || {{ echo {GONE}; exit 0; }}; git add --all && \
                  {{ git diff --cached --quiet || git {identity} commit -q --no-verify -F -; }} && \
-                 git update-ref {result_ref} HEAD && git rev-parse HEAD",
+                 git update-ref {result_ref} HEAD && echo \"head $(git rev-parse HEAD)\"",
                 wt = quote(&wt),
                 result_ref = quote(&result_ref),
             ),
             Some(message.as_bytes()),
         );
-        let head = match head {
-            Err(HostError::Remote { detail, .. }) if detail.contains("exit code 3") => {
-                return Err(ExecutorError::RemoteWorktreeGone {
-                    index: variant.index,
-                    alias: self.alias().to_owned(),
-                    path: wt,
-                }
-                .into())
+        let said = head?;
+        if said.lines().any(|l| l.trim() == GONE) {
+            return Err(ExecutorError::RemoteWorktreeGone {
+                index: variant.index,
+                alias: self.alias().to_owned(),
+                path: wt,
             }
-            other => other?.trim().to_owned(),
-        };
+            .into());
+        }
+        // A login script may print lines of its own: the answer is marked.
+        let head = said
+            .lines()
+            .filter_map(|l| l.strip_prefix("head "))
+            .next_back()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
         if variant.head_commit.as_deref() == Some(head.as_str()) {
             return Ok(None);
         }
@@ -335,7 +397,7 @@ impl Executor for SshHost {
         Ok(Some(head))
     }
 
-    fn discard(&self, experiment: &Experiment, variant: &Variant) -> Result<(), Error> {
+    fn discard_resolved(&self, experiment: &Experiment, variant: &Variant) -> Result<(), Error> {
         let cache = self.cache(&experiment.repo_root);
         let wt = self.worktree(experiment, variant);
         self.ssh.run(
@@ -351,9 +413,7 @@ impl Executor for SshHost {
         )?;
         Ok(())
     }
-}
 
-impl SshHost {
     /// Fetches `head` from the cache into the variant's branch here, after
     /// checking it builds on the base; the local worktree follows.
     fn fetch(
@@ -431,7 +491,42 @@ impl SshHost {
             .into());
         }
         let linked: Linked = variant.linked(root)?;
-        worktree::move_to(&linked, head, "fanout: the variant's work from its host")?;
+        let tip = linked
+            .git()
+            .args(["rev-parse", "--verify", &linked.branch_ref])
+            .run()
+            .map_err(|e| ExecutorError::Fetch {
+                index: variant.index,
+                alias: self.alias().to_owned(),
+                detail: e.to_string(),
+            })?;
+        // Nothing here may be lost: not a commit made on the branch here
+        // since the host's work was last taken, not a change in the
+        // worktree here.
+        let builds_on_tip = Git::in_dir(root)
+            .args(["merge-base", "--is-ancestor", tip.trim(), head])
+            .succeeds()
+            .unwrap_or(false);
+        let changed_here = !linked
+            .git()
+            .args(["status", "--porcelain", "--untracked-files=all"])
+            .run()
+            .unwrap_or_default()
+            .trim()
+            .is_empty();
+        if !builds_on_tip || changed_here {
+            return Err(ExecutorError::ChangedHere {
+                index: variant.index,
+                alias: self.alias().to_owned(),
+            }
+            .into());
+        }
+        worktree::move_to(
+            &linked,
+            head,
+            Some(tip.trim()),
+            "fanout: the variant's work from its host",
+        )?;
         Ok(())
     }
 }

@@ -62,6 +62,8 @@ pub enum HostError {
     Exists { alias: String },
     #[error("A host's capacity must be at least 1 agent at once, not {capacity}.")]
     BadCapacity { capacity: usize },
+    #[error("`{workspace}` is not a folder Fanout can use on a host: give an absolute path, or one relative to the home directory there (without `~`).")]
+    BadWorkspace { workspace: String },
     #[error("Could not reach the host `{alias}` over ssh: {detail}. Check that `ssh {alias} true` works from a terminal (host name, keys, known hosts).")]
     Unreachable { alias: String, detail: String },
     #[error("The host `{alias}` refused the login ({detail}). Check the key for it in your ssh configuration, and that ssh can use it without asking for a passphrase (ssh-agent).")]
@@ -89,6 +91,7 @@ impl HostError {
             HostError::Unknown { .. } => "host.unknown",
             HostError::Exists { .. } => "host.exists",
             HostError::BadCapacity { .. } => "host.bad_capacity",
+            HostError::BadWorkspace { .. } => "host.bad_workspace",
             HostError::Unreachable { .. } => "host.unreachable",
             HostError::AuthRefused { .. } => "host.auth_refused",
             HostError::Remote { .. } => "host.remote",
@@ -120,6 +123,12 @@ impl HostConfig {
         validate_alias(&self.alias)?;
         if self.capacity == 0 {
             return Err(HostError::BadCapacity { capacity: 0 });
+        }
+        let ws = self.workspace.trim();
+        if ws.is_empty() || ws.starts_with('~') || ws.contains('\n') {
+            return Err(HostError::BadWorkspace {
+                workspace: self.workspace.clone(),
+            });
         }
         Ok(())
     }
@@ -169,6 +178,9 @@ impl Hosts {
     /// How to reach `alias`.
     pub fn ssh(&self, alias: &str) -> Result<Ssh, HostError> {
         let host = self.get(alias)?.clone();
+        // The settings file may have been edited by hand: nothing reaches
+        // ssh that could read as an option.
+        host.validate()?;
         Ok(Ssh {
             host,
             config: self.ssh_config.clone(),
@@ -263,8 +275,9 @@ impl Ssh {
         ] {
             args.extend(["-o".into(), option.into()]);
         }
-        if shared {
-            let path = control_dir().join("%C");
+        let sockets = if shared { control_dir() } else { None };
+        if let Some(dir) = sockets {
+            let path = dir.join("%C");
             args.extend([
                 "-o".into(),
                 "ControlMaster=auto".into(),
@@ -358,24 +371,24 @@ impl Ssh {
             .as_deref()
             .map(|p| format!(" {}", quote(p)))
             .unwrap_or_default();
+        // Each answer on a line of its own kind: a login script may print
+        // its own lines first.
         let script = format!(
-            "uname -sm; git --version 2>/dev/null || echo; \
+            "echo \"platform $(uname -sm)\"; echo \"git $(git --version 2>/dev/null)\"; \
              for a in{agent} claude codex gemini; do \
                if command -v \"$a\" >/dev/null 2>&1; then echo \"agent $a $(\"$a\" --version 2>/dev/null | head -n 1)\"; fi; \
              done"
         );
         let out = self.run("looking for git and the agent CLIs", &script)?;
-        let mut lines = out.lines();
-        let platform = lines.next().unwrap_or_default().trim().to_owned();
-        let git = lines
-            .next()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_owned);
-        let agents = lines
-            .filter_map(|l| l.strip_prefix("agent "))
-            .map(|l| l.trim().to_owned())
-            .collect();
+        let said = |prefix: &str| {
+            out.lines()
+                .filter_map(|l| l.strip_prefix(prefix))
+                .map(|l| l.trim().to_owned())
+                .collect::<Vec<_>>()
+        };
+        let platform = said("platform ").pop().unwrap_or_default();
+        let git = said("git ").pop().filter(|g| !g.is_empty());
+        let agents = said("agent ");
         Ok(HostReport {
             alias: self.alias().to_owned(),
             platform,
@@ -383,6 +396,56 @@ impl Ssh {
             agents,
             workspace: self.host.workspace.clone(),
         })
+    }
+
+    /// This host with its workspace as an absolute path there: a relative
+    /// one starts at the home directory, and every command Fanout runs
+    /// there (some change folder first) must name the same place. Asked
+    /// once per host and folder in this process.
+    pub fn resolved(&self) -> Result<Ssh, HostError> {
+        static RESOLVED: std::sync::OnceLock<
+            std::sync::Mutex<std::collections::HashMap<(String, String), String>>,
+        > = std::sync::OnceLock::new();
+        let ws = self.host.workspace.trim();
+        if ws.starts_with('/') {
+            return Ok(self.clone());
+        }
+        let key = (self.alias().to_owned(), ws.to_owned());
+        let known = RESOLVED.get_or_init(Default::default);
+        let cached = known
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
+        let absolute = match cached {
+            Some(path) => path,
+            None => {
+                let out = self.run(
+                    "finding the workspace folder",
+                    &format!(
+                        "mkdir -p {q} && cd {q} && echo \"workspace $(pwd -P)\"",
+                        q = quote(ws)
+                    ),
+                )?;
+                let path = out
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("workspace "))
+                    .next_back()
+                    .map(str::to_owned)
+                    .filter(|p| p.starts_with('/'))
+                    .ok_or_else(|| HostError::BadWorkspace {
+                        workspace: ws.to_owned(),
+                    })?;
+                known
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(key, path.clone());
+                path
+            }
+        };
+        let mut ssh = self.clone();
+        ssh.host.workspace = absolute;
+        Ok(ssh)
     }
 
     /// The `GIT_SSH_COMMAND` that makes git reach the host as Fanout does.
@@ -417,15 +480,23 @@ fn last_line(text: &str) -> String {
 }
 
 /// Where the shared connections' sockets live: short (a socket path has
-/// ~100 bytes), private to this user.
-fn control_dir() -> PathBuf {
+/// ~100 bytes), private to this user: the runtime folder, else a folder in
+/// the temporary one that this user owns and no one else may enter.
+/// `None` when there is no such folder (another user made it first): then
+/// nothing is shared.
+fn control_dir() -> Option<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
     let uid = rustix::process::getuid().as_raw();
-    let dir = std::env::temp_dir().join(format!("fanout-ssh-{uid}"));
-    if std::fs::create_dir_all(&dir).is_ok() {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
-    }
-    dir
+    let base = std::env::var_os("XDG_RUNTIME_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .filter(|d| d.is_dir())
+        .unwrap_or_else(std::env::temp_dir);
+    let dir = base.join(format!("fanout-ssh-{uid}"));
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+    let meta = std::fs::symlink_metadata(&dir).ok()?;
+    let private = meta.is_dir() && meta.uid() == uid && meta.mode() & 0o077 == 0;
+    private.then_some(dir)
 }
 
 /// A word for a POSIX shell: in single quotes, each `'` spelled `'\''`.
@@ -629,6 +700,7 @@ fn upload_supervisor(ssh: &Ssh, local: &Path, name: &str) -> Result<(), HostErro
 fn same_platform(uname: &str) -> bool {
     let mut words = uname.split_whitespace();
     let (os, arch) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    let os = if os == "Darwin" { "macos" } else { os };
     os.eq_ignore_ascii_case(std::env::consts::OS)
         && (arch == std::env::consts::ARCH
             || (arch == "arm64" && std::env::consts::ARCH == "aarch64"))

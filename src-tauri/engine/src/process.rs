@@ -363,6 +363,14 @@ pub fn spawn(spec: ProcessSpec) -> Result<RunningProcess, ProcessError> {
         Some(remote) => remote.wrap(spec),
         None => spec,
     };
+    if let Some(prefix) = &spec.stdin_prefix {
+        if !crate::hosts::block_fits(prefix) {
+            return Err(ProcessError::Spawn {
+                program: spec.program.display().to_string(),
+                source: io::Error::other("its environment is too large to send to the host"),
+            });
+        }
+    }
     if !spec.cwd.is_dir() {
         return Err(ProcessError::WorkdirMissing {
             path: spec.cwd.clone(),
@@ -427,11 +435,6 @@ pub fn spawn(spec: ProcessSpec) -> Result<RunningProcess, ProcessError> {
 /// (see [`crate::hosts`]), so no reader is needed yet.
 fn write_prefix(stdin: &mut Option<ChildStdin>, prefix: &[u8]) -> io::Result<()> {
     use std::os::fd::AsFd;
-    if !crate::hosts::block_fits(prefix) {
-        return Err(io::Error::other(
-            "its environment is too large to send to the host",
-        ));
-    }
     let pipe = stdin
         .as_ref()
         .ok_or_else(|| io::Error::other("its input could not be opened"))?;

@@ -100,6 +100,18 @@ pub struct Moved {
     pub common_dir: PathBuf,
     /// The worktree's own git folder (inside `common_dir`).
     pub git_dir: PathBuf,
+    /// A `.git` file of Fanout's naming the worktree's git folder where
+    /// the sandbox shows it ([`moved_git_file`]): shown as the checkout's
+    /// `.git`, so git finds the worktree with no variable that every
+    /// program the check starts would inherit.
+    pub git_file: PathBuf,
+}
+
+/// What the `.git` file of a moved worktree says: where its git folder is
+/// shown inside the sandbox.
+pub fn moved_git_file(git_dir: &Path, common_dir: &Path) -> String {
+    let inside = git_dir.strip_prefix(common_dir).unwrap_or(git_dir);
+    format!("gitdir: {}\n", Path::new(MOVED_GIT).join(inside).display())
 }
 
 /// Where a moved worktree's repository git folder is shown: the checkout's
@@ -178,8 +190,8 @@ fn find_bwrap() -> Option<PathBuf> {
 }
 
 impl Sandbox {
-    /// This sandbox with its worktree shown at the checkout's own path, and
-    /// git pointed at the worktree's folders (`GIT_DIR`, `GIT_WORK_TREE`):
+    /// This sandbox with its worktree shown at the checkout's own path, its
+    /// `.git` file naming the worktree's git folder where it is shown:
     /// a build there finds the state copied from the checkout as the
     /// checkout left it (rustc's incremental state names its working
     /// folder), so a warm worktree's first check is as quick as a rebuild
@@ -244,7 +256,7 @@ impl Sandbox {
                 moved.worktree.as_os_str(),
                 moved.checkout.as_os_str(),
                 "--ro-bind".as_ref(),
-                moved.worktree.join(".git").as_os_str(),
+                moved.git_file.as_os_str(),
                 moved.checkout.join(".git").as_os_str(),
             ]);
         }
@@ -271,17 +283,7 @@ impl Sandbox {
         {
             add(&["--remount-ro".as_ref(), path.as_os_str()]);
         }
-        if let Some(moved) = &self.moved {
-            let git_dir = self.shown_at(&moved.git_dir);
-            add(&[
-                "--setenv".as_ref(),
-                "GIT_DIR".as_ref(),
-                git_dir.as_os_str(),
-                "--setenv".as_ref(),
-                "GIT_WORK_TREE".as_ref(),
-                moved.checkout.as_os_str(),
-            ]);
-        }
+
         for name in UNSET {
             add(&["--unsetenv".as_ref(), name.as_ref()]);
         }

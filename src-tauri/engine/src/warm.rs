@@ -119,6 +119,14 @@ fn warm_one(root: &Path, folders: &[&String], worktree: &Path, skipped: Vec<Stri
         ..WarmReport::default()
     };
     for folder in folders {
+        // Files already there (copied by the repository's copy patterns, or
+        // tracked) are the worktree's: never merged into, never deleted.
+        if worktree.join(folder.as_str()).exists() {
+            report.skipped.push(format!(
+                "`{folder}` was not copied: the new worktree already has it."
+            ));
+            continue;
+        }
         match clone_folder(&root.join(folder.as_str()), &worktree.join(folder.as_str())) {
             Ok(method) => {
                 let copy = worktree.join(folder.as_str());
@@ -207,9 +215,12 @@ fn copy(from: &Path, to: &Path, reflink: &str) -> Result<(), String> {
 /// own files): a variant's build must not write through one. Returns how
 /// many there were.
 fn remove_links_into(copy: &Path, checkout: &Path) -> usize {
-    let checkout = checkout
+    // Both spellings of the checkout: a link may name it through a
+    // symlinked folder (`/home/u` → `/data/u`) or by its real path.
+    let real = checkout
         .canonicalize()
         .unwrap_or_else(|_| checkout.to_path_buf());
+    let names = [checkout.to_path_buf(), real];
     let mut removed = 0;
     let mut pending = vec![copy.to_path_buf()];
     while let Some(dir) = pending.pop() {
@@ -224,7 +235,7 @@ fn remove_links_into(copy: &Path, checkout: &Path) -> usize {
             if kind.is_dir() {
                 pending.push(path);
             } else if kind.is_symlink()
-                && leads_into(&path, &checkout)
+                && names.iter().any(|name| leads_into(&path, name))
                 && std::fs::remove_file(&path).is_ok()
             {
                 removed += 1;

@@ -306,18 +306,25 @@ fn resolve_with_git(linked: &Linked, rev: &str) -> Result<String, WorktreeError>
 /// untracked files are removed. Ignored files (build output, dependencies)
 /// stay, as with `git clean -fd`.
 pub fn reset_to(linked: &Linked, commit: &str) -> Result<(), WorktreeError> {
-    move_to(linked, commit, "fanout: retry from the base")
+    move_to(linked, commit, None, "fanout: retry from the base")
 }
 
 /// Moves the variant's branch to `commit` and makes the worktree match it,
-/// as [`reset_to`] does; `reason` goes into the branch's reflog.
-pub fn move_to(linked: &Linked, commit: &str, reason: &str) -> Result<(), WorktreeError> {
+/// as [`reset_to`] does; only from `expected` when given (compare and
+/// swap); `reason` goes into the branch's reflog.
+pub fn move_to(
+    linked: &Linked,
+    commit: &str,
+    expected: Option<&str>,
+    reason: &str,
+) -> Result<(), WorktreeError> {
     linked.guard()?;
     let target = resolve_with_git(linked, commit)?;
     linked
         .git_common()
         .args(["update-ref", "-m", reason])
         .args([&linked.branch_ref, &target])
+        .args(expected)
         .run()?;
     let reset = || {
         linked

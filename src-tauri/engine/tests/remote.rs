@@ -431,3 +431,74 @@ async fn the_real_claude_code_runs_on_the_host_against_the_mock_api() {
         "what the CLI wrote there is committed on the branch here"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workspace_relative_to_the_home_directory_works_as_the_default_does() {
+    let sshd = Sshd::start();
+    // The default workspace is relative (`.fanout`): commands that change
+    // folder first must still find it. A folder of its own in the home
+    // directory, removed at the end.
+    let home = std::env::var_os("HOME").expect("HOME");
+    let here = tempfile::Builder::new()
+        .prefix(".fanout-test-")
+        .tempdir_in(&home)
+        .expect("a folder in the home directory");
+    let relative = here
+        .path()
+        .strip_prefix(&home)
+        .expect("inside home")
+        .display()
+        .to_string();
+    let rig = one_on_the_host("claude-code");
+    let mut config = remote_config(&sshd, "success", 1);
+    let mut host = sshd.host(1, Some(&fake_claude()));
+    host.workspace = relative;
+    config.environment.hosts = sshd.hosts(host);
+    config.run.check = Some("test -f fake-output.txt".into());
+    let done = rig.run(config).await;
+    succeeded(&done.variants[0]);
+    let short = fanout_engine::experiment::short_id(rig.id.as_str());
+    assert!(
+        here.path()
+            .join("worktrees")
+            .join(format!("{short}-1"))
+            .join("fake-output.txt")
+            .is_file(),
+        "the worktree is in the workspace, at the path every later command uses"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_committed_here_meanwhile_is_never_overwritten_by_the_hosts() {
+    let sshd = Sshd::start();
+    let rig = one_on_the_host("claude-code");
+    rig.configure(&remote_config(&sshd, "success", 1)).await;
+    rig.start_run().await.finished().await;
+    let v = rig.load().await.variants.remove(0);
+    succeeded(&v);
+    // The user commits in the variant's worktree here...
+    std::fs::write(v.worktree.join("mine.txt"), "mine\n").expect("write");
+    git(&v.worktree, &["add", "mine.txt"]);
+    git(&v.worktree, &["commit", "-q", "-m", "mine"]);
+    let mine = git(&v.worktree, &["rev-parse", "HEAD"]);
+    // ...and the agent on the host goes on without it.
+    let view = rig
+        .follow_up(1, "write one more file")
+        .await
+        .expect("the follow-up starts");
+    let v = &view.variants[0];
+    assert_eq!(v.status, VariantStatus::Failed, "{:?}", v.error);
+    assert!(
+        v.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("changed while it ran"),
+        "{:?}",
+        v.error
+    );
+    assert_eq!(
+        git(&rig.fx.root, &["rev-parse", &v.branch]),
+        mine,
+        "the commit made here is still the branch's tip"
+    );
+}

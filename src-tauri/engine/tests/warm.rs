@@ -149,10 +149,13 @@ async fn a_check_sees_its_worktree_at_the_checkouts_path_and_writes_only_there()
     let rig = Rig::new(&["one"], "claude-code");
     let checkout = rig.fx.root.display().to_string();
     // From the checkout's path: the agent's file is there, git answers for
-    // the variant's branch, and what the check writes lands in the worktree.
+    // the variant's branch, what the check writes lands in the worktree, and
+    // a repository the check makes elsewhere is its own (no GIT_DIR leaks
+    // into what the check starts).
     let check = format!(
         "test \"$(pwd)\" = '{checkout}' && test -f fake-output.txt \
-         && git rev-parse --abbrev-ref HEAD > branch.txt && echo from-check > by-check.txt"
+         && git rev-parse --abbrev-ref HEAD > branch.txt && echo from-check > by-check.txt \
+         && d=$(mktemp -d) && git -C \"$d\" init -q && test -d \"$d/.git\""
     );
     let mut config = common::fake_config(common::fake_claude(), "success");
     config.run.check = Some(check);

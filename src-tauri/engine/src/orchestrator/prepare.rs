@@ -108,6 +108,26 @@ pub(crate) fn executable(
     })
 }
 
+/// Writes the `.git` file a check sees at the checkout's path (see
+/// [`crate::sandbox::Moved`]), in Fanout's data folder: no agent can write
+/// there.
+fn moved_git_file(data_dir: &Path, linked: &crate::linked::Linked) -> Result<PathBuf, Error> {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(linked.git_dir.as_os_str().as_encoded_bytes());
+    let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let dir = data_dir.join("checks");
+    let file = dir.join(format!("{name}.git"));
+    let text = crate::sandbox::moved_git_file(&linked.git_dir, &linked.common_dir);
+    std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(&file, text))
+        .map_err(|source| WorktreeError::Io {
+            action: "write the check's .git file in",
+            path: dir.clone(),
+            source,
+        })?;
+    Ok(file)
+}
+
 /// Whether the variant runs a session that asks the user: the "ask" profile
 /// on Claude Code (two-way mode) or on the built-in agent; other agents
 /// cannot ask and run one-shot.
@@ -253,12 +273,14 @@ impl Sandboxes {
         let check = for_worktree(layout(Vec::new(), Vec::new(), check_network));
         // The check sees its worktree where the checkout is (which it
         // cannot see anyway), so a warm build's state is found as built.
-        let check = if check.hidden.contains(&linked.root) {
+        let check = if check.hidden.contains(&linked.root) && !data_dir.as_os_str().is_empty() {
+            let git_file = moved_git_file(data_dir, &linked)?;
             check.at_checkout(crate::sandbox::Moved {
                 worktree: linked.worktree.clone(),
                 checkout: linked.root.clone(),
                 common_dir: linked.common_dir.clone(),
                 git_dir: linked.git_dir.clone(),
+                git_file,
             })
         } else {
             check
