@@ -172,7 +172,8 @@ fn cache_lock(alias: &str, cache: &str) -> Arc<std::sync::Mutex<()>> {
         .clone()
 }
 
-/// The identity of commits made on a host when its git has none.
+/// Who the commits made on a host are by: Fanout, since the host's git may
+/// know no one (the local auto-commit takes the repository's user).
 const IDENTITY: [&str; 4] = [
     "-c",
     "user.name=Fanout",
