@@ -123,8 +123,16 @@ async fn settings_are_detected_applied_saved_and_kept() {
         .set_window_size(1920, 1080)
         .await
         .expect("resize the window to 1920×1080");
-    let width = app.js("return window.innerWidth").await;
-    assert_eq!(width.as_u64(), Some(1920), "the page is 1920 wide");
+    // The window manager applies the size when it gets to it: the page is
+    // 1920 wide once it has (a single read raced it under load).
+    app.until("the page to be 1920 wide", || {
+        let client = app.client.clone();
+        async move {
+            let width = client.execute("return window.innerWidth", vec![]).await?;
+            Ok((width.as_u64() == Some(1920)).then_some(()))
+        }
+    })
+    .await;
     app.shot("settings-dark-1920").await;
 
     app.click(&tid("nav-home")).await;
