@@ -438,7 +438,15 @@ async fn a_workspace_relative_to_the_home_directory_works_as_the_default_does() 
     // The default workspace is relative (`.fanout`): commands that change
     // folder first must still find it. A folder of its own in the home
     // directory, removed at the end.
-    let home = std::env::var_os("HOME").expect("HOME");
+    // The home directory as ssh logs in (the passwd entry's, which need
+    // not be this process's $HOME).
+    let hosts = sshd.hosts(sshd.host(1, None));
+    let home = hosts
+        .ssh(HOST)
+        .expect("the host")
+        .run("finding the home directory", "cd && pwd -P")
+        .expect("it answers");
+    let home = PathBuf::from(home.lines().last().expect("a path").trim());
     let here = tempfile::Builder::new()
         .prefix(".fanout-test-")
         .tempdir_in(&home)
