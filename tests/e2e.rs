@@ -302,9 +302,7 @@ async fn hostile_transcript(app: &mut App, scripts_at_start: &serde_json::Value)
 async fn open_repo(app: &mut App, repo: &Repo) {
     let path = repo.root.display().to_string();
     app.click(&tid("nav-home")).await;
-    app.type_into(&tid("repo-path-input"), &path).await;
-    app.click(&tid("repo-open")).await;
-    app.text_contains(&tid("repo-root"), &path).await;
+    app.open_repo(&path).await;
 }
 
 /// The worktree a variant card shows (its full path is the title).

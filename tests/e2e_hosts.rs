@@ -38,9 +38,7 @@ async fn two_variants_run_on_a_host_added_in_settings_and_one_is_merged_here() {
 
     let repo = Repo::new("faraway").await;
     let path = repo.root.display().to_string();
-    app.type_into(&tid("repo-path-input"), &path).await;
-    app.click(&tid("repo-open")).await;
-    app.text_contains(&tid("repo-root"), &path).await;
+    app.open_repo(&path).await;
 
     // Settings → Hosts: the host, its agent there, its folder; checked.
     app.open_settings().await;
@@ -69,17 +67,7 @@ async fn two_variants_run_on_a_host_added_in_settings_and_one_is_merged_here() {
     app.click(&tid("nav-new")).await;
     app.type_into(&tid("task-input"), "Say hello from afar")
         .await;
-    app.count(&tid("approach-name"), 3).await;
-    app.click(&format!(
-        "{}:last-of-type {}",
-        tid("approach-card"),
-        tid("remove-approach")
-    ))
-    .await;
-    let names = app.count(&tid("approach-name"), 2).await;
-    for (el, name) in names.iter().zip(["Left", "Right"]) {
-        el.send_keys(name).await.expect("type an approach name");
-    }
+    app.two_approaches(["Left", "Right"]).await;
     app.select(&tid("launch-host"), Sshd::ALIAS).await;
     app.click(&tid("launch")).await;
     for index in [1, 2] {

@@ -128,26 +128,14 @@ async fn reviews_a_ranking_and_a_combined_variant_that_is_merged() {
     repo.git(&["add", "-A"]).await;
     repo.git(&["commit", "-q", "-m", "notes"]).await;
     let path = repo.root.display().to_string();
-    app.type_into(&tid("repo-path-input"), &path).await;
-    app.click(&tid("repo-open")).await;
-    app.text_contains(&tid("repo-root"), &path).await;
+    app.open_repo(&path).await;
 
     app.click(&tid("nav-new")).await;
     app.type_into(&tid("task-input"), "Fix both ends of the notes")
         .await;
     app.type_into(&tid("check-input"), CHECK).await;
     // The form starts with three approaches; this task has two.
-    app.count(&tid("approach-name"), 3).await;
-    app.click(&format!(
-        "{}:last-of-type {}",
-        tid("approach-card"),
-        tid("remove-approach")
-    ))
-    .await;
-    let names = app.count(&tid("approach-name"), 2).await;
-    for (el, name) in names.iter().zip(["Top half", "Bottom half"]) {
-        el.send_keys(name).await.expect("type an approach name");
-    }
+    app.two_approaches(["Top half", "Bottom half"]).await;
     app.click(&tid("launch")).await;
     for index in [1, 2] {
         // Each variant fixes half: its check fails alone.

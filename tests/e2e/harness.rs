@@ -518,6 +518,29 @@ impl App {
             .await;
     }
 
+    /// Opens the repository at `path` from the home screen.
+    pub async fn open_repo(&self, path: &str) {
+        self.type_into(&tid("repo-path-input"), path).await;
+        self.click(&tid("repo-open")).await;
+        self.text_contains(&tid("repo-root"), path).await;
+    }
+
+    /// The new-experiment form down from its three approaches to two, named.
+    #[allow(dead_code)] // the two-variant flows' (e2e_winner, e2e_hosts)
+    pub async fn two_approaches(&self, names: [&str; 2]) {
+        self.count(&tid("approach-name"), 3).await;
+        self.click(&format!(
+            "{}:last-of-type {}",
+            tid("approach-card"),
+            tid("remove-approach")
+        ))
+        .await;
+        let fields = self.count(&tid("approach-name"), 2).await;
+        for (el, name) in fields.iter().zip(names) {
+            el.send_keys(name).await.expect("type an approach name");
+        }
+    }
+
     /// Replaces an input's text with `text`, as typed.
     pub async fn type_into(&self, css: &str, text: &str) {
         let el = self.el(css).await;

@@ -424,11 +424,7 @@ impl SshHost {
         result_ref: &str,
         head: &str,
     ) -> Result<(), Error> {
-        let fetch_failed = |detail: String| ExecutorError::Fetch {
-            index: variant.index,
-            alias: self.alias().to_owned(),
-            detail,
-        };
+        let fetch_failed = |detail: String| self.fetch_error(variant, detail);
         if !head.chars().all(|c| c.is_ascii_hexdigit()) || head.len() < 40 {
             return Err(
                 fetch_failed(format!("the host answered `{head}` for the new commit")).into(),
@@ -458,6 +454,14 @@ impl SshHost {
         outcome
     }
 
+    fn fetch_error(&self, variant: &Variant, detail: impl ToString) -> ExecutorError {
+        ExecutorError::Fetch {
+            index: variant.index,
+            alias: self.alias().to_owned(),
+            detail: detail.to_string(),
+        }
+    }
+
     fn take_incoming(
         &self,
         experiment: &Experiment,
@@ -469,11 +473,7 @@ impl SshHost {
         let fetched = Git::in_dir(root)
             .args(["rev-parse", "--verify", incoming])
             .run()
-            .map_err(|e| ExecutorError::Fetch {
-                index: variant.index,
-                alias: self.alias().to_owned(),
-                detail: e.to_string(),
-            })?;
+            .map_err(|e| self.fetch_error(variant, e))?;
         let descends = Git::in_dir(root)
             .args([
                 "merge-base",
@@ -496,11 +496,7 @@ impl SshHost {
             .git()
             .args(["rev-parse", "--verify", &linked.branch_ref])
             .run()
-            .map_err(|e| ExecutorError::Fetch {
-                index: variant.index,
-                alias: self.alias().to_owned(),
-                detail: e.to_string(),
-            })?;
+            .map_err(|e| self.fetch_error(variant, e))?;
         // Nothing here may be lost: not a commit made on the branch here
         // since the host's work was last taken, not a change in the
         // worktree here.
